@@ -1,0 +1,1 @@
+"""tracegrad backends: NumPy interpreter, ONNX export, onnxruntime runner, comparison."""

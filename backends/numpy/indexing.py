@@ -1,0 +1,51 @@
+"""NumPy kernels for ir/ops/indexing.py."""
+from __future__ import annotations
+
+import numpy as np
+
+from ir.ops import indexing as I
+
+
+def _check_bounds(idx, size, axis):
+    """NumPy would wrap or raise a bare IndexError; say which index and dim, as torch does."""
+    if idx.size and (idx.max() >= size or idx.min() < -size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise IndexError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
+def _take(a, x, idx):
+    _check_bounds(idx, x.shape[a.axis] if x.ndim else 1, a.axis)
+    return np.take(x, idx, axis=a.axis)
+
+
+def _index_add(a, base, idx, src):
+    _check_bounds(idx, base.shape[a.axis], a.axis)
+    out = base.copy()
+    np.add.at(out, (slice(None),) * a.axis + (idx,), src)
+    return out
+
+
+def _grid(a, idx):
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[a.axis] = idx
+    return tuple(grid)
+
+
+def _gather(a, x, idx):
+    _check_bounds(idx, x.shape[a.axis], a.axis)
+    return x[_grid(a, idx)]
+
+
+def _scatter_add(a, base, idx, src):
+    _check_bounds(idx, base.shape[a.axis], a.axis)
+    out = base.copy()
+    np.add.at(out, _grid(a, idx), src)
+    return out
+
+
+KERNELS = {
+    I.take: _take,
+    I.index_add: _index_add,
+    I.gather_elements: _gather,
+    I.scatter_add: _scatter_add,
+}

@@ -1,0 +1,32 @@
+"""NumPy kernels for ir/ops/reduce.py."""
+from __future__ import annotations
+
+import numpy as np
+
+from ir.ops import reduce as R
+
+
+def _reduce(fn):
+    def kernel(a, x):
+        if not a.axes:
+            return x
+        return np.asarray(fn(x, axis=a.axes, keepdims=a.keepdim), dtype=x.dtype)
+    return kernel
+
+
+def _arg(fn):
+    def kernel(a, x):
+        if x.ndim == 0:
+            return np.zeros((), dtype=np.int64)
+        return np.asarray(fn(x, axis=a.axis, keepdims=a.keepdim), dtype=np.int64)
+    return kernel
+
+
+KERNELS = {
+    R.sum_: _reduce(np.sum),
+    R.prod: _reduce(np.prod),
+    R.amax: _reduce(np.max),
+    R.amin: _reduce(np.min),
+    R.argmax: _arg(np.argmax),
+    R.argmin: _arg(np.argmin),
+}

@@ -1,0 +1,26 @@
+"""NumPy kernels for ir/ops/shape.py. Results may be views: eager tensors never mutate arrays."""
+from __future__ import annotations
+
+import numpy as np
+
+from ir.ops import shape as S
+
+
+def _slices(a):
+    return tuple(slice(s, e, st) for s, e, st in zip(a.starts, a.ends, a.steps))
+
+
+def _slice_update(a, base, src):
+    out = base.copy()
+    out[_slices(a)] = src
+    return out
+
+
+KERNELS = {
+    S.reshape: lambda a, x: x.reshape(a.shape),
+    S.permute: lambda a, x: np.transpose(x, a.perm),
+    S.expand: lambda a, x: np.broadcast_to(x, a.shape),
+    S.concat: lambda a, *xs: np.concatenate(xs, axis=a.axis),
+    S.slice_: lambda a, x: x[_slices(a)],
+    S.slice_update: _slice_update,
+}

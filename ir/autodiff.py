@@ -1,0 +1,70 @@
+"""Reverse-mode autodiff as a graph pass: it appends backward nodes to the graph.
+
+``append_gradients`` is the one driver (used by eager ``backward()``, ``autograd.grad`` and
+``ir.grad``). It walks only the nodes between the target and the sources, in reverse
+topological order, calls one rule per node, sums gradients at fan-out and reduces broadcast
+gradients back to each input's shape.
+"""
+from __future__ import annotations
+
+from ir.builder import Builder
+from ir.errors import IRError
+from ir.gradients import NOT_DIFFERENTIABLE, RULES
+from ir.node import BACKWARD, Node
+from ir.ops import elementwise as E
+from ir.ops import source
+
+
+def _reaching(nodes, sources) -> set[Node]:
+    """Floating-point nodes that depend on any source (forward sweep)."""
+    reach = set(sources)
+    for n in nodes:
+        if n not in reach and n.dtype.is_floating_point and any(i in reach for i in n.inputs):
+            reach.add(n)
+    return reach
+
+
+def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Node, Node | None]:
+    """Append to ``graph`` the nodes computing d(of)/d(w) for each ``w`` in ``wrt``.
+
+    Args:
+        graph: holds ``of`` and every ``wrt`` node; backward nodes are appended to it.
+        of: the node to differentiate.
+        wrt: the nodes to differentiate with respect to (inputs or intermediates).
+        seed: the incoming gradient of ``of`` (same type); None means ones.
+
+    Returns:
+        ``{w: gradient node}``, None where ``of`` does not depend on ``w``.
+
+    Raises:
+        IRError: an op on the path has no gradient rule, or the seed's type is wrong.
+    """
+    wrt = list(wrt)
+    b = Builder(graph, BACKWARD)
+    if seed is None:
+        b.source = of.source
+        seed = b.full(of.shape, 1.0, of.dtype)
+    elif seed.type != of.type:
+        raise IRError(f"grad: the seed gradient must be {of.type}, got {seed.type}")
+    end = graph.index(of) + 1
+    reach = _reaching(graph.nodes[:end], wrt)
+    grads: dict[Node, Node] = {of: seed} if of in reach else {}
+    for node in reversed(graph.nodes[:end]):
+        g = grads.get(node)
+        if g is None or node.op is source.input_ or not node.inputs:
+            continue
+        if node.op in NOT_DIFFERENTIABLE:
+            continue
+        rule = RULES.get(node.op)
+        if rule is None:
+            raise IRError(f"{node.op.name}: no gradient rule (add one to ir/gradients.py or list the "
+                          f"op in NOT_DIFFERENTIABLE)" + (f"\n  at {node.source}" if node.source else ""))
+        b.source = node.source
+        for inp, gi in zip(node.inputs, rule(b, node, g)):
+            if gi is None or inp not in reach:
+                continue
+            gi = b.sum_to(gi, inp.shape)
+            if gi.dtype != inp.dtype:
+                gi = b(E.cast, gi, dtype=inp.dtype)
+            grads[inp] = b(E.add, grads[inp], gi) if inp in grads else gi
+    return {w: grads.get(w) for w in wrt}

@@ -1,0 +1,56 @@
+"""A small emitter that appends ops to a graph; gradient rules are written against it."""
+from __future__ import annotations
+
+import numpy as np
+
+from ir.dtypes import DType
+from ir.node import Node
+from ir.ops import reduce, shape, source
+from ir.ops.base import Op
+
+
+class Builder:
+    """Appends nodes to ``graph`` with a fixed phase, taking each node's source from
+    ``self.source`` (autodiff sets it to the forward node's line before calling a rule).
+
+    ``b(op, *inputs, **attrs)`` emits ``op`` with ``op.attrs(**attrs)``.
+    """
+
+    def __init__(self, graph, phase: str):
+        self.graph = graph
+        self.phase = phase
+        self.source = None
+        self._consts: dict[tuple, Node] = {}
+
+    def __call__(self, op: Op, *inputs: Node, **attrs) -> Node:
+        return self.graph.add(op, inputs, op.attrs(**attrs), self.source, self.phase)
+
+    def const(self, value, dtype: DType) -> Node:
+        """A 0-d constant, shared between all uses in this builder."""
+        key = (float(value), dtype)
+        if key not in self._consts:
+            arr = np.asarray(value, dtype=dtype.np)
+            self._consts[key] = self.graph.add(source.constant, (), source.ConstAttrs(arr), None, self.phase)
+        return self._consts[key]
+
+    def full(self, shape_, value, dtype: DType) -> Node:
+        """A filled tensor, as an expanded scalar (no large constant in the graph)."""
+        scalar = self.const(value, dtype)
+        return self(shape.expand, scalar, shape=tuple(shape_)) if shape_ else scalar
+
+    def zeros(self, shape_, dtype: DType) -> Node:
+        return self.full(shape_, 0.0, dtype)
+
+    def reshape(self, x: Node, shape_) -> Node:
+        return x if tuple(x.shape) == tuple(shape_) else self(shape.reshape, x, shape=tuple(shape_))
+
+    def sum_to(self, x: Node, shape_) -> Node:
+        """Sum a broadcast result back down to ``shape_`` (the driver's once-only reduction)."""
+        shape_ = tuple(shape_)
+        if x.shape == shape_:
+            return x
+        lead = x.type.rank - len(shape_)
+        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape_)
+                                           if d == 1 and x.shape[lead + i] != 1)
+        summed = self(reduce.sum_, x, axes=axes, keepdim=False) if axes else x
+        return self.reshape(summed, shape_)

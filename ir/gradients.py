@@ -1,0 +1,203 @@
+"""Gradient rules: one short rule per differentiable op, written with ir ops.
+
+A rule is ``rule(b, node, g) -> tuple`` with one entry per input of ``node``: the gradient
+node for that input, or None for "no gradient flows to this input" (an index, a condition).
+``b`` is an ``ir.builder.Builder``; ``b(op, *inputs, **attrs)`` emits an op. Reducing a
+broadcast gradient back to its input's shape is the driver's job (``ir/autodiff.py``), not
+the rules'. Ops listed in ``NOT_DIFFERENTIABLE`` pass no gradient (integer/bool outputs, and
+piecewise-constant ops whose derivative PyTorch defines as zero).
+"""
+from __future__ import annotations
+
+import math
+
+from ir.ops import elementwise as E
+from ir.ops import indexing as I
+from ir.ops import linalg as L
+from ir.ops import random as RND
+from ir.ops import reduce as R
+from ir.ops import shape as S
+from ir.ops import source as SRC
+
+
+def _c(b, value, like):
+    return b.const(value, like.dtype)
+
+
+def _where0(b, cond, g):
+    """g where cond holds, else 0."""
+    return b(E.where, cond, g, _c(b, 0.0, g))
+
+
+def _keep(b, g, node):
+    """A reduced gradient reshaped with the reduced axes kept, then expanded to the input."""
+    x = node.inputs[0]
+    kept = R.reduced_shape(x.shape, node.attrs.axes, True)
+    return b(S.expand, b.reshape(g, kept), shape=x.shape), kept
+
+
+def _sum(b, n, g):
+    return (_keep(b, g, n)[0],)
+
+
+def _extremum(b, n, g):
+    """amax/amin: PyTorch splits the gradient evenly between tied extrema."""
+    x = n.inputs[0]
+    ge, kept = _keep(b, g, n)
+    hit = b(E.eq, x, b(S.expand, b.reshape(n, kept), shape=x.shape))
+    mask = b(E.cast, hit, dtype=x.dtype)
+    count = b(R.sum_, mask, axes=n.attrs.axes, keepdim=True)
+    return (b(E.div, b(E.mul, ge, mask), count),)
+
+
+def _prod(b, n, g):
+    """g * prod / x; exact for inputs without zeros (documented limitation)."""
+    x = n.inputs[0]
+    ge, kept = _keep(b, g, n)
+    out = b(S.expand, b.reshape(n, kept), shape=x.shape)
+    return (b(E.div, b(E.mul, ge, out), x),)
+
+
+def _max_min(first_wins):
+    def rule(b, n, g):
+        x, y = n.inputs
+        half = b(E.mul, g, _c(b, 0.5, g))
+        tie = b(E.where, b(E.eq, x, y), half, _c(b, 0.0, g))
+        x_wins = b(first_wins, x, y)
+        gx = b(E.where, x_wins, g, tie)
+        gy = b(E.where, b(first_wins, y, x), g, tie)
+        return gx, gy
+    return rule
+
+
+def _pow(b, n, g):
+    x, y = n.inputs
+    zero = _c(b, 0.0, g)
+    dx = b(E.mul, g, b(E.mul, y, b(E.pow_, x, b(E.sub, y, _c(b, 1.0, y)))))
+    dx = b(E.where, b(E.eq, y, zero), zero, dx)
+    dy = b(E.mul, g, b(E.mul, n, b(E.log, x)))
+    dy = b(E.where, b(E.logical_and, b(E.eq, x, zero), b(E.ge, y, zero)), zero, dy)
+    return dx, dy
+
+
+def _div(b, n, g):
+    x, y = n.inputs
+    return b(E.div, g, y), b(E.neg, b(E.div, b(E.mul, g, n), y))
+
+
+def _clamp(b, n, g):
+    x = n.inputs[0]
+    inside = None
+    for bound, cmp in ((n.attrs.min, E.ge), (n.attrs.max, E.le)):
+        if bound is not None:
+            ok = b(cmp, x, _c(b, bound, x))
+            inside = ok if inside is None else b(E.logical_and, inside, ok)
+    return (_where0(b, inside, g),)
+
+
+def _cast(b, n, g):
+    x = n.inputs[0]
+    return (b(E.cast, g, dtype=x.dtype) if x.dtype.is_floating_point else None,)
+
+
+def _concat(b, n, g):
+    axis, offset, grads = n.attrs.axis, 0, []
+    for x in n.inputs:
+        size = x.shape[axis]
+        starts = tuple(offset if i == axis else 0 for i in range(g.type.rank))
+        ends = tuple(offset + size if i == axis else d for i, d in enumerate(g.shape))
+        grads.append(b(S.slice_, g, starts=starts, ends=ends, steps=(1,) * g.type.rank))
+        offset += size
+    return tuple(grads)
+
+
+def _slice_attrs(n):
+    return dict(starts=n.attrs.starts, ends=n.attrs.ends, steps=n.attrs.steps)
+
+
+def _slice(b, n, g):
+    x = n.inputs[0]
+    return (b(S.slice_update, b.zeros(x.shape, g.dtype), g, **_slice_attrs(n)),)
+
+
+def _slice_update(b, n, g):
+    src = n.inputs[1]
+    return (b(S.slice_update, g, b.zeros(src.shape, g.dtype), **_slice_attrs(n)),
+            b(S.slice_, g, **_slice_attrs(n)))
+
+
+def _permute(b, n, g):
+    inverse = tuple(sorted(range(len(n.attrs.perm)), key=lambda i: n.attrs.perm[i]))
+    return (b(S.permute, g, perm=inverse),)
+
+
+def _swap_last(b, x):
+    perm = tuple(range(x.type.rank - 2)) + (x.type.rank - 1, x.type.rank - 2)
+    return b(S.permute, x, perm=perm)
+
+
+def _matmul(b, n, g):
+    """torch.matmul's rank cases: 1-D operands are lifted to matrices, then dropped again."""
+    x, y = n.inputs
+    x2 = b.reshape(x, (1,) + x.shape) if x.type.rank == 1 else x
+    y2 = b.reshape(y, y.shape + (1,)) if y.type.rank == 1 else y
+    g2 = b.reshape(g, L.matmul_shape((x2.type, y2.type)))
+    gx = b.reshape(b.sum_to(b(L.matmul, g2, _swap_last(b, y2)), x2.shape), x.shape)
+    gy = b.reshape(b.sum_to(b(L.matmul, _swap_last(b, x2), g2), y2.shape), y.shape)
+    return gx, gy
+
+
+RULES = {
+    E.neg: lambda b, n, g: (b(E.neg, g),),
+    E.abs_: lambda b, n, g: (b(E.mul, g, b(E.sign, n.inputs[0])),),
+    E.relu: lambda b, n, g: (_where0(b, b(E.gt, n.inputs[0], _c(b, 0, n)), g),),
+    E.exp: lambda b, n, g: (b(E.mul, g, n),),
+    E.log: lambda b, n, g: (b(E.div, g, n.inputs[0]),),
+    E.sqrt: lambda b, n, g: (b(E.div, g, b(E.mul, n, _c(b, 2.0, n))),),
+    E.rsqrt: lambda b, n, g: (b(E.mul, g, b(E.mul, _c(b, -0.5, n), b(E.div, n, n.inputs[0]))),),
+    E.sin: lambda b, n, g: (b(E.mul, g, b(E.cos, n.inputs[0])),),
+    E.cos: lambda b, n, g: (b(E.neg, b(E.mul, g, b(E.sin, n.inputs[0]))),),
+    E.tanh: lambda b, n, g: (b(E.mul, g, b(E.sub, _c(b, 1.0, n), b(E.mul, n, n))),),
+    E.sigmoid: lambda b, n, g: (b(E.mul, g, b(E.mul, n, b(E.sub, _c(b, 1.0, n), n))),),
+    E.erf: lambda b, n, g: (b(E.mul, g, b(E.mul, _c(b, 2.0 / math.sqrt(math.pi), n), b(
+        E.exp, b(E.neg, b(E.mul, n.inputs[0], n.inputs[0]))))),),
+    E.reciprocal: lambda b, n, g: (b(E.neg, b(E.mul, g, b(E.mul, n, n))),),
+    E.add: lambda b, n, g: (g, g),
+    E.sub: lambda b, n, g: (g, b(E.neg, g)),
+    E.mul: lambda b, n, g: (b(E.mul, g, n.inputs[1]), b(E.mul, g, n.inputs[0])),
+    E.div: _div,
+    E.pow_: _pow,
+    E.maximum: _max_min(E.gt),
+    E.minimum: _max_min(E.lt),
+    E.remainder: lambda b, n, g: (g, b(E.neg, b(E.mul, g, b(E.floor_divide, *n.inputs)))),
+    E.where: lambda b, n, g: (None, _where0(b, n.inputs[0], g),
+                              b(E.where, n.inputs[0], _c(b, 0.0, g), g)),
+    E.cast: _cast,
+    E.clamp: _clamp,
+    R.sum_: _sum,
+    R.amax: _extremum,
+    R.amin: _extremum,
+    R.prod: _prod,
+    S.reshape: lambda b, n, g: (b.reshape(g, n.inputs[0].shape),),
+    S.permute: _permute,
+    S.expand: lambda b, n, g: (b.sum_to(g, n.inputs[0].shape),),
+    S.concat: _concat,
+    S.slice_: _slice,
+    S.slice_update: _slice_update,
+    I.take: lambda b, n, g: (b(I.index_add, b.zeros(n.inputs[0].shape, g.dtype), n.inputs[1], g,
+                               axis=n.attrs.axis), None),
+    I.index_add: lambda b, n, g: (g, None, b(I.take, g, n.inputs[1], axis=n.attrs.axis)),
+    I.gather_elements: lambda b, n, g: (b(I.scatter_add, b.zeros(n.inputs[0].shape, g.dtype),
+                                          n.inputs[1], g, axis=n.attrs.axis), None),
+    I.scatter_add: lambda b, n, g: (g, None, b(I.gather_elements, g, n.inputs[1], axis=n.attrs.axis)),
+    L.matmul: _matmul,
+}
+
+#: Ops through which no gradient flows: sources, integer/bool results, and ops PyTorch
+#: differentiates as zero almost everywhere (sign, floor, ceil, round, floor_divide).
+NOT_DIFFERENTIABLE = frozenset({
+    SRC.input_, SRC.constant, RND.random_uniform, RND.random_normal,
+    E.sign, E.floor, E.ceil, E.round_, E.floor_divide, E.logical_not, E.detach,
+    E.eq, E.ne, E.lt, E.le, E.gt, E.ge, E.logical_and, E.logical_or, E.logical_xor,
+    R.argmax, R.argmin,
+})

@@ -1,0 +1,143 @@
+"""``Graph``: an ordered DAG of nodes with named inputs and outputs, mirrored in networkx."""
+from __future__ import annotations
+
+import networkx as nx
+
+from ir.errors import IRError
+from ir.node import FORWARD, Node, make_node
+from ir.ops import source
+from ir.ops.base import NO_ATTRS, Op
+from ir.ops.source import InputAttrs
+
+
+class Graph:
+    """A DAG of single-output nodes, kept in a topological order (inputs before users).
+
+    Attributes:
+        name: the graph's name (the traced function's, usually).
+        nodes: every node, in topological order.
+        inputs: the ``input`` nodes the caller feeds, in order.
+        outputs: the result nodes, in order; ``output_names`` names them.
+    """
+
+    def __init__(self, name: str = "graph"):
+        self.name = name
+        self.nodes: list[Node] = []
+        self.inputs: list[Node] = []
+        self.outputs: list[Node] = []
+        self.output_names: list[str] = []
+        self._index: dict[Node, int] = {}
+        self._nx = None
+
+    # -- building -------------------------------------------------------------------------
+    def append(self, node: Node) -> Node:
+        """Add a node whose inputs are already in the graph."""
+        for inp in node.inputs:
+            if inp not in self._index:
+                raise IRError(f"{node.op.name}: input {inp!r} is not in graph {self.name!r}; "
+                              "add producers before their users")
+        self._index[node] = len(self.nodes)
+        self.nodes.append(node)
+        if node.op is source.input_:
+            self.inputs.append(node)
+        self._nx = None
+        return node
+
+    def add(self, op: Op, inputs=(), attrs=NO_ATTRS, source_=None, phase=FORWARD) -> Node:
+        """Create and append a node, its type inferred by the op's rule."""
+        return self.append(make_node(op, inputs, attrs, source_, phase))
+
+    def add_input(self, name: str, shape, dtype, kind: str = "input") -> Node:
+        if any(n.attrs.name == name for n in self.inputs):
+            raise IRError(f"graph {self.name!r} already has an input named {name!r}")
+        return self.add(source.input_, (), InputAttrs(name, tuple(shape), dtype, kind))
+
+    def set_outputs(self, nodes, names=None) -> None:
+        nodes = list(nodes)
+        names = list(names) if names is not None else [f"output_{i}" for i in range(len(nodes))]
+        if len(names) != len(nodes) or len(set(names)) != len(names):
+            raise IRError(f"graph {self.name!r}: output names must be distinct, one per output")
+        for n in nodes:
+            if n not in self._index:
+                raise IRError(f"graph {self.name!r}: output {n!r} is not a node of the graph")
+        self.outputs, self.output_names = nodes, names
+
+    # -- reading --------------------------------------------------------------------------
+    def __contains__(self, node) -> bool:
+        return node in self._index
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+    def index(self, node: Node) -> int:
+        return self._index[node]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [n.attrs.name for n in self.inputs]
+
+    def input_named(self, name: str) -> Node:
+        for n in self.inputs:
+            if n.attrs.name == name:
+                return n
+        raise KeyError(f"graph {self.name!r} has no input named {name!r} (inputs: {self.input_names})")
+
+    @property
+    def nx(self) -> nx.MultiDiGraph:
+        """The networkx view: node i is ``nodes[i]``; one edge per input use, keyed by position."""
+        if self._nx is None:
+            g = nx.MultiDiGraph(name=self.name)
+            for i, n in enumerate(self.nodes):
+                g.add_node(i, op=n.op.name, type=str(n.type), phase=n.phase, source=n.source)
+            for i, n in enumerate(self.nodes):
+                for pos, inp in enumerate(n.inputs):
+                    g.add_edge(self._index[inp], i, key=pos)
+            self._nx = g
+        return self._nx
+
+    def users(self) -> dict[Node, list[Node]]:
+        """Each node's consumers (a node using an input twice appears twice)."""
+        out: dict[Node, list[Node]] = {n: [] for n in self.nodes}
+        for n in self.nodes:
+            for inp in n.inputs:
+                out[inp].append(n)
+        return out
+
+    def op_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for n in self.nodes:
+            counts[n.op.name] = counts.get(n.op.name, 0) + 1
+        return counts
+
+    # -- copying, saving, showing ---------------------------------------------------------
+    def copy(self) -> "Graph":
+        """A deep copy of the structure (nodes are new objects; attrs are shared, being frozen)."""
+        new = Graph(self.name)
+        mapping: dict[Node, Node] = {}
+        for n in self.nodes:
+            clone = Node(n.op, [mapping[i] for i in n.inputs], n.attrs, n.type, n.source, n.phase)
+            mapping[n] = new.append(clone)
+        new.set_outputs([mapping[o] for o in self.outputs], self.output_names)
+        return new
+
+    def save(self, path) -> None:
+        from ir.serialize import save
+        save(self, path)
+
+    def to_dot(self) -> str:
+        from ir.dot import to_dot
+        return to_dot(self)
+
+    def _repr_svg_(self):
+        from ir.dot import render_svg
+        return render_svg(self)
+
+    def __str__(self) -> str:
+        from ir.printing import format_graph
+        return format_graph(self)
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.inputs)} inputs, {len(self.outputs)} outputs>"

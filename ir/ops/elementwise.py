@@ -1,0 +1,122 @@
+"""Elementwise ops: unary math, broadcasting binary arithmetic, comparisons, where, cast, clamp."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ir import dtypes
+from ir.dtypes import DType
+from ir.errors import IRTypeError, op_error
+from ir.ops.base import Op
+from ir.ops.rules import elementwise, require_float, same_dtype
+from ir.types import TensorType
+
+
+def _unary_any(name: str) -> Op:
+    return Op(name, lambda types, a: types[0])
+
+
+def _unary_float(name: str) -> Op:
+    def infer(types, a):
+        require_float(name, types)
+        return types[0]
+    return Op(name, infer)
+
+
+def _binary(name: str, out_dtype: DType | None = None, float_only: bool = False) -> Op:
+    """A broadcasting binary op; inputs share a dtype, the output has it or ``out_dtype``."""
+    def infer(types, a):
+        if float_only:
+            require_float(name, types)
+        dtype = same_dtype(name, types)
+        return elementwise(name, types, dtype if out_dtype is None else out_dtype)
+    return Op(name, infer, arity=2)
+
+
+# Unary ops that keep the dtype (integers allowed).
+neg = _unary_any("neg")
+abs_ = _unary_any("abs")
+relu = _unary_any("relu")
+sign = _unary_any("sign")
+floor = _unary_any("floor")
+ceil = _unary_any("ceil")
+round_ = _unary_any("round")
+
+# Unary ops defined on floating point only (the tracer casts integer inputs first).
+exp = _unary_float("exp")
+log = _unary_float("log")
+sqrt = _unary_float("sqrt")
+rsqrt = _unary_float("rsqrt")
+sin = _unary_float("sin")
+cos = _unary_float("cos")
+tanh = _unary_float("tanh")
+sigmoid = _unary_float("sigmoid")  # primitive for a stable kernel and a single ONNX node
+erf = _unary_float("erf")
+reciprocal = _unary_float("reciprocal")
+
+#: Identity that stops gradients: ``Tensor.detach`` and no-grad results inside a trace.
+detach = _unary_any("detach")
+
+logical_not = Op("logical_not", lambda types, a: TensorType(types[0].shape, dtypes.bool_))
+
+# Binary arithmetic: same dtype in, same dtype out.
+add = _binary("add")
+sub = _binary("sub")
+mul = _binary("mul")
+div = _binary("div", float_only=True)  # true division; the tracer promotes integers to float
+pow_ = _binary("pow")
+maximum = _binary("maximum")
+minimum = _binary("minimum")
+remainder = _binary("remainder")  # Python/torch sign convention: result has the divisor's sign
+floor_divide = _binary("floor_divide")  # rounds toward -inf, as torch's // does
+
+# Comparisons and logic: bool out.
+eq = _binary("eq", dtypes.bool_)
+ne = _binary("ne", dtypes.bool_)
+lt = _binary("lt", dtypes.bool_)
+le = _binary("le", dtypes.bool_)
+gt = _binary("gt", dtypes.bool_)
+ge = _binary("ge", dtypes.bool_)
+logical_and = _binary("logical_and", dtypes.bool_)
+logical_or = _binary("logical_or", dtypes.bool_)
+logical_xor = _binary("logical_xor", dtypes.bool_)
+
+
+def _infer_where(types, a):
+    cond, x, y = types
+    if cond.dtype != dtypes.bool_:
+        raise op_error("where", types, "condition must be a bool tensor", IRTypeError)
+    same_dtype("where", (x, y))
+    return elementwise("where", types, x.dtype)
+
+
+where = Op("where", _infer_where, arity=3)
+
+
+@dataclass(frozen=True)
+class CastAttrs:
+    dtype: DType
+
+
+cast = Op("cast", lambda types, a: TensorType(types[0].shape, a.dtype), CastAttrs)
+
+
+@dataclass(frozen=True)
+class ClampAttrs:
+    """Bounds of ``clamp``; None means unbounded on that side (0.0 is a real bound)."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+def _infer_clamp(types, a: ClampAttrs):
+    if a.min is None and a.max is None:
+        raise op_error("clamp", types, "At least one of 'min' or 'max' must not be None")
+    return types[0]
+
+
+clamp = Op("clamp", _infer_clamp, ClampAttrs)
+
+UNARY = (neg, abs_, relu, sign, floor, ceil, round_, exp, log, sqrt, rsqrt, sin, cos, tanh,
+         sigmoid, erf, reciprocal, logical_not, detach)
+BINARY = (add, sub, mul, div, pow_, maximum, minimum, remainder, floor_divide,
+          eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor)

@@ -1,0 +1,65 @@
+"""Reductions over a tuple of axes (sum, amax, amin, prod) and arg-reductions over one axis."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ir import dtypes
+from ir.errors import IRIndexError, op_error
+from ir.ops.base import Op
+from ir.types import TensorType
+
+
+@dataclass(frozen=True)
+class ReduceAttrs:
+    """``axes`` are non-negative, sorted and distinct (the tracer normalises torch's ``dim``);
+    an empty tuple reduces nothing."""
+
+    axes: tuple[int, ...]
+    keepdim: bool = False
+
+
+def reduced_shape(shape, axes, keepdim) -> tuple[int, ...]:
+    if keepdim:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _reduce(name: str, empty_ok: bool = True) -> Op:
+    def infer(types, a: ReduceAttrs):
+        (t,) = types
+        if list(a.axes) != sorted(set(a.axes)) or any(not 0 <= ax < t.rank for ax in a.axes):
+            raise op_error(name, types, f"axes {a.axes} must be sorted, distinct and in [0, {t.rank})",
+                           IRIndexError)
+        if not empty_ok and any(t.shape[ax] == 0 for ax in a.axes):
+            raise op_error(name, types, "cannot reduce over an empty dimension (the operation "
+                           "has no identity)", IRIndexError)
+        return TensorType(reduced_shape(t.shape, a.axes, a.keepdim), t.dtype)
+    return Op(name, infer, ReduceAttrs)
+
+
+sum_ = _reduce("sum")
+prod = _reduce("prod")
+amax = _reduce("amax", empty_ok=False)
+amin = _reduce("amin", empty_ok=False)
+
+
+@dataclass(frozen=True)
+class ArgAttrs:
+    axis: int
+    keepdim: bool = False
+
+
+def _arg(name: str) -> Op:
+    def infer(types, a: ArgAttrs):
+        (t,) = types
+        if not 0 <= a.axis < max(t.rank, 1):
+            raise op_error(name, types, f"axis {a.axis} out of range", IRIndexError)
+        if t.rank and t.shape[a.axis] == 0:
+            raise op_error(name, types, "cannot take the arg of an empty dimension", IRIndexError)
+        axes = (a.axis,) if t.rank else ()
+        return TensorType(reduced_shape(t.shape, axes, a.keepdim), dtypes.int64)
+    return Op(name, infer, ArgAttrs)
+
+
+argmax = _arg("argmax")
+argmin = _arg("argmin")

@@ -1,0 +1,130 @@
+"""Ops that move data without arithmetic: reshape, permute, expand, concat, slice, slice_update."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ir.errors import IRError, IRIndexError, op_error
+from ir.ops.base import Op
+from ir.ops.rules import same_dtype
+from ir.types import TensorType
+
+
+@dataclass(frozen=True)
+class ShapeAttrs:
+    shape: tuple[int, ...]
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _infer_reshape(types, a: ShapeAttrs):
+    (t,) = types
+    if any(d < 0 for d in a.shape) or _numel(a.shape) != t.numel:
+        raise op_error("reshape", types, f"shape '{list(a.shape)}' is invalid for input of size {t.numel}")
+    return TensorType(tuple(a.shape), t.dtype)
+
+
+reshape = Op("reshape", _infer_reshape, ShapeAttrs)
+
+
+@dataclass(frozen=True)
+class PermuteAttrs:
+    perm: tuple[int, ...]
+
+
+def _infer_permute(types, a: PermuteAttrs):
+    (t,) = types
+    if sorted(a.perm) != list(range(t.rank)):
+        raise op_error("permute", types, f"perm {a.perm} is not a permutation of the {t.rank} dims",
+                       IRIndexError)
+    return TensorType(tuple(t.shape[p] for p in a.perm), t.dtype)
+
+
+permute = Op("permute", _infer_permute, PermuteAttrs)
+
+
+def _infer_expand(types, a: ShapeAttrs):
+    (t,) = types
+    offset = len(a.shape) - t.rank
+    ok = offset >= 0 and all(d in (1, a.shape[offset + i]) for i, d in enumerate(t.shape))
+    if not ok:
+        raise op_error("expand", types, f"the shape {list(t.shape)} cannot be expanded to "
+                       f"{list(a.shape)} (each dim must match or be 1)")
+    return TensorType(tuple(a.shape), t.dtype)
+
+
+expand = Op("expand", _infer_expand, ShapeAttrs)
+
+
+@dataclass(frozen=True)
+class AxisAttrs:
+    axis: int
+
+
+def _infer_concat(types, a: AxisAttrs):
+    if not types:
+        raise IRError("concat: expected a non-empty list of tensors")
+    first = types[0]
+    dtype = same_dtype("concat", types)
+    if not 0 <= a.axis < first.rank:
+        raise op_error("concat", types, f"axis {a.axis} out of range", IRIndexError)
+    for t in types[1:]:
+        if t.rank != first.rank or any(d != e for i, (d, e) in enumerate(zip(t.shape, first.shape))
+                                       if i != a.axis):
+            raise op_error("concat", types, f"Sizes of tensors must match except in dimension {a.axis}")
+    size = sum(t.shape[a.axis] for t in types)
+    shape = first.shape[:a.axis] + (size,) + first.shape[a.axis + 1:]
+    return TensorType(shape, dtype)
+
+
+concat = Op("concat", _infer_concat, AxisAttrs, arity=None)
+
+
+@dataclass(frozen=True)
+class SliceAttrs:
+    """One (start, end, step) per axis, already clamped to ``0 <= start <= end <= size``, step > 0."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    steps: tuple[int, ...]
+
+
+def slice_shape(shape, a: SliceAttrs) -> tuple[int, ...]:
+    return tuple(max(0, -(-(e - s) // st)) for s, e, st in zip(a.starts, a.ends, a.steps))
+
+
+def _check_slice(name, types, t, a: SliceAttrs):
+    n = t.rank
+    if not (len(a.starts) == len(a.ends) == len(a.steps) == n):
+        raise op_error(name, types, f"needs one start/end/step per dim ({n})", IRIndexError)
+    for s, e, st, d in zip(a.starts, a.ends, a.steps, t.shape):
+        if st <= 0 or not 0 <= s <= d or not 0 <= e <= d:
+            raise op_error(name, types, f"slice {s}:{e}:{st} out of range for a dim of size {d}",
+                           IRIndexError)
+
+
+def _infer_slice(types, a: SliceAttrs):
+    (t,) = types
+    _check_slice("slice", types, t, a)
+    return TensorType(slice_shape(t.shape, a), t.dtype)
+
+
+slice_ = Op("slice", _infer_slice, SliceAttrs)
+
+
+def _infer_slice_update(types, a: SliceAttrs):
+    base, src = types
+    _check_slice("slice_update", types, base, a)
+    same_dtype("slice_update", types)
+    if src.shape != slice_shape(base.shape, a):
+        raise op_error("slice_update", types, f"source shape {list(src.shape)} must equal the "
+                       f"slice's shape {list(slice_shape(base.shape, a))}")
+    return base
+
+
+#: ``base`` with ``base[slices] = src``: the backward of slice, and sliced assignment.
+slice_update = Op("slice_update", _infer_slice_update, SliceAttrs, arity=2)

@@ -1,0 +1,59 @@
+"""tracegrad's PyTorch-style front end: ``import tracer as torch``.
+
+Every op runs eagerly on NumPy and, when autograd or a trace needs it, is recorded as a node of
+an ``ir.Graph``; ``backward()`` is a graph pass; ``trace`` and ``compile`` hand the graph to the
+NumPy interpreter or onnxruntime.
+"""
+from ir.dtypes import bool_ as bool  # noqa: A001
+from ir.dtypes import float32, float64, int32, int64, uint8
+from tracer import autograd, methods  # noqa: F401  (methods binds the torch methods onto Tensor)
+from tracer.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from tracer.ops.conversion import detach, clone  # noqa: F401
+from tracer.ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: F401
+                                 linspace, logspace, ones, ones_like, tensor, zeros, zeros_like)
+from tracer.ops.elementwise import *  # noqa: F401,F403
+from tracer.ops.elementwise import abs, pow, round  # noqa: F401,A004
+from tracer.ops.indexing import (argwhere, gather, index_add, index_select, masked_fill, masked_select,  # noqa: F401
+                                 nonzero, scatter_add)
+from tracer.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
+from tracer.ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean,  # noqa: F401,A004
+                               min, norm, prod, softmax, log_softmax, std, std_mean, sum, var, var_mean)
+from tracer.ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, expand,  # noqa: F401
+                              flatten, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, stack,
+                              swapaxes, swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
+from tracer.promotion import promote_types, result_type  # noqa: F401
+from tracer.random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,  # noqa: F401
+                           manual_seed, multinomial, normal, rand, rand_like, randint, randint_like, randn,
+                           randn_like, randperm, seed, set_rng_state)
+from tracer.tensor import Size, Tensor, device  # noqa: F401
+from tracer.trace import trace  # noqa: F401
+from tracer.tracing import TracerWarning, TraceValueError  # noqa: F401
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+half = None
+dtype = type(float32)
+FloatTensor = DoubleTensor = LongTensor = Tensor
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+def get_default_dtype():
+    return float32
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
+    from tracer import formatting
+    for name, value in (("PRECISION", precision), ("THRESHOLD", threshold), ("EDGEITEMS", edgeitems),
+                        ("LINEWIDTH", linewidth)):
+        if value is not None:
+            setattr(formatting, name, value)

@@ -1,0 +1,215 @@
+"""Eager autograd on top of the graph pass: ``backward`` and ``autograd.grad``.
+
+Both collect the recorded DAG behind the outputs into an ``ir.Graph`` (inside a trace, the
+trace's own graph), run ``ir.append_gradients`` and let the NumPy interpreter evaluate only
+the appended backward nodes, reading the forward values kept on the nodes.
+"""
+from __future__ import annotations
+
+from backends.numpy import evaluate
+from ir.autodiff import append_gradients
+from ir.graph import Graph
+from ir.ops import elementwise as E
+from ir.ops import source
+from tracer import tracing
+from tracer.dispatch import eager_node
+from tracer.errors import err
+from tracer.grad_mode import no_grad
+from tracer.tensor import Tensor
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after "
+          "they have already been freed). Saved intermediate values of the graph are freed when you call "
+          ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+          "graph a second time or if you need to access saved tensors after calling backward.")
+
+
+def _collect(roots) -> list:
+    """The DAG behind ``roots`` in topological order (iterative post-order DFS)."""
+    order, seen, stack = [], set(), [(r, False) for r in roots]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((i, False) for i in node.inputs if i not in seen)
+    return order
+
+
+def _graph_for(nodes, state) -> Graph:
+    if state is not None:
+        return state.graph
+    graph = Graph("backward")
+    for n in nodes:
+        graph.append(n)
+    return graph
+
+
+def _seed(out: Tensor, gradient, state):
+    if gradient is None:
+        if out.numel() != 1:
+            raise err(RuntimeError, "grad can be implicitly created only for scalar outputs")
+        return None
+    if not isinstance(gradient, Tensor):
+        from tracer.ops._util import to_tensor
+        gradient = to_tensor(gradient, out.dtype)
+    if tuple(gradient.shape) != tuple(out.shape):
+        raise err(RuntimeError, f"Mismatch in shape: grad_output[0] has a shape of {list(gradient.shape)} and "
+                  f"output[0] has a shape of {list(out.shape)}.")
+    gradient = gradient.to(out.dtype)
+    return state.node_of(gradient) if state is not None else eager_node(gradient)
+
+
+def _check_saved(nodes) -> None:
+    for n in nodes:
+        if n.value is None:
+            raise err(RuntimeError, _FREED)
+        meta = n.meta
+        if meta is not None and meta.vc[0] != meta.version:
+            raise err(RuntimeError, "one of the variables needed for gradient computation has been modified "
+                      f"by an inplace operation: [{n.type}], which is output 0 of {n.op.name.capitalize()}"
+                      f"Backward, is at version {meta.vc[0]}; expected version {meta.version} instead. Hint: "
+                      "the in-place change happened after this value was recorded"
+                      + (f" at {n.source}" if n.source else "") + ".")
+
+
+def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph):
+    """Append and evaluate the backward nodes; returns ``{wrt node: grad tensor or None}``."""
+    state = tracing.current()
+    roots, seeds = [], []
+    for out, g in zip(outputs, grad_outputs):
+        if not out._requires_grad:
+            raise err(RuntimeError, "element 0 of tensors does not require grad and does not have a grad_fn")
+        roots.append(state.node_of(out) if state is not None else eager_node(out))
+        seeds.append(_seed(out, g, state))
+    nodes = _collect(roots + [s for s in seeds if s is not None])
+    graph = _graph_for(nodes, state)
+    wrt = wrt_of(nodes)
+    start = len(graph.nodes)
+    per_root = [append_gradients(graph, r, wrt, s) for r, s in zip(roots, seeds)]
+    grads = _sum_roots(graph, wrt, per_root)
+    new = graph.nodes[start:]
+    needed = {i for n in new for i in n.inputs if graph.index(i) < start}
+    _check_saved(needed)
+    keep_all = create_graph or state is not None
+    env = evaluate(new, {n: n.value for n in needed}, keep=new if keep_all else grads.values())
+    if keep_all:
+        for n in new:
+            n.value = env[n]
+            n.meta = tracing.NodeMeta([0], create_graph)
+    if not retain_graph and state is None:
+        _free(nodes)
+    return {w: _grad_tensor(g, env[g], create_graph, state) if g is not None else None for w, g in grads.items()}
+
+
+def _sum_roots(graph, wrt, per_root) -> dict:
+    grads = {}
+    for w in wrt:
+        parts = [g[w] for g in per_root if g[w] is not None]
+        total = parts[0] if parts else None
+        for p in parts[1:]:
+            total = graph.add(E.add, (total, p), source_=p.source, phase="backward")
+        grads[w] = total
+    return grads
+
+
+def _free(nodes) -> None:
+    for n in nodes:
+        if n.op is not source.input_ and n.op is not source.constant and n.inputs:
+            n.value = None
+
+
+def _grad_tensor(node, value, create_graph, state) -> Tensor:
+    t = Tensor._make(value, node.type)
+    if create_graph or state is not None:
+        t._node = node
+        t._requires_grad = create_graph
+        node.meta = tracing.NodeMeta(t._vc, create_graph)
+        if state is not None:
+            state.created(t)
+    return t
+
+
+def _leaves(nodes) -> list:
+    wrt = []
+    for n in nodes:
+        meta = n.meta
+        if meta is None:
+            continue
+        leaf = meta.leaf
+        if (leaf is not None and leaf._requires_grad and leaf._node is n) or meta.retain is not None:
+            wrt.append(n)
+    return wrt
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves behind them.
+
+    Args:
+        tensors: a tensor or sequence of tensors to differentiate.
+        grad_tensors: the seed gradient per tensor (None for a scalar's implicit 1).
+        retain_graph: keep the forward values for another backward (default: ``create_graph``).
+        create_graph: record the backward computation, so gradients can be differentiated again.
+        inputs: accumulate only into these tensors' ``.grad``.
+
+    Raises:
+        RuntimeError: with torch's meaning, for a non-scalar output without a gradient, a freed
+            graph, a saved value modified in place, or an output that does not require grad.
+    """
+    outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    seeds = grad_tensors if isinstance(grad_tensors, (list, tuple)) else [grad_tensors] * len(outs)
+    retain = create_graph if retain_graph is None else retain_graph
+    chosen = None if inputs is None else {id(t) for t in ([inputs] if isinstance(inputs, Tensor) else inputs)}
+
+    def wrt_of(nodes):
+        found = _leaves(nodes)
+        if chosen is None:
+            return found
+        return [n for n in found if id(n.meta.leaf or n.meta.retain) in chosen]
+
+    grads = _differentiate(outs, seeds, wrt_of, retain, create_graph)
+    for node, g in grads.items():
+        if g is not None:
+            _accumulate(node.meta.leaf if node.meta.leaf is not None else node.meta.retain, g, create_graph)
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``t.grad += g``, keeping the grad tensor's identity (as torch does on the CPU)."""
+    if t._grad is None:
+        t._grad = g
+        return
+    if create_graph:
+        t._grad = t._grad + g
+        return
+    from tracer.ops.inplace import assign
+    with no_grad():
+        assign(t._grad, t._grad + g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """d(outputs)/d(inputs) as a tuple of tensors, without touching ``.grad`` (torch.autograd.grad)."""
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    seeds = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs] * len(outs)
+    retain = create_graph if retain_graph is None else retain_graph
+    state = tracing.current()
+    for t in ins:
+        if not t._requires_grad:
+            raise err(RuntimeError, "One of the differentiated Tensors does not require grad")
+    wanted = [state.node_of(t) if state is not None else eager_node(t) for t in ins]
+    grads = _differentiate(outs, seeds, lambda nodes: list(dict.fromkeys(wanted)), retain, create_graph)
+    result = []
+    for t, node in zip(ins, wanted):
+        g = grads.get(node)
+        if g is None and materialize_grads:
+            from tracer.ops.creation import zeros_like
+            g = zeros_like(t)
+        if g is None and not (allow_unused or materialize_grads):
+            raise err(RuntimeError, "One of the differentiated Tensors appears to not have been used in the "
+                      "graph. Set allow_unused=True if this is the desired behavior.")
+        result.append(g)
+    return tuple(result)

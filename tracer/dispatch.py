@@ -1,0 +1,109 @@
+"""Running one ir op on tensors: eagerly on NumPy, recording a node when autograd or a trace
+needs it. This is the only place tensors meet kernels, so eager and interpreted runs share
+one implementation of every op.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.numpy import KERNELS, run_node
+from backends.numpy.interpreter import check_result
+from ir.errors import IRError, with_source
+from ir.node import make_node
+from ir.ops import elementwise as E
+from ir.ops import source
+from ir.ops.base import NO_ATTRS
+from ir.ops.source import ConstAttrs, InputAttrs
+from tracer import tracing
+from tracer._source import user_source
+from tracer.grad_mode import _ENABLED
+from tracer.tensor import Tensor
+
+
+def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
+    """``op`` applied to tensors ``inputs``; records a node if a trace is active or grad is needed."""
+    state = tracing._TRACE.get()
+    requires = _ENABLED.get() and any(t._requires_grad for t in inputs)
+    if state is None and not requires:
+        return _eager(op, inputs, attrs)
+    return _record(op, inputs, attrs, state, requires)
+
+
+def _eager(op, inputs, attrs) -> Tensor:
+    """The fast path: shape rule, kernel, result check; no node, no source lookup."""
+    try:
+        type_ = op.infer(tuple(t._type for t in inputs), attrs)
+    except IRError as err:
+        raise with_source(err, user_source()) from None
+    try:
+        value = KERNELS[op](attrs, *[t._value for t in inputs])
+    except Exception:
+        # Re-run through the interpreter's node runner for a message with op and source.
+        node = make_node(op, [_const(t) for t in inputs], attrs, user_source())
+        return Tensor._make(run_node(node, [t._value for t in inputs]), type_)
+    if value.__class__ is not np.ndarray or value.dtype != type_.dtype.np or value.shape != type_.shape:
+        value = _checked(op, inputs, attrs, type_, value)
+    return Tensor._make(value, type_)
+
+
+def _checked(op, inputs, attrs, type_, value):
+    node = make_node(op, [_const(t) for t in inputs], attrs, user_source())
+    return check_result(node, value)
+
+
+def _const(t):
+    return make_node(source.constant, (), ConstAttrs(t._value))
+
+
+def eager_node(t):
+    """The node standing for ``t`` in the eager autograd DAG (a leaf input, or a constant)."""
+    node = t._node
+    if node is not None:
+        return node
+    if t._requires_grad:
+        node = make_node(source.input_, (), InputAttrs("leaf", t.shape, t.dtype, "param"))
+        node.value = t._value
+        node.meta = tracing.NodeMeta(t._vc, True, leaf=t)
+        t._node = node
+        return node
+    node = _const(t)
+    node.value = t._value
+    return node
+
+
+def _record(op, inputs, attrs, state, requires) -> Tensor:
+    src = user_source()
+    nodes = [state.node_of(t) if state is not None else eager_node(t) for t in inputs]
+    node = make_node(op, nodes, attrs, src)
+    value = run_node(node, [t._value for t in inputs])
+    return attach(node, value, requires, state, any(t._requires_grad for t in inputs))
+
+
+def attach(node, value, requires, state, inputs_require=False) -> Tensor:
+    """Wrap a recorded node's value in a tensor; in a trace, append the node to the graph and
+    cut gradient flow (a ``detach`` node) where the result does not require grad but an input did."""
+    node.value = value
+    out = Tensor._make(value, node.type)
+    if state is not None:
+        state.graph.append(node)
+        if inputs_require and not requires:
+            node = state.graph.add(E.detach, (node,), NO_ATTRS, node.source)
+            node.value = value
+        state.created(out)
+    node.meta = tracing.NodeMeta(out._vc, requires)
+    out._node = node
+    out._requires_grad = requires
+    return out
+
+
+def record_value(op, attrs, value) -> Tensor:
+    """A tensor for a value computed outside the kernels (a random draw from the tracer's
+    generator), recorded as ``op`` in an active trace so the graph draws afresh on each run."""
+    state = tracing._TRACE.get()
+    type_ = op.infer((), attrs)
+    if state is None:
+        return Tensor._make(value, type_)
+    node = make_node(op, (), attrs, user_source())
+    return attach(node, value, False, state)
+
+

@@ -1,0 +1,94 @@
+"""Binds the torch-style functions onto ``Tensor`` as methods and operators."""
+from __future__ import annotations
+
+from tracer.ops import conversion as cv
+from tracer.ops import elementwise as ew
+from tracer.ops import indexing as ix
+from tracer.ops import inplace as ip
+from tracer.ops import linalg as la
+from tracer.ops import reduce as rd
+from tracer.ops import shape as sh
+from tracer.tensor import Tensor
+
+_SAME_NAME = {
+    ew: "add sub mul div true_divide floor_divide remainder fmod pow float_power maximum minimum neg negative "
+        "abs absolute relu sign floor ceil exp log sqrt rsqrt sin cos tanh sigmoid erf reciprocal logical_not "
+        "round trunc fix frac square log2 log10 log1p expm1 tan clamp clip clamp_min clamp_max eq ne lt le gt "
+        "ge not_equal less less_equal greater greater_equal logical_and logical_or logical_xor where isnan "
+        "isinf isfinite nan_to_num lerp addcmul addcdiv",
+    rd: "sum prod mean var std amax amin argmax argmin max min logsumexp softmax log_softmax all any "
+        "count_nonzero norm",
+    sh: "reshape view view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose swapaxes "
+        "swapdims t movedim expand expand_as broadcast_to repeat narrow split chunk unbind",
+    ix: "index_select gather scatter_add index_add masked_fill masked_select nonzero argwhere",
+    la: "matmul mm bmm mv dot outer addmm",
+    ip: "add_ sub_ mul_ div_ pow_ clamp_min_ clamp_max_ addcmul_ addcdiv_ lerp_ clamp_ zero_ fill_ copy_ "
+        "neg_ exp_ sqrt_ relu_ sigmoid_ tanh_ abs_ masked_fill_ uniform_ normal_ bernoulli_ detach_",
+    cv: "to clone detach contiguous cpu cuda double long byte",
+}
+
+for _module, _names in _SAME_NAME.items():
+    for _name in _names.split():
+        setattr(Tensor, _name, getattr(_module, _name))
+
+Tensor.float = cv.float_
+Tensor.int = cv.int_
+Tensor.bool = cv.bool__
+Tensor.type = cv.type_
+Tensor.clip_ = ip.clamp_
+
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _data_get(self):
+    return self.detach()
+
+
+def _data_set(self, value):
+    """``t.data = v`` swaps the value without autograd (no version bump, as in torch)."""
+    self._value = value._value
+    self._type = value._type
+    self._node = None
+
+
+Tensor.__add__ = ew.add
+Tensor.__radd__ = _reflected(ew.add)
+Tensor.__sub__ = ew.sub
+Tensor.__rsub__ = _reflected(ew.sub)
+Tensor.__mul__ = ew.mul
+Tensor.__rmul__ = _reflected(ew.mul)
+Tensor.__truediv__ = ew.div
+Tensor.__rtruediv__ = _reflected(ew.div)
+Tensor.__floordiv__ = ew.floor_divide
+Tensor.__rfloordiv__ = _reflected(ew.floor_divide)
+Tensor.__mod__ = ew.remainder
+Tensor.__rmod__ = _reflected(ew.remainder)
+Tensor.__pow__ = ew.pow
+Tensor.__rpow__ = _reflected(ew.pow)
+Tensor.__matmul__ = la.matmul
+Tensor.__rmatmul__ = _reflected(la.matmul)
+Tensor.__neg__ = ew.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = ew.abs
+Tensor.__invert__ = lambda self: ew.logical_not(self)
+Tensor.__and__ = ew.logical_and
+Tensor.__or__ = ew.logical_or
+Tensor.__xor__ = ew.logical_xor
+Tensor.__eq__ = ew.eq
+Tensor.__ne__ = ew.ne
+Tensor.__lt__ = ew.lt
+Tensor.__le__ = ew.le
+Tensor.__gt__ = ew.gt
+Tensor.__ge__ = ew.ge
+Tensor.__iadd__ = ip.add_
+Tensor.__isub__ = ip.sub_
+Tensor.__imul__ = ip.mul_
+Tensor.__itruediv__ = ip.div_
+Tensor.__getitem__ = ix.getitem
+Tensor.__setitem__ = ix.setitem
+Tensor.T = property(lambda self: sh.permute(self, list(reversed(range(self.dim())))))
+Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
+Tensor.data = property(_data_get, _data_set)
+Tensor.__hash__ = lambda self: id(self)

@@ -1,0 +1,1 @@
+"""The torch-style functions, by family (mirroring ``ir/ops`` and ``backends/numpy``)."""

@@ -1,0 +1,89 @@
+"""Shared helpers for the torch-style functions: scalars to tensors, promotion, dims."""
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes
+from ir.ops import elementwise as E
+from ir.ops.rules import normalize_axis
+from ir.types import TensorType
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.promotion import result_type
+from tracer.tensor import Tensor
+
+_SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def is_scalar(x) -> bool:
+    return isinstance(x, _SCALARS)
+
+
+def scalar(value, dtype) -> Tensor:
+    """A 0-d tensor holding a Python number."""
+    return Tensor._make(np.asarray(value, dtype=dtype.np), TensorType((), dtype))
+
+
+def to_tensor(x, dtype=None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x if dtype is None else cast(x, dtype)
+    if is_scalar(x):
+        return scalar(x, dtype or result_type([_py(x)]))
+    from tracer.ops.creation import tensor
+    return tensor(x, dtype=dtype)
+
+
+def _py(x):
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def cast(t: Tensor, dtype) -> Tensor:
+    if t._type.dtype == dtype:
+        return t
+    return apply(E.cast, [t], E.CastAttrs(dtype))
+
+
+def promote(*xs) -> list[Tensor]:
+    """Tensors of torch's common dtype for ``xs`` (tensors and Python numbers)."""
+    for x in xs:
+        if not isinstance(x, Tensor) and not is_scalar(x):
+            raise err(TypeError, f"expected a Tensor or a number, got {type(x).__name__}")
+    dtype = result_type([x if isinstance(x, Tensor) else _py(x) for x in xs])
+    return [cast(x, dtype) if isinstance(x, Tensor) else scalar(x, dtype) for x in xs]
+
+
+def to_float(t: Tensor) -> Tensor:
+    """Integer/bool inputs of float-only math (exp, sqrt, mean...) become float32, as in torch."""
+    return t if t._type.dtype.is_floating_point else cast(t, dtypes.float32)
+
+
+def dim(d: int, rank: int, op: str) -> int:
+    try:
+        return normalize_axis(op, (), int(d), rank)
+    except Exception as e:
+        raise err(IndexError, str(e)) from None
+
+
+def dims(d, rank: int, op: str) -> tuple[int, ...]:
+    """torch's ``dim`` argument (None, int or sequence) as sorted non-negative axes."""
+    if d is None:
+        return tuple(range(rank))
+    if isinstance(d, (int, np.integer)):
+        d = (d,)
+    out = sorted({dim(x, rank, op) for x in d})
+    if len(out) != len(tuple(d)):
+        raise err(RuntimeError, f"{op}: dim {tuple(d)} appears multiple times in the list of dims")
+    return tuple(out) if rank else ()
+
+
+def shape_arg(args) -> tuple[int, ...]:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean shape (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(a) for a in args)
+
+
+def promote_all(xs) -> list[Tensor]:
+    """Tensors cast to their common dtype (for cat and friends)."""
+    dtype = result_type(list(xs))
+    return [cast(x, dtype) for x in xs]

@@ -1,0 +1,93 @@
+"""dtype conversions and copies: to, type, float/double/long/int/bool, clone, detach, contiguous."""
+from __future__ import annotations
+
+from ir import dtypes
+from ir.dtypes import DType
+from ir.ops import elementwise as E
+from tracer import tracing
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.ops._util import cast
+from tracer.tensor import Tensor, device
+
+
+def to(self, *args, dtype=None, device_=None, copy=False, non_blocking=False, **kwargs) -> Tensor:
+    """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)``."""
+    for a in list(args) + [kwargs.get("device")]:
+        if isinstance(a, DType):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif a is not None:
+            device(a)  # raises for anything but the CPU
+    out = cast(self, dtype) if dtype is not None else self
+    return clone(out) if copy and out is self else out
+
+
+def type_(self, dtype=None):
+    if dtype is None:
+        return {"float32": "tracer.FloatTensor", "float64": "tracer.DoubleTensor", "int64": "tracer.LongTensor",
+                "int32": "tracer.IntTensor", "uint8": "tracer.ByteTensor", "bool": "tracer.BoolTensor"}[self.dtype.name]
+    return cast(self, dtype)
+
+
+def float_(self) -> Tensor:
+    return cast(self, dtypes.float32)
+
+
+def double(self) -> Tensor:
+    return cast(self, dtypes.float64)
+
+
+def long(self) -> Tensor:
+    return cast(self, dtypes.int64)
+
+
+def int_(self) -> Tensor:
+    return cast(self, dtypes.int32)
+
+
+def bool__(self) -> Tensor:
+    return cast(self, dtypes.bool_)
+
+
+def byte(self) -> Tensor:
+    return cast(self, dtypes.uint8)
+
+
+def clone(self, *, memory_format=None) -> Tensor:
+    """A copy that stays in the autograd graph (gradient flows through it)."""
+    if self._node is None and tracing.current() is None:
+        out = Tensor._wrap(self._value.copy())
+        out._requires_grad = False
+        return out if not self._requires_grad else _identity(self)
+    return _identity(self)
+
+
+def _identity(t: Tensor) -> Tensor:
+    from tracer.ops.elementwise import add
+    zero = 0 if not t.dtype.is_floating_point else 0.0
+    return add(t, zero) if t.dtype != dtypes.bool_ else cast(cast(t, dtypes.int64), dtypes.bool_)
+
+
+def detach(self) -> Tensor:
+    """The same value, cut from the graph (a ``detach`` node inside a trace)."""
+    if tracing.current() is not None:
+        out = apply(E.detach, [self])
+        out._requires_grad = False
+        if out._node is not None and out._node.meta is not None:
+            out._node.meta.requires_grad = False
+        return out
+    return Tensor._make(self._value, self._type)
+
+
+def contiguous(self, memory_format=None) -> Tensor:
+    return self
+
+
+def cpu(self) -> Tensor:
+    return self
+
+
+def cuda(self, *args, **kwargs):
+    raise err(RuntimeError, "tracegrad runs on the CPU only (no CUDA device)")

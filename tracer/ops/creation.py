@@ -1,0 +1,144 @@
+"""Tensor creation: tensor, as_tensor, from_numpy, zeros, ones, full, empty, arange, linspace,
+eye and the ``*_like`` forms. Python floats default to float32, ints to int64, as in torch."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ir import dtypes
+from tracer.errors import err
+from tracer.ops._util import shape_arg
+from tracer.promotion import default_float
+from tracer.tensor import Tensor
+
+
+def _infer_dtype(data):
+    """torch.tensor's dtype for nested Python data (NumPy arrays keep theirs)."""
+    if isinstance(data, np.ndarray):
+        return dtypes.from_numpy(data.dtype)
+    if isinstance(data, np.generic):
+        return dtypes.from_numpy(np.asarray(data).dtype)
+    flat = np.asarray(data, dtype=object).ravel()
+    kinds = {type(x) for x in flat}
+    if any(issubclass(k, (float, np.floating)) for k in kinds) or not kinds:
+        return default_float()
+    if all(issubclass(k, (bool, np.bool_)) for k in kinds):
+        return dtypes.bool_
+    return dtypes.int64
+
+
+def _unwrap(data):
+    if isinstance(data, Tensor):
+        return data._value
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(x) for x in data]
+    return data
+
+
+def _done(t: Tensor, requires_grad: bool) -> Tensor:
+    return t.requires_grad_() if requires_grad else t
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays or tensors)."""
+    data = _unwrap(data)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, np.ndarray) and x.ndim for x in _flat(data)):
+        data = np.array(data)
+    try:
+        dtype = dtype or _infer_dtype(data)
+        value = np.array(data, dtype=dtype.np)
+    except (ValueError, TypeError) as e:
+        raise err(ValueError, f"tensor(): could not convert the data to a tensor ({e})") from None
+    return _done(Tensor._wrap(value), requires_grad)
+
+
+def _flat(data):
+    for x in data:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
+        return Tensor._wrap(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor over the same array (no copy), as torch.from_numpy."""
+    if not isinstance(ndarray, np.ndarray):
+        raise err(TypeError, f"expected np.ndarray (got {type(ndarray).__name__})")
+    return Tensor._wrap(ndarray)
+
+
+def _filled(size, value, dtype, requires_grad) -> Tensor:
+    return _done(Tensor._wrap(np.full(shape_arg(size), value, dtype=(dtype or default_float()).np)), requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    return _filled(size, 1, dtype, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    """Uninitialised in torch; zeros here, so nothing reads garbage."""
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.bool_ if isinstance(fill_value, bool) else (
+            dtypes.int64 if isinstance(fill_value, int) else default_float())
+    return _filled((tuple(size),), fill_value, dtype, requires_grad)
+
+
+def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def ones_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return ones(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def empty_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return empty(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values start + i*step below ``end``; int64 unless an argument is a float."""
+    if end is None:
+        start, end = 0, start
+    args = [float(a) if isinstance(a, Tensor) else a for a in (start, end, step)]
+    if step == 0:
+        raise err(RuntimeError, "arange: step must be nonzero")
+    if dtype is None:
+        dtype = default_float() if any(isinstance(a, float) for a in args) else dtypes.int64
+    count = max(0, math.ceil((args[1] - args[0]) / args[2]))
+    value = (args[0] + np.arange(count, dtype=np.float64) * args[2]).astype(dtype.np)
+    return _done(Tensor._wrap(value), requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    value = np.linspace(float(start), float(end), int(steps)).astype((dtype or default_float()).np)
+    return _done(Tensor._wrap(value), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False) -> Tensor:
+    value = np.logspace(float(start), float(end), int(steps), base=base).astype((dtype or default_float()).np)
+    return _done(Tensor._wrap(value), requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _done(Tensor._wrap(np.eye(n, m if m is not None else n, dtype=(dtype or default_float()).np)), requires_grad)

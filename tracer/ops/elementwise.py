@@ -1,0 +1,262 @@
+"""Elementwise torch functions: arithmetic with broadcasting and promotion, math, comparisons."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ir import dtypes
+from ir.ops import elementwise as E
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.ops._util import cast, promote, to_float
+from tracer.tensor import Tensor
+
+
+def _binary(op, x, y) -> Tensor:
+    return apply(op, promote(x, y))
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(E.add, input, other)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(E.sub, input, other)
+
+
+def mul(input, other) -> Tensor:
+    return _binary(E.mul, input, other)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """True division (integers promote to float32), or 'floor' / 'trunc' rounding as torch."""
+    if rounding_mode is None:
+        x, y = promote(input, other)
+        return apply(E.div, [to_float(x), to_float(y)])
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        x, y = promote(input, other)
+        if x.dtype.is_floating_point:
+            return trunc(apply(E.div, [x, y]))
+        q = apply(E.floor_divide, [x, y])
+        inexact = apply(E.ne, [apply(E.mul, [q, y]), x])
+        negative = ne(lt(x, 0), lt(y, 0))
+        return where(logical_and(inexact, negative), add(q, 1), q)
+    raise err(ValueError, f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}")
+
+
+true_divide = div
+
+
+def floor_divide(input, other) -> Tensor:
+    return _binary(E.floor_divide, input, other)
+
+
+def remainder(input, other) -> Tensor:
+    return _binary(E.remainder, input, other)
+
+
+def fmod(input, other) -> Tensor:
+    """C-style remainder: the result has the dividend's sign."""
+    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+
+
+def pow(input, exponent) -> Tensor:
+    return _binary(E.pow_, input, exponent)
+
+
+def float_power(input, exponent) -> Tensor:
+    x, y = promote(input, exponent)
+    return apply(E.pow_, [cast(x, dtypes.float64), cast(y, dtypes.float64)])
+
+
+def maximum(input, other) -> Tensor:
+    return _binary(E.maximum, input, other)
+
+
+def minimum(input, other) -> Tensor:
+    return _binary(E.minimum, input, other)
+
+
+def _unary(op):
+    def fn(input) -> Tensor:
+        return apply(op, [input])
+    fn.__name__ = op.name
+    return fn
+
+
+def _unary_float(op):
+    def fn(input) -> Tensor:
+        return apply(op, [to_float(input)])
+    fn.__name__ = op.name
+    return fn
+
+
+neg = negative = _unary(E.neg)
+abs = absolute = _unary(E.abs_)
+relu = _unary(E.relu)
+sign = _unary(E.sign)
+floor = _unary(E.floor)
+ceil = _unary(E.ceil)
+exp = _unary_float(E.exp)
+log = _unary_float(E.log)
+sqrt = _unary_float(E.sqrt)
+rsqrt = _unary_float(E.rsqrt)
+sin = _unary_float(E.sin)
+cos = _unary_float(E.cos)
+tanh = _unary_float(E.tanh)
+sigmoid = _unary_float(E.sigmoid)
+erf = _unary_float(E.erf)
+reciprocal = _unary_float(E.reciprocal)
+logical_not = _unary(E.logical_not)
+
+
+def round(input, *, decimals: int = 0) -> Tensor:
+    """Round half to even, as torch.round; ``decimals`` scales by 10**decimals first."""
+    if decimals == 0:
+        return apply(E.round_, [input])
+    scale = 10.0 ** decimals
+    return div(apply(E.round_, [mul(input, scale)]), scale)
+
+
+def trunc(input) -> Tensor:
+    if not input.dtype.is_floating_point:
+        return input
+    return where(lt(input, 0), ceil(input), floor(input))
+
+
+fix = trunc
+
+
+def frac(input) -> Tensor:
+    return sub(input, trunc(input))
+
+
+def square(input) -> Tensor:
+    return mul(input, input)
+
+
+def log2(input) -> Tensor:
+    return div(log(input), math.log(2.0))
+
+
+def log10(input) -> Tensor:
+    return div(log(input), math.log(10.0))
+
+
+def log1p(input) -> Tensor:
+    return log(add(to_float(input), 1.0))
+
+
+def expm1(input) -> Tensor:
+    return sub(exp(input), 1.0)
+
+
+def tan(input) -> Tensor:
+    return div(sin(input), cos(input))
+
+
+def clamp(input, min=None, max=None) -> Tensor:
+    """Scalar bounds are one ``clamp`` node; tensor bounds are maximum/minimum, as in torch."""
+    if min is None and max is None:
+        raise err(RuntimeError, "torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input if min is None else maximum(input, min)
+        return out if max is None else minimum(out, max)
+    (x,) = promote(input, *[b for b in (min, max) if b is not None])[:1]
+    return apply(E.clamp, [x], E.ClampAttrs(None if min is None else float(min),
+                                            None if max is None else float(max)))
+
+
+clip = clamp
+
+
+def clamp_min(input, min) -> Tensor:
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max) -> Tensor:
+    return clamp(input, max=max)
+
+
+def _compare(op):
+    def fn(input, other) -> Tensor:
+        return _binary(op, input, other)
+    fn.__name__ = op.name
+    return fn
+
+
+eq = _compare(E.eq)
+ne = not_equal = _compare(E.ne)
+lt = less = _compare(E.lt)
+le = less_equal = _compare(E.le)
+gt = greater = _compare(E.gt)
+ge = greater_equal = _compare(E.ge)
+
+
+def _logical(op):
+    def fn(input, other) -> Tensor:
+        x, y = promote(input, other)
+        return apply(op, [cast(x, dtypes.bool_), cast(y, dtypes.bool_)])
+    fn.__name__ = op.name
+    return fn
+
+
+logical_and = _logical(E.logical_and)
+logical_or = _logical(E.logical_or)
+logical_xor = _logical(E.logical_xor)
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    if input is None and other is None:
+        from tracer.ops.indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    x, y = promote(input, other)
+    return apply(E.where, [cast(condition, dtypes.bool_), x, y])
+
+
+def isnan(input) -> Tensor:
+    return ne(input, input)
+
+
+def isinf(input) -> Tensor:
+    return eq(abs(input), math.inf) if input.dtype.is_floating_point else ne(input, input)
+
+
+def isfinite(input) -> Tensor:
+    return logical_not(logical_or(isnan(input), isinf(input)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
+    info = np.finfo(input.dtype.np)
+    out = where(isnan(input), nan, input)
+    out = where(eq(out, math.inf), info.max if posinf is None else posinf, out)
+    return where(eq(out, -math.inf), info.min if neginf is None else neginf, out)
+
+
+def lerp(input, end, weight) -> Tensor:
+    return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False) -> Tensor:
+    """The bucket of each value: the count of boundaries below it (``right=False``: strictly below)."""
+    from tracer.ops.reduce import sum as sum_
+    from tracer.ops.shape import unsqueeze
+    x = unsqueeze(input, -1) if input.dim() else input.reshape(1)
+    below = le(boundaries, x) if right else lt(boundaries, x)
+    out = sum_(below, dim=-1) if input.dim() else sum_(below)
+    return cast(out, dtypes.int32 if out_int32 else dtypes.int64)

@@ -1,0 +1,277 @@
+"""Indexing: ``t[...]`` with ints, slices (with steps), None, Ellipsis, integer tensors and
+boolean masks; ``t[...] = v``; index_select, gather, masked_fill, nonzero.
+
+Basic indices become one ``slice`` node and one ``reshape``; advanced (tensor) indices are
+merged into one linear index and one ``take`` node, following NumPy/torch placement rules.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes
+from ir.ops import indexing as I
+from ir.ops import shape as S
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.ops import elementwise as ew
+from tracer.ops._util import cast, dim, is_scalar, scalar, to_tensor
+from tracer.tensor import Tensor, _specialise
+
+
+def slice_dim(x, d, start, end, step) -> Tensor:
+    starts = [0] * x.dim()
+    ends = list(x.shape)
+    steps = [1] * x.dim()
+    starts[d], ends[d], steps[d] = start, end, step
+    return _slice(x, starts, ends, steps)
+
+
+def _slice(x, starts, ends, steps) -> Tensor:
+    if list(starts) == [0] * x.dim() and list(ends) == list(x.shape) and list(steps) == [1] * x.dim():
+        return x
+    return apply(S.slice_, [x], S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps)))
+
+
+def _expand_ellipsis(index, rank):
+    """The index as a list with the Ellipsis replaced by full slices."""
+    items = list(index) if isinstance(index, tuple) else [index]
+    if sum(1 for i in items if i is Ellipsis) > 1:
+        raise err(IndexError, "an index can only have a single ellipsis ('...')")
+    used = sum(1 for i in items if i is not None and i is not Ellipsis and not _is_bool_index(i)) + \
+        sum(_bool_rank(i) for i in items if _is_bool_index(i))
+    if used > rank:
+        raise err(IndexError, f"too many indices for tensor of dimension {rank}")
+    if Ellipsis in [i if i is Ellipsis else None for i in items]:
+        pos = next(k for k, i in enumerate(items) if i is Ellipsis)
+        items[pos:pos + 1] = [slice(None)] * (rank - used)
+    else:
+        items += [slice(None)] * (rank - used)
+    return items
+
+
+def _is_bool_index(i) -> bool:
+    return (isinstance(i, Tensor) and i.dtype == dtypes.bool_) or (
+        isinstance(i, np.ndarray) and i.dtype == np.bool_) or isinstance(i, bool)
+
+
+def _bool_rank(i) -> int:
+    return 0 if isinstance(i, bool) else np.ndim(i)
+
+
+def _as_index_tensor(i, size, axis) -> Tensor:
+    if isinstance(i, (list, np.ndarray)):
+        i = to_tensor(np.asarray(i) if not isinstance(i, np.ndarray) else i)
+    if i.dtype.is_floating_point:
+        raise err(IndexError, f"tensors used as indices must be long, int, byte or bool tensors (got {i.dtype.name})")
+    if i.dtype.kind == "u":
+        i = cast(i, dtypes.int64)
+    return i
+
+
+def _split_bool(items, rank):
+    """Replace each boolean mask by one integer index tensor per dim it covers (a data-dependent
+    shape, so a trace is specialised to the mask's value)."""
+    out = []
+    for i in items:
+        if _is_bool_index(i) and not isinstance(i, bool):
+            mask = i._value if isinstance(i, Tensor) else i
+            if isinstance(i, Tensor):
+                _specialise("boolean-mask indexing")
+            out.extend(to_tensor(np.asarray(ix, dtype=np.int64)) for ix in np.nonzero(mask))
+        elif isinstance(i, bool):
+            out.append(None if i else to_tensor(np.zeros(0, dtype=np.int64)))
+        else:
+            out.append(i)
+    return out
+
+
+def _basic(x, items):
+    """Apply ints, slices and None; keep tensor indices for later. Returns (tensor, adv list)."""
+    starts, ends, steps, shape, adv = [], [], [], [], []
+    axis = 0
+    for i in items:
+        if i is None:
+            shape.append(1)
+            continue
+        size = x.shape[axis]
+        if isinstance(i, slice):
+            if i.step is not None and i.step <= 0:
+                raise err(ValueError, "step must be greater than zero")
+            s, e, st = i.indices(size)
+            starts.append(s), ends.append(max(e, s)), steps.append(st)
+            shape.append(len(range(s, max(e, s), st)))
+        elif is_scalar(i):
+            k = int(i)
+            if not -size <= k < size:
+                raise err(IndexError, f"index {k} is out of bounds for dimension {axis} with size {size}")
+            k %= size
+            starts.append(k), ends.append(k + 1), steps.append(1)
+        else:
+            starts.append(0), ends.append(size), steps.append(1)
+            adv.append((len(shape), _as_index_tensor(i, size, axis)))
+            shape.append(size)
+        axis += 1
+    out = _slice(x, starts, ends, steps)
+    return reshape_to(out, shape), adv
+
+
+def reshape_to(x, shape):
+    from tracer.ops.shape import reshape
+    return reshape(x, shape)
+
+
+def _advanced(x, adv):
+    """Index ``x`` at the (position, index tensor) pairs, NumPy placement: adjacent advanced
+    dims are replaced in place; separated ones move the result dims to the front."""
+    from tracer.ops.shape import broadcast_tensors, permute, reshape
+    positions = [p for p, _ in adv]
+    idx = broadcast_tensors(*[i for _, i in adv]) if len(adv) > 1 else (adv[0][1],)
+    adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
+    if not adjacent:
+        rest = [d for d in range(x.dim()) if d not in positions]
+        x = permute(x, positions + rest)
+        positions = list(range(len(positions)))
+    first = positions[0]
+    sizes = [x.shape[p] for p in positions]
+    linear = None
+    stride = 1
+    for p, size, ix in reversed(list(zip(positions, sizes, idx))):
+        ix = cast(ix, dtypes.int64)
+        _check_bounds(ix, size, p)
+        ix = ew.where(ew.lt(ix, 0), ew.add(ix, size), ix)
+        term = ix if stride == 1 else ew.mul(ix, stride)
+        linear = term if linear is None else ew.add(linear, term)
+        stride *= size
+    shape = list(x.shape)
+    merged = reshape(x, shape[:first] + [stride] + shape[first + len(positions):])
+    return apply(I.take, [merged, linear], I.AxisAttrs(first))
+
+
+def _check_bounds(ix, size, axis):
+    v = ix._value
+    if v.size and (v.max() >= size or v.min() < -size):
+        bad = v.max() if v.max() >= size else v.min()
+        raise err(IndexError, f"index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
+def getitem(x, index) -> Tensor:
+    if isinstance(index, Tensor) and index.dim() == 0 and not index.dtype.is_floating_point and index.dtype != dtypes.bool_:
+        index = int(index)
+    if isinstance(index, list):
+        index = np.asarray(index)
+    items = _split_bool(_expand_ellipsis(index, x.dim()), x.dim())
+    out, adv = _basic(x, items)
+    return _advanced(out, adv) if adv else out
+
+
+def setitem(x, index, value) -> None:
+    """``x[index] = value``, as an in-place update of ``x`` (a new value in a traced graph)."""
+    from tracer.ops.inplace import assign
+    value = value if isinstance(value, Tensor) else scalar(value, x.dtype)
+    value = cast(value, x.dtype)
+    if isinstance(index, Tensor) and index.dtype == dtypes.bool_ and tuple(index.shape) == tuple(x.shape):
+        assign(x, ew.where(index, value, x))
+        return
+    items = _expand_ellipsis(index, x.dim())
+    if any(isinstance(i, (Tensor, np.ndarray, list)) for i in items):
+        assign(x, _scatter_assign(x, items, value))
+        return
+    assign(x, _slice_assign(x, items, value))
+
+
+def _slice_assign(x, items, value):
+    from tracer.ops.shape import expand, reshape
+    starts, ends, steps, kept = [], [], [], []
+    axis = 0
+    for i in items:
+        if i is None:
+            continue
+        size = x.shape[axis]
+        if isinstance(i, slice):
+            s, e, st = i.indices(size)
+            e = max(e, s)
+            starts.append(s), ends.append(e), steps.append(st)
+            kept.append(len(range(s, e, st)))
+        else:
+            k = int(i)
+            if not -size <= k < size:
+                raise err(IndexError, f"index {k} is out of bounds for dimension {axis} with size {size}")
+            starts.append(k % size), ends.append(k % size + 1), steps.append(1)
+        axis += 1
+    region = S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps))
+    full = S.slice_shape(x.shape, region)
+    src = reshape(expand(value, kept) if kept else value.reshape(()), full)
+    return apply(S.slice_update, [x, src], region)
+
+
+def _scatter_assign(x, items, value):
+    """Advanced-index assignment. Positions are read from the index values (so a trace is
+    specialised to them); for repeated positions the last write wins, as on torch's CPU."""
+    from tracer.ops.shape import expand, reshape
+    positions = to_tensor(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape)))
+    pos = getitem(positions, tuple(items))
+    src = reshape(expand(value, pos.shape), -1)
+    flat = pos._value.reshape(-1)
+    _, first_from_end = np.unique(flat[::-1], return_index=True)
+    writer = np.sort(flat.size - 1 - first_from_end)
+    hit = np.zeros(x.numel(), dtype=bool)
+    hit[flat] = True
+    zeros = expand(scalar(0, x.dtype), [x.numel()])
+    chosen = apply(I.take, [src, to_tensor(writer)], I.AxisAttrs(0))
+    placed = apply(I.index_add, [zeros, to_tensor(flat[writer]), chosen], I.AxisAttrs(0))
+    return reshape(ew.where(to_tensor(hit), placed, reshape(x, -1)), x.shape)
+
+
+def index_select(input, dim_, index) -> Tensor:
+    d = dim(dim_, input.dim(), "index_select")
+    index = _as_index_tensor(index, input.shape[d] if input.dim() else 1, d)
+    if index.dim() > 1:
+        raise err(IndexError, "index_select(): Index is supposed to be a vector")
+    return apply(I.take, [input, index], I.AxisAttrs(d))
+
+
+def gather(input, dim_, index) -> Tensor:
+    d = dim(dim_, input.dim(), "gather")
+    return apply(I.gather_elements, [input, _as_index_tensor(index, input.shape[d], d)], I.AxisAttrs(d))
+
+
+def scatter_add(input, dim_, index, src) -> Tensor:
+    d = dim(dim_, input.dim(), "scatter_add")
+    return apply(I.scatter_add, [input, _as_index_tensor(index, input.shape[d], d), cast(src, input.dtype)],
+                 I.AxisAttrs(d))
+
+
+def index_add(input, dim_, index, source, *, alpha=1) -> Tensor:
+    d = dim(dim_, input.dim(), "index_add")
+    src = cast(source if alpha == 1 else ew.mul(source, alpha), input.dtype)
+    return apply(I.index_add, [input, _as_index_tensor(index, input.shape[d], d), src], I.AxisAttrs(d))
+
+
+def masked_fill(input, mask, value) -> Tensor:
+    v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
+    return ew.where(mask, cast(v, input.dtype), input)
+
+
+def masked_select(input, mask) -> Tensor:
+    from tracer.ops.shape import broadcast_tensors
+    x, m = broadcast_tensors(input, mask)
+    return getitem(x, m)
+
+
+def nonzero(input, *, as_tuple=False):
+    _specialise("nonzero()")
+    found = np.nonzero(input._value)
+    if as_tuple:
+        return tuple(to_tensor(np.asarray(ix, dtype=np.int64)) for ix in found)
+    return to_tensor(np.stack(found, axis=1).astype(np.int64) if found else np.zeros((0, 0), np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def one_hot(tensor, num_classes=-1) -> Tensor:
+    n = int(tensor._value.max()) + 1 if num_classes == -1 else num_classes
+    classes = to_tensor(np.arange(n, dtype=np.int64))
+    from tracer.ops.shape import unsqueeze
+    return cast(ew.eq(unsqueeze(tensor, -1), classes), dtypes.int64)

@@ -1,0 +1,161 @@
+"""In-place ops (trailing ``_``): eager mutation for the user, a new value in the graph.
+
+A mutated tensor keeps its identity but gets the new array and node; its version counter
+is bumped so a backward that saved the old value refuses to run, as in torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ir.ops import elementwise as E
+from tracer import tracing
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.grad_mode import is_grad_enabled
+from tracer.ops import elementwise as ew
+from tracer.ops._util import cast, scalar
+from tracer.tensor import Tensor
+
+
+def check_inplace(x: Tensor) -> None:
+    if x._requires_grad and x.is_leaf and is_grad_enabled():
+        raise err(RuntimeError, "a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def assign(x: Tensor, new: Tensor) -> Tensor:
+    """Make ``x`` hold ``new``'s value (cast to ``x``'s dtype, broadcast to its shape)."""
+    check_inplace(x)
+    if tuple(new.shape) != tuple(x.shape):
+        if np.broadcast_shapes(tuple(new.shape), tuple(x.shape)) != tuple(x.shape):
+            raise err(RuntimeError, f"output with shape {list(x.shape)} doesn't match the broadcast shape "
+                      f"{list(np.broadcast_shapes(tuple(new.shape), tuple(x.shape)))}")
+        new = new.expand(x.shape)
+    new = cast(new, x.dtype)
+    was_leaf = x.is_leaf
+    x._vc[0] += 1
+    x._value = new._value
+    state = tracing.current()
+    node = new._node
+    if node is not None:
+        node.meta.vc, node.meta.version = x._vc, x._vc[0]
+    if was_leaf and x._requires_grad:
+        _stay_leaf(x, new, state)
+    else:
+        x._node = node
+        x._requires_grad = x._requires_grad or new._requires_grad
+    return x
+
+
+def _stay_leaf(x, new, state):
+    """A leaf updated under no_grad (an optimizer step) stays a leaf. In a trace its new value
+    is a node that stops gradients and is marked as this leaf, so later uses differentiate to it."""
+    if state is None or new._node is None:
+        x._node = None
+        return
+    node = state.graph.add(E.detach, (new._node,), source_=new._node.source)
+    node.value = new._value
+    node.meta = tracing.NodeMeta(x._vc, True, leaf=x)
+    x._node = node
+
+
+def _binary_(fn):
+    def method(self, other, **kwargs):
+        return assign(self, fn(self, other, **kwargs))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+add_ = _binary_(ew.add)
+sub_ = _binary_(ew.sub)
+mul_ = _binary_(ew.mul)
+div_ = _binary_(ew.div)
+pow_ = _binary_(ew.pow)
+clamp_min_ = _binary_(ew.clamp_min)
+clamp_max_ = _binary_(ew.clamp_max)
+
+
+def addcmul_(self, tensor1, tensor2, *, value=1):
+    return assign(self, ew.addcmul(self, tensor1, tensor2, value=value))
+
+
+def addcdiv_(self, tensor1, tensor2, *, value=1):
+    return assign(self, ew.addcdiv(self, tensor1, tensor2, value=value))
+
+
+def lerp_(self, end, weight):
+    return assign(self, ew.lerp(self, end, weight))
+
+
+def clamp_(self, min=None, max=None):
+    return assign(self, ew.clamp(self, min, max))
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    v = value if isinstance(value, Tensor) else scalar(value, self.dtype)
+    return assign(self, cast(v, self.dtype).expand(self.shape))
+
+
+def copy_(self, src, non_blocking=False):
+    return assign(self, src if isinstance(src, Tensor) else scalar(src, self.dtype))
+
+
+def neg_(self):
+    return assign(self, ew.neg(self))
+
+
+def exp_(self):
+    return assign(self, ew.exp(self))
+
+
+def sqrt_(self):
+    return assign(self, ew.sqrt(self))
+
+
+def relu_(self):
+    return assign(self, ew.relu(self))
+
+
+def sigmoid_(self):
+    return assign(self, ew.sigmoid(self))
+
+
+def tanh_(self):
+    return assign(self, ew.tanh(self))
+
+
+def abs_(self):
+    return assign(self, ew.abs(self))
+
+
+def masked_fill_(self, mask, value):
+    from tracer.ops.indexing import masked_fill
+    return assign(self, masked_fill(self, mask, value))
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    from tracer.random import uniform_tensor
+    return assign(self, uniform_tensor(self.shape, self.dtype, a, b, generator))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    from tracer.random import normal_tensor
+    return assign(self, normal_tensor(self.shape, self.dtype, mean, std, generator))
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    from tracer.random import uniform_tensor
+    return assign(self, ew.lt(uniform_tensor(self.shape, self.dtype, 0.0, 1.0, generator), p))
+
+
+def detach_(self):
+    if self._node is not None and tracing.current() is not None:
+        self._node = apply(E.detach, [self])._node
+    else:
+        self._node = None
+    self._requires_grad = False
+    return self
+

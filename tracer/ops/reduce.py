@@ -1,0 +1,181 @@
+"""Reductions: sum, mean, var, std, prod, max/min (with and without dim), arg-reductions,
+logsumexp, softmax and log_softmax (compositions, stabilised by a detached max)."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ir import dtypes
+from ir.ops import elementwise as E
+from ir.ops import indexing as I
+from ir.ops import reduce as R
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.ops import elementwise as ew
+from tracer.ops._util import cast, dim, dims, is_scalar, to_float
+from tracer.tensor import Tensor
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _reduce(op, x, d, keepdim) -> Tensor:
+    axes = dims(d, x.dim(), op.name) if not (isinstance(d, (tuple, list)) and len(d) == 0) else tuple(range(x.dim()))
+    return apply(op, [x], R.ReduceAttrs(axes, bool(keepdim)))
+
+
+def _count(x, d) -> int:
+    n = 1
+    for a in (dims(d, x.dim(), "mean") if d is not None else range(x.dim())):
+        n *= x.shape[a]
+    return n
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    x = input
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif not x.dtype.is_floating_point:
+        x = cast(x, dtypes.int64)
+    return _reduce(R.sum_, x, dim, keepdim)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    x = cast(input, dtype) if dtype is not None else input
+    if dtype is None and not x.dtype.is_floating_point:
+        x = cast(x, dtypes.int64)
+    return _reduce(R.prod, x, dim, keepdim)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    x = cast(input, dtype) if dtype is not None else input
+    if not x.dtype.is_floating_point:
+        raise err(RuntimeError, f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                  f"point or complex dtype. Got: {x.dtype.name}")
+    return ew.div(sum(x, dim, keepdim), float(_count(x, dim)))
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), as torch.var."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    x = to_float(input)
+    centred = ew.sub(x, mean(x, dim, keepdim=True))
+    n = _count(x, dim)
+    return ew.div(sum(ew.mul(centred, centred), dim, keepdim), float(max(n - correction, 0)))
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
+    return ew.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(to_float(input), dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(to_float(input), dim, keepdim)
+
+
+def amax(input, dim=(), keepdim=False) -> Tensor:
+    return _reduce(R.amax, input, dim if dim != () else None, keepdim)
+
+
+def amin(input, dim=(), keepdim=False) -> Tensor:
+    return _reduce(R.amin, input, dim if dim != () else None, keepdim)
+
+
+def _arg(op, x, d, keepdim) -> Tensor:
+    if d is None:
+        flat = x.reshape(-1)
+        out = apply(op, [flat], R.ArgAttrs(0, False))
+        return out.reshape([1] * x.dim()) if keepdim else out
+    return apply(op, [x], R.ArgAttrs(dim(d, x.dim(), op.name), bool(keepdim)))
+
+
+def argmax(input, dim=None, keepdim=False) -> Tensor:
+    return _arg(R.argmax, input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False) -> Tensor:
+    return _arg(R.argmin, input, dim, keepdim)
+
+
+def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
+    """max()/min(): whole tensor, elementwise against another tensor, or (values, indices) over a dim."""
+    if dim_or_other is None:
+        return full(input)
+    if isinstance(dim_or_other, Tensor):
+        return pairwise(input, dim_or_other)
+    d = dim(dim_or_other, input.dim(), arg.name)
+    idx = apply(arg, [input], R.ArgAttrs(d, True))
+    if input.dim() == 0:
+        return values_indices(input, idx)
+    values = apply(I.gather_elements, [input, idx], I.AxisAttrs(d))
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return values_indices(values, idx)
+
+
+def max(input, dim=None, keepdim=False):
+    return _extremum(amax, ew.maximum, R.argmax, input, dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):
+    return _extremum(amin, ew.minimum, R.argmin, input, dim, keepdim)
+
+
+def _shift(x, d):
+    """The max over ``d`` (kept), detached: a stabiliser that does not change the result."""
+    return apply(E.detach, [amax(x, d, keepdim=True)])
+
+
+def logsumexp(input, dim, keepdim=False) -> Tensor:
+    x = to_float(input)
+    m = _shift(x, dim)
+    out = ew.add(m, ew.log(sum(ew.exp(ew.sub(x, m)), dim, keepdim=True)))
+    return out if keepdim else out.squeeze(dims(dim, x.dim(), "logsumexp"))
+
+
+def softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
+    x = to_float(cast(input, dtype) if dtype is not None else input)
+    d = _softmax_dim(x, dim)
+    e = ew.exp(ew.sub(x, _shift(x, d)))
+    return ew.div(e, sum(e, d, keepdim=True))
+
+
+def log_softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
+    x = to_float(cast(input, dtype) if dtype is not None else input)
+    d = _softmax_dim(x, dim)
+    shifted = ew.sub(x, _shift(x, d))
+    return ew.sub(shifted, ew.log(sum(ew.exp(shifted), d, keepdim=True)))
+
+
+def _softmax_dim(x, d):
+    if d is None:  # torch's legacy implicit choice
+        return 0 if x.dim() in (0, 1, 3) else 1
+    return d
+
+
+def all(input, dim=None, keepdim=False) -> Tensor:
+    bad = ew.logical_not(cast(input, dtypes.bool_))
+    return ew.eq(sum(cast(bad, dtypes.int64), dim, keepdim), 0)
+
+
+def any(input, dim=None, keepdim=False) -> Tensor:
+    return ew.gt(sum(cast(cast(input, dtypes.bool_), dtypes.int64), dim, keepdim), 0)
+
+
+def count_nonzero(input, dim=None) -> Tensor:
+    return sum(cast(cast(input, dtypes.bool_), dtypes.int64), dim)
+
+
+def norm(input, p="fro", dim=None, keepdim=False) -> Tensor:
+    x = to_float(input)
+    if p in ("fro", 2, 2.0):
+        return ew.sqrt(sum(ew.mul(x, x), dim, keepdim))
+    if p in (1, 1.0):
+        return sum(ew.abs(x), dim, keepdim)
+    if is_scalar(p) and p == float("inf"):
+        return amax(ew.abs(x), dim if dim is not None else (), keepdim)
+    return ew.pow(sum(ew.pow(ew.abs(x), p), dim, keepdim), 1.0 / p)

@@ -1,0 +1,228 @@
+"""Shape functions: reshape/view, flatten, squeeze, unsqueeze, transpose, permute, expand,
+repeat, cat, stack, split, chunk, narrow."""
+from __future__ import annotations
+
+from ir.ops import shape as S
+from tracer.dispatch import apply
+from tracer.errors import err
+from tracer.ops._util import dim, promote_all, shape_arg
+
+_dim = dim  # cat/stack take a keyword named dim
+from tracer.tensor import Tensor
+
+
+def _resolve(shape, numel: int) -> tuple[int, ...]:
+    """Fill in a single -1 as torch does, or say why the shape does not fit."""
+    shape = tuple(int(d) for d in shape)
+    if shape.count(-1) > 1:
+        raise err(RuntimeError, "only one dimension can be inferred")
+    known = 1
+    for d in shape:
+        if d != -1:
+            known *= d
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise err(RuntimeError, f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if d == -1 else d for d in shape)
+    return shape
+
+
+def reshape(input, *shape) -> Tensor:
+    new = _resolve(shape_arg(shape), input.numel())
+    if new == tuple(input.shape):
+        return input
+    return apply(S.reshape, [input], S.ShapeAttrs(new))
+
+
+view = reshape
+
+
+def view_as(input, other) -> Tensor:
+    return reshape(input, other.shape)
+
+
+reshape_as = view_as
+
+
+def flatten(input, start_dim=0, end_dim=-1) -> Tensor:
+    if input.dim() == 0:
+        return reshape(input, 1)
+    s, e = dim(start_dim, input.dim(), "flatten"), dim(end_dim, input.dim(), "flatten")
+    if s > e:
+        raise err(RuntimeError, "flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = list(input.shape)
+    merged = 1
+    for d in shape[s:e + 1]:
+        merged *= d
+    return reshape(input, shape[:s] + [merged] + shape[e + 1:])
+
+
+def unflatten(input, dim_, sizes) -> Tensor:
+    d = dim(dim_, input.dim(), "unflatten")
+    shape = list(input.shape)
+    return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
+
+
+def squeeze(input, dim_=None) -> Tensor:
+    if dim_ is None:
+        targets = {i for i, d in enumerate(input.shape) if d == 1}
+    else:
+        ds = dim_ if isinstance(dim_, (tuple, list)) else (dim_,)
+        targets = {dim(d, input.dim(), "squeeze") for d in ds}
+        targets = {i for i in targets if input.dim() and input.shape[i] == 1}
+    return reshape(input, [d for i, d in enumerate(input.shape) if i not in targets])
+
+
+def unsqueeze(input, dim_) -> Tensor:
+    d = dim(dim_, input.dim() + 1, "unsqueeze")
+    shape = list(input.shape)
+    return reshape(input, shape[:d] + [1] + shape[d:])
+
+
+def permute(input, *dims) -> Tensor:
+    perm = tuple(dim(d, input.dim(), "permute") for d in shape_arg(dims))
+    if len(perm) != input.dim() or sorted(perm) != list(range(input.dim())):
+        raise err(RuntimeError, f"permute(sparse_coo): number of dimensions in the tensor input does not "
+                  f"match the length of the desired ordering of dimensions i.e. input.dim() = {input.dim()} "
+                  f"is not equal to len(dims) = {len(perm)}" if len(perm) != input.dim()
+                  else f"permute(): dims {perm} must be a permutation of 0..{input.dim() - 1}")
+    if perm == tuple(range(input.dim())):
+        return input
+    return apply(S.permute, [input], S.PermuteAttrs(perm))
+
+
+def transpose(input, dim0, dim1) -> Tensor:
+    if input.dim() == 0:
+        return input
+    a, b = dim(dim0, input.dim(), "transpose"), dim(dim1, input.dim(), "transpose")
+    perm = list(range(input.dim()))
+    perm[a], perm[b] = perm[b], perm[a]
+    return permute(input, perm)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input) -> Tensor:
+    if input.dim() > 2:
+        raise err(RuntimeError, f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D")
+    return transpose(input, 0, 1) if input.dim() == 2 else input
+
+
+def movedim(input, source, destination) -> Tensor:
+    perm = [d for d in range(input.dim()) if d != dim(source, input.dim(), "movedim")]
+    perm.insert(dim(destination, input.dim(), "movedim"), dim(source, input.dim(), "movedim"))
+    return permute(input, perm)
+
+
+def expand(input, *sizes) -> Tensor:
+    sizes = shape_arg(sizes)
+    lead = len(sizes) - input.dim()
+    if lead < 0:
+        raise err(RuntimeError, f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
+                  f"equal to the number of dimensions in the tensor ({input.dim()})")
+    target = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    if target == tuple(input.shape):
+        return input
+    return apply(S.expand, [input], S.ShapeAttrs(target))
+
+
+def expand_as(input, other) -> Tensor:
+    return expand(input, other.shape)
+
+
+broadcast_to = expand
+
+
+def broadcast_tensors(*tensors):
+    from ir.ops.rules import broadcast_shapes
+    shape = broadcast_shapes("broadcast_tensors", [t._type for t in tensors])
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def repeat(input, *sizes) -> Tensor:
+    sizes = shape_arg(sizes)
+    if len(sizes) < input.dim():
+        raise err(RuntimeError, "Number of dimensions of repeat dims can not be smaller than number of "
+                  "dimensions of tensor")
+    shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
+    interleaved = [v for s in shape for v in (1, s)]
+    target = [v for r, s in zip(sizes, shape) for v in (r, s)]
+    x = expand(reshape(input, interleaved), target)
+    return reshape(x, [r * s for r, s in zip(sizes, shape)])
+
+
+def cat(tensors, dim_=0, *, dim=None) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise err(RuntimeError, "torch.cat(): expected a non-empty list of Tensors")
+    axis = dim_ if dim is None else dim
+    tensors = promote_all(tensors)
+    a = _dim(axis, tensors[0].dim(), "cat")
+    if len(tensors) == 1:
+        return tensors[0]
+    return apply(S.concat, tensors, S.AxisAttrs(a))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim_=0, *, dim=None) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise err(RuntimeError, "stack expects a non-empty TensorList")
+    axis = dim_ if dim is None else dim
+    first = tuple(tensors[0].shape)
+    for i, x in enumerate(tensors):
+        if tuple(x.shape) != first:
+            raise err(RuntimeError, f"stack expects each tensor to be equal size, but got {list(first)} at "
+                      f"entry 0 and {list(x.shape)} at entry {i}")
+    a = _dim(axis, len(first) + 1, "stack")
+    return cat([unsqueeze(x, a) for x in tensors], a)
+
+
+def hstack(tensors) -> Tensor:
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    return cat([x.reshape(1, -1) if x.dim() == 1 else x for x in tensors], 0)
+
+
+def narrow(input, dim_, start, length) -> Tensor:
+    from tracer.ops.indexing import slice_dim
+    d = dim(dim_, input.dim(), "narrow")
+    start = start + input.shape[d] if start < 0 else start
+    if start < 0 or start + length > input.shape[d]:
+        raise err(RuntimeError, f"start ({start}) + length ({length}) exceeds dimension size ({input.shape[d]}).")
+    return slice_dim(input, d, start, start + length, 1)
+
+
+def split(tensor, split_size_or_sections, dim_=0):
+    from tracer.ops.indexing import slice_dim
+    d = dim(dim_, tensor.dim(), "split")
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        sections = [size] * (n // size) + ([n % size] if n % size else []) if size > 0 else [n]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != n:
+            raise err(RuntimeError, f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                      f"size at dimension {d}), but got split_sizes={sections}")
+    out, start = [], 0
+    for s in sections:
+        out.append(slice_dim(tensor, d, start, start + s, 1))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim_=0):
+    d = dim(dim_, input.dim(), "chunk")
+    size = -(-input.shape[d] // chunks)
+    return split(input, max(size, 1), d)
+
+
+def unbind(input, dim_=0):
+    d = dim(dim_, input.dim(), "unbind")
+    return tuple(squeeze(x, d) for x in split(input, 1, d))

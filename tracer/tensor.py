@@ -1,0 +1,304 @@
+"""``Tensor``: a NumPy value plus, when autograd or a trace needs it, the graph node behind it.
+
+The class holds state and the Python protocol; the math lives in ``tracer/ops`` and
+``tracer/methods.py`` binds it onto the class, one name per torch method.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ir import dtypes
+from ir.types import TensorType
+from tracer.errors import err
+
+
+class Size(tuple):
+    """``tensor.shape``: a tuple that prints as ``tracer.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"tracer.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class device:
+    """The only device is the CPU; ``.to("cpu")`` and ``device=`` arguments are accepted."""
+
+    def __init__(self, type: str = "cpu", index=None):
+        if str(type).split(":")[0] != "cpu":
+            raise RuntimeError(f"tracegrad runs on the CPU only; device {type!r} is not available")
+        self.type = "cpu"
+        self.index = None
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __eq__(self, other) -> bool:
+        return str(other).split(":")[0] == "cpu"
+
+    def __hash__(self) -> int:
+        return hash("cpu")
+
+
+CPU = device("cpu")
+
+
+class GradFn:
+    """What ``tensor.grad_fn`` shows for a recorded result (its op), as torch's node objects do."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def name(self) -> str:
+        return f"{self.node.op.name.capitalize()}Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, as ``torch.Tensor``.
+
+    ``tracer.Tensor(2, 3)`` makes an uninitialised float32 tensor of that shape and
+    ``tracer.Tensor([1, 2])`` a float32 tensor of that data, as torch's legacy constructor does.
+    Prefer ``tracer.tensor(data)``.
+    """
+
+    __slots__ = ("_value", "_type", "_node", "_requires_grad", "_grad", "_vc", "_retains_grad",
+                 "__weakref__", "__dict__")
+
+    def __init__(self, *args):
+        if len(args) == 1 and not isinstance(args[0], int):
+            value = np.array(args[0], dtype=np.float32)
+        elif all(isinstance(a, int) for a in args):
+            value = np.zeros(args, dtype=np.float32)
+        else:
+            raise TypeError(f"Tensor(): expected a shape of ints or one sequence of data, got {args!r}")
+        self._init(value, TensorType(value.shape, dtypes.float32))
+
+    def _init(self, value, type_) -> None:
+        self._value = value
+        self._type = type_
+        self._node = None
+        self._requires_grad = False
+        self._grad = None
+        self._vc = [0]
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, value: np.ndarray, type_: TensorType) -> "Tensor":
+        t = object.__new__(cls)
+        t._init(value, type_)
+        return t
+
+    @staticmethod
+    def _wrap(value: np.ndarray) -> "Tensor":
+        value = np.asarray(value)
+        return Tensor._make(value, TensorType(value.shape, dtypes.from_numpy(value.dtype)))
+
+    # -- metadata ---------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._type.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        return self._type.shape[self._dim(dim)]
+
+    def _dim(self, dim: int) -> int:
+        rank = max(self._type.rank, 1)
+        if not -rank <= dim < rank:
+            raise err(IndexError, f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
+        return dim % rank
+
+    @property
+    def dtype(self):
+        return self._type.dtype
+
+    @property
+    def device(self) -> device:
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def ndim(self) -> int:
+        return self._type.rank
+
+    def dim(self) -> int:
+        return self._type.rank
+
+    def ndimension(self) -> int:
+        return self._type.rank
+
+    def numel(self) -> int:
+        return self._type.numel
+
+    def nelement(self) -> int:
+        return self._type.numel
+
+    def element_size(self) -> int:
+        return self._type.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._type.dtype.is_floating_point
+
+    def __len__(self) -> int:
+        if not self._type.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._type.shape[0]
+
+    def __iter__(self):
+        if not self._type.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._type.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- autograd state ---------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise err(RuntimeError, "you can only change requires_grad flags of leaf variables. If you want to "
+                      "use a computed variable in a subgraph that doesn't require differentiation use "
+                      "var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise err(RuntimeError, "only Tensors of floating point dtype can require gradients "
+                      f"(got {self.dtype.name})")
+        self._requires_grad = bool(requires_grad)
+        node = self._node
+        if node is not None and node.meta is not None and _in_trace(node):
+            node.meta.requires_grad = self._requires_grad
+            node.meta.leaf = self if requires_grad else None
+        else:
+            self._node = None
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for a non-leaf tensor after backward (a no-op on leaves)."""
+        if not self._requires_grad:
+            raise err(RuntimeError, "can't retain_grad on Tensor that has requires_grad=False")
+        if not self.is_leaf:
+            self._retains_grad = True
+            self._node.meta.retain = self
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (see ``tracer.autograd.backward``)."""
+        from tracer.autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    @property
+    def is_leaf(self) -> bool:
+        node = self._node
+        return node is None or not self._requires_grad or node.meta is None or node.meta.leaf is self
+
+    @property
+    def grad_fn(self):
+        return None if self.is_leaf else GradFn(self._node)
+
+    @property
+    def grad(self):
+        if not self.is_leaf and not self._retains_grad:
+            import warnings
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
+                          "Its .grad attribute won't be populated during autograd.backward(). If you indeed "
+                          "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
+                          "on the non-leaf Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None and (value.shape != self.shape or value.dtype != self.dtype):
+            raise err(RuntimeError, f"assigned grad has data of a different size or type "
+                      f"({value.dtype.name}{list(value.shape)} vs {self.dtype.name}{list(self.shape)})")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    # -- conversions ------------------------------------------------------------------
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise err(RuntimeError, "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._value
+
+    def __array__(self, dtype=None, copy=None):
+        return self._value if dtype is None else self._value.astype(dtype)
+
+    def item(self):
+        if self._type.numel != 1:
+            raise err(RuntimeError, f"a Tensor with {self._type.numel} elements cannot be converted to Scalar")
+        _specialise("item()")
+        return self._value.reshape(()).item()
+
+    def tolist(self):
+        _specialise("tolist()")
+        return self._value.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._type.numel != 1:
+            raise err(RuntimeError, f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._type.rank == 0 and spec:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self) -> str:
+        from tracer.formatting import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("tracegrad tensors are not picklable; use tracer.save, which writes a safe .npz")
+
+
+def _in_trace(node) -> bool:
+    from tracer import tracing
+    state = tracing.current()
+    return state is not None and node in state.graph
+
+
+def _specialise(what: str) -> None:
+    """Reading a value into Python during a trace fixes the trace to that value."""
+    from tracer import tracing
+    state = tracing.current()
+    if state is not None:
+        state.on_python_value(what)
+

@@ -1,0 +1,97 @@
+"""``tracer.trace``: run a function once on example inputs and return the recorded graph."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ir.graph import Graph
+from tracer import tracing
+from tracer.errors import err
+from tracer.naming import discover
+from tracer.tensor import Tensor
+
+
+def _arg_names(fn, count: int) -> list[str]:
+    target = fn.forward if hasattr(fn, "forward") and not inspect.isfunction(fn) else fn
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            names += [f"{p.name}_{i}" for i in range(count - len(names))]
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    names = names[:count]
+    return names + [f"input_{i}" for i in range(len(names), count)]
+
+
+def flatten_outputs(result, prefix="output"):
+    """(tensors, names) for nested tuples/lists/dicts of tensors."""
+    if isinstance(result, Tensor):
+        return [result], [prefix]
+    if isinstance(result, dict):
+        pairs = [flatten_outputs(v, f"{k}" if prefix == "output" else f"{prefix}.{k}") for k, v in result.items()]
+    elif isinstance(result, (tuple, list)):
+        pairs = [flatten_outputs(v, f"{prefix}_{i}") for i, v in enumerate(result)]
+    else:
+        raise err(TypeError, f"trace: a traced function must return tensors (or nested tuples/lists/dicts of "
+                  f"them), got {type(result).__name__}")
+    tensors, names = [], []
+    for t, n in pairs:
+        tensors += t
+        names += n
+    return tensors, names
+
+
+def _as_input(x) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    from tracer.ops.creation import tensor
+    return tensor(x)
+
+
+def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
+    """Trace ``fn`` and return ``(graph, state, outputs)``; ``trace`` and ``compile`` share it.
+
+    ``state.lifted`` lists the outside tensors that became inputs and ``state.mutated()`` the
+    ones the function changed, so a caller can feed and write them back.
+    """
+    graph = Graph(name or getattr(fn, "__name__", type(fn).__name__))
+    state = tracing.TraceState(graph, discover(fn), lift_all=lift_all)
+    state.strict = strict
+    inputs = [_as_input(x) for x in example_inputs]
+    with tracing.active(state):
+        for arg_name, t in zip(_arg_names(fn, len(inputs)), inputs):
+            state.lift(t, name=arg_name, kind="input")
+        result = fn(*inputs)
+        outs, names = flatten_outputs(result)
+        nodes = [state.node_of(t) for t in outs]
+        state.mutations = [(t, state.node_of(t)) for t in state.mutated()]
+        state.grads = [(t, state.node_of(t._grad)) for t, _ in state.lifted if t._grad is not None]
+    graph.set_outputs(nodes, names)
+    return graph, state, outs
+
+
+def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) -> Graph:
+    """Run ``fn(*example_inputs)`` once, recording every op, and return the graph.
+
+    Args:
+        fn: a function or ``nn.Module`` taking tensors.
+        example_inputs: tensors (or arrays) fixing the input shapes and dtypes; they become graph
+            inputs named after ``fn``'s parameters.
+        name: the graph's name (default: the function's).
+        lift_all: make every outside tensor ``fn`` reads a graph input (parameters, buffers,
+            optimizer state), not only those that require grad.
+
+    Returns:
+        An ``ir.Graph`` whose outputs are ``fn``'s results, flattened. Python control flow is
+        unrolled; a ``loss.backward()`` or ``optimizer.step()`` inside ``fn`` is recorded too.
+        Like ``torch.jit.trace``, ``fn`` really runs: its side effects happen once.
+    """
+    graph, _, _ = record(fn, example_inputs, name=name, lift_all=lift_all)
+    return graph

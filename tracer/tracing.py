@@ -1,0 +1,165 @@
+"""The active trace: which graph eager ops are also recorded into, and how outside tensors
+(parameters, optimizer state, constants) enter it.
+
+The state lives in a ContextVar, so concurrent traces in threads never share a graph.
+"""
+from __future__ import annotations
+
+import contextvars
+import warnings
+import weakref
+
+from ir.graph import Graph
+from ir.ops import source
+from ir.ops.source import ConstAttrs, InputAttrs
+
+_TRACE = contextvars.ContextVar("tracegrad_trace", default=None)
+
+
+class TracerWarning(UserWarning):
+    """A trace was specialised to a Python value read from a tensor (as torch.jit's)."""
+
+
+class TraceValueError(RuntimeError):
+    """A compiled function read a traced value into Python."""
+
+
+def _at() -> str:
+    from tracer._source import user_source
+    where = user_source()
+    return f" at {where}" if where else ""
+
+
+def current() -> "TraceState | None":
+    return _TRACE.get()
+
+
+class NodeMeta:
+    """What the tracer knows of a recorded node: the version stamp of the tensor holding its
+    value (to detect in-place changes before backward), whether gradients flow through it,
+    and for leaves and ``retain_grad`` tensors, the tensor that receives ``.grad``
+    (held weakly, so tensor and node do not keep each other alive)."""
+
+    __slots__ = ("vc", "version", "requires_grad", "_leaf", "_retain")
+
+    def __init__(self, vc, requires_grad, leaf=None):
+        self.vc = vc
+        self.version = vc[0]
+        self.requires_grad = requires_grad
+        self._leaf = weakref.ref(leaf) if leaf is not None else None
+        self._retain = None
+
+    @property
+    def leaf(self):
+        return self._leaf() if self._leaf is not None else None
+
+    @leaf.setter
+    def leaf(self, t):
+        self._leaf = weakref.ref(t) if t is not None else None
+
+    @property
+    def retain(self):
+        return self._retain() if self._retain is not None else None
+
+    @retain.setter
+    def retain(self, t):
+        self._retain = weakref.ref(t) if t is not None else None
+
+
+class TraceState:
+    """One trace in progress.
+
+    Args:
+        graph: the graph being recorded.
+        names: ``{id(tensor): name}`` for tensors that have a meaningful name (module
+            parameters as ``0.weight``, optimizer state).
+        lift_all: lift every outside tensor as a graph input (``compile`` does, so parameters,
+            buffers and optimizer state are fed on each call); otherwise only tensors that
+            require grad or have a name are inputs and the rest are baked in as constants.
+    """
+
+    def __init__(self, graph: Graph, names=None, lift_all: bool = False):
+        self.graph = graph
+        self.names = dict(names or {})
+        self.lift_all = lift_all
+        self.lifted: list = []          # (tensor, input node), in order of first use
+        self._saved: list = []          # (tensor, node before the trace, version before)
+        self._created: list = []        # weakrefs to tensors made inside the trace
+        self._used_names: set[str] = set()
+        self.warned_values = 0
+        self.strict = False
+
+    def node_of(self, t):
+        """The node holding ``t``'s current value in this trace, lifting ``t`` on first use."""
+        node = t._node
+        if node is not None and node in self.graph:
+            return node
+        return self.lift(t)
+
+    def lift(self, t, name: str | None = None, kind: str | None = None):
+        name = name or self.names.get(id(t))
+        if name is None and not (t._requires_grad or self.lift_all):
+            node = self.graph.add(source.constant, (), ConstAttrs(t._value))
+        else:
+            kind = kind or ("param" if t._requires_grad else "state")
+            name = self._unique(name or kind)
+            node = self.graph.add(source.input_, (), InputAttrs(name, t.shape, t.dtype, kind))
+            self.lifted.append((t, node))
+        node.value = t._value
+        node.meta = NodeMeta(t._vc, t._requires_grad, leaf=t if t._requires_grad else None)
+        self._saved.append((t, t._node, t._vc[0]))
+        t._node = node
+        return node
+
+    def _unique(self, name: str) -> str:
+        base, k = name, 0
+        while name in self._used_names:
+            k += 1
+            name = f"{base}_{k}"
+        self._used_names.add(name)
+        return name
+
+    def on_python_value(self, what: str) -> None:
+        """A traced value was read into Python: warn that the trace is specialised to it, or,
+        for ``compile`` (``strict``), refuse, since the cached graph would silently ignore it."""
+        if self.strict:
+            raise TraceValueError(
+                f"{what} reads a traced value into Python inside a compiled function{_at()}. The "
+                "compiled graph would replay the value seen while tracing on every call. Return the "
+                "tensor from the function and read it outside, or compute the branch with tracer.where.")
+        self.warned_values += 1
+        warnings.warn(f"{what} converts a traced tensor to a Python value{_at()}; the trace is "
+                      "specialised to this value and will not generalise to other inputs.",
+                      TracerWarning, stacklevel=3)
+
+    def created(self, t) -> None:
+        self._created.append(weakref.ref(t))
+
+    def mutated(self) -> list:
+        """Outside tensors whose value changed inside the trace (in-place ops, optimizer steps)."""
+        return [t for t, _, version in self._saved if t._vc[0] != version]
+
+    def finish(self) -> None:
+        """Detach every tensor from the trace graph so eager use afterwards is unaffected."""
+        for ref in self._created:
+            t = ref()
+            if t is not None and t._node is not None and t._node in self.graph:
+                t._node = None
+        for t, before, version in reversed(self._saved):
+            t._node = before if t._vc[0] == version else None
+
+
+class active:
+    """``with active(state):`` records every op into ``state.graph``."""
+
+    def __init__(self, state: TraceState):
+        self.state = state
+
+    def __enter__(self):
+        self._token = _TRACE.set(self.state)
+        return self.state
+
+    def __exit__(self, *exc):
+        _TRACE.reset(self._token)
+        self.state.finish()
+        return False
