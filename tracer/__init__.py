@@ -7,6 +7,7 @@ NumPy interpreter or onnxruntime.
 from ir.dtypes import bool_ as bool  # noqa: A001
 from ir.dtypes import float32, float64, int32, int64, uint8
 from tracer import autograd, methods  # noqa: F401  (methods binds the torch methods onto Tensor)
+from tracer import nn, optim, utils  # noqa: F401
 from tracer.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from tracer.ops.conversion import detach, clone  # noqa: F401
 from tracer.ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: F401
@@ -22,6 +23,7 @@ from tracer.ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, conca
                               flatten, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, stack,
                               swapaxes, swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
 from tracer.promotion import promote_types, result_type  # noqa: F401
+from tracer.serialization import LoadError, load, save  # noqa: F401
 from tracer.random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,  # noqa: F401
                            manual_seed, multinomial, normal, rand, rand_like, randint, randint_like, randn,
                            randn_like, randperm, seed, set_rng_state)

@@ -1,0 +1,10 @@
+"""``tracer.nn``: modules, layers, losses, ``functional`` and ``init``, as ``torch.nn``."""
+from tracer.nn import functional, init  # noqa: F401
+from tracer.nn.activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax,  # noqa: F401
+                                  Softplus, Tanh)
+from tracer.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from tracer.nn.layers import Dropout, Flatten, Identity, Linear, Unflatten  # noqa: F401
+from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: F401
+                            NLLLoss, SmoothL1Loss)
+from tracer.nn.module import Module  # noqa: F401
+from tracer.nn.parameter import Buffer, Parameter  # noqa: F401

@@ -1,0 +1,232 @@
+"""``nn.functional``: activations, dropout, linear and losses as compositions of tracer ops.
+
+Losses follow torch's formulas, including its numerical guards (BCE clamps log at -100,
+BCE-with-logits uses the log-sum-exp form, cross-entropy goes through log_softmax).
+"""
+from __future__ import annotations
+
+import math
+
+from ir import dtypes
+from tracer.errors import err
+from tracer.ops import elementwise as ew
+from tracer.ops import reduce as rd
+from tracer.ops._util import cast
+from tracer.ops.indexing import gather, one_hot  # noqa: F401
+from tracer.ops.linalg import matmul
+from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
+from tracer.random import uniform_tensor
+from tracer.tensor import Tensor
+
+
+# -- layers ------------------------------------------------------------------------------
+def linear(input, weight, bias=None) -> Tensor:
+    out = matmul(input, weight.t() if weight.dim() == 2 else weight)
+    return out if bias is None else ew.add(out, bias)
+
+
+def relu(input, inplace: bool = False) -> Tensor:
+    out = ew.relu(input)
+    return input.copy_(out) if inplace else out
+
+
+def relu6(input, inplace: bool = False) -> Tensor:
+    return ew.clamp(input, 0.0, 6.0)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return ew.where(ew.gt(input, 0), input, ew.mul(input, negative_slope))
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return ew.where(ew.gt(input, 0), input, ew.mul(ew.expm1(input), alpha))
+
+
+def sigmoid(input) -> Tensor:
+    return ew.sigmoid(input)
+
+
+def tanh(input) -> Tensor:
+    return ew.tanh(input)
+
+
+def silu(input, inplace: bool = False) -> Tensor:
+    return ew.mul(input, ew.sigmoid(input))
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    scaled = ew.mul(input, beta)
+    soft = ew.div(ew.log1p(ew.exp(ew.neg(ew.abs(scaled)))), beta)
+    soft = ew.add(soft, ew.div(ew.relu(scaled), beta))
+    return ew.where(ew.gt(scaled, threshold), input, soft)
+
+
+def gelu(input, approximate: str = "none") -> Tensor:
+    if approximate == "tanh":
+        inner = ew.mul(ew.add(input, ew.mul(ew.pow(input, 3.0), 0.044715)), math.sqrt(2.0 / math.pi))
+        return ew.mul(ew.mul(input, 0.5), ew.add(ew.tanh(inner), 1.0))
+    if approximate != "none":
+        raise err(RuntimeError, f"approximate argument must be either none or tanh (got {approximate!r})")
+    return ew.mul(ew.mul(input, 0.5), ew.add(ew.erf(ew.mul(input, 1.0 / math.sqrt(2.0))), 1.0))
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p), in training only."""
+    if not 0.0 <= p <= 1.0:
+        raise err(ValueError, f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return ew.mul(input, 0.0)
+    keep = ew.ge(uniform_tensor(input.shape, input.dtype, 0.0, 1.0), p)
+    return ew.mul(ew.where(keep, input, 0.0), 1.0 / (1.0 - p))
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    return ew.div(input, ew.clamp(rd.norm(input, p, dim, keepdim=True), min=eps))
+
+
+# -- losses ------------------------------------------------------------------------------
+def _reduce(loss, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return rd.mean(loss)
+    if reduction == "sum":
+        return rd.sum(loss)
+    if reduction == "none":
+        return loss
+    raise err(ValueError, f"{reduction} is not a valid value for reduction")
+
+
+def _same_shape(name, input, target):
+    if tuple(input.shape) != tuple(target.shape):
+        import warnings
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      "the same size.", UserWarning, stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    _same_shape("mse_loss", input, target)
+    diff = ew.sub(input, target)
+    return _reduce(ew.mul(diff, diff), reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    _same_shape("l1_loss", input, target)
+    return _reduce(ew.abs(ew.sub(input, target)), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta: float = 1.0) -> Tensor:
+    diff = ew.abs(ew.sub(input, target))
+    if beta == 0.0:
+        return _reduce(diff, reduction)
+    quad = ew.div(ew.mul(ew.mul(diff, diff), 0.5), beta)
+    return _reduce(ew.where(ew.lt(diff, beta), quad, ew.sub(diff, 0.5 * beta)), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    diff = ew.abs(ew.sub(input, target))
+    quad = ew.mul(ew.mul(diff, diff), 0.5)
+    return _reduce(ew.where(ew.lt(diff, delta), quad, ew.mul(ew.sub(diff, 0.5 * delta), delta)), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as torch does."""
+    if tuple(input.shape) != tuple(target.shape):
+        raise err(ValueError, f"Using a target size ({target.shape}) that is different to the input size "
+                  f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    log_x = ew.clamp(ew.log(input), min=-100.0)
+    log_1mx = ew.clamp(ew.log(ew.sub(1.0, input)), min=-100.0)
+    loss = ew.neg(ew.add(ew.mul(target, log_x), ew.mul(ew.sub(1.0, target), log_1mx)))
+    if weight is not None:
+        loss = ew.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None) -> Tensor:
+    """Stable form: (1 - t) x + w_log (log(1 + exp(-|x|)) + max(-x, 0))."""
+    if tuple(input.shape) != tuple(target.shape):
+        raise err(ValueError, f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    softplus_neg = ew.add(ew.log1p(ew.exp(ew.neg(ew.abs(input)))), ew.relu(ew.neg(input)))
+    if pos_weight is not None:
+        log_weight = ew.add(ew.mul(ew.sub(pos_weight, 1.0), target), 1.0)
+        softplus_neg = ew.mul(log_weight, softplus_neg)
+    loss = ew.add(ew.mul(ew.sub(1.0, target), input), softplus_neg)
+    if weight is not None:
+        loss = ew.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+def _class_weights(weight, target_safe):
+    """weight[target] as a tensor shaped like the target."""
+    from tracer.ops.indexing import index_select
+    return index_select(weight, 0, target_safe.reshape(-1)).reshape(target_safe.shape)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] (weighted), averaged over the non-ignored targets' weights."""
+    if input.dim() < 1 or target.dtype.is_floating_point:
+        raise err(RuntimeError, f"nll_loss: expected class indices (int64) as target, got {target.dtype.name}")
+    if input.dim() == 1:
+        return nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
+    if input.shape[0] != target.shape[0]:
+        raise err(ValueError, f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                  f"({target.shape[0]}).")
+    target = cast(target, dtypes.int64)
+    valid = ew.ne(target, ignore_index)
+    safe = ew.where(valid, target, 0)
+    classes = input.shape[1]
+    seen = safe._value  # checked on the value itself, so a trace is not specialised to it
+    if seen.size and (seen.max() >= classes or seen.min() < 0):
+        bad = seen.max() if seen.max() >= classes else seen.min()
+        raise err(IndexError, f"Target {bad} is out of bounds (classes: {classes}).")
+    picked = gather(input, 1, safe.unsqueeze(1)).squeeze(1)
+    w = cast(valid, input.dtype) if weight is None else ew.where(valid, _class_weights(weight, safe), 0.0)
+    loss = ew.neg(ew.mul(picked, w))
+    if reduction == "mean":
+        return ew.div(rd.sum(loss), rd.sum(w))
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """log_softmax over dim 1 then NLL (class indices) or the soft-label sum (probabilities)."""
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = log_softmax(input, class_dim)
+    classes = input.shape[class_dim]
+    if target.dtype.is_floating_point:
+        return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_dim, classes)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0.0:
+        return nll
+    target = cast(target, dtypes.int64)
+    if logp.dim() == 1:
+        logp, target = logp.unsqueeze(0), target.reshape(1)
+    valid = ew.ne(target, ignore_index)
+    per_class = logp if weight is None else ew.mul(logp, weight.reshape([1, classes] + [1] * (logp.dim() - 2)))
+    smooth = ew.where(valid, ew.neg(rd.sum(per_class, 1)), 0.0)
+    if reduction == "mean":
+        if weight is None:
+            smooth = ew.div(rd.sum(smooth), rd.sum(cast(valid, logp.dtype)))
+        else:
+            denom = rd.sum(ew.where(valid, _class_weights(weight, ew.where(valid, target, 0)), 0.0))
+            smooth = ew.div(rd.sum(smooth), denom)
+    else:
+        smooth = _reduce(smooth, reduction)
+    return ew.add(ew.mul(nll, 1.0 - label_smoothing), ew.mul(smooth, label_smoothing / classes))
+
+
+def _soft_cross_entropy(logp, target, weight, reduction, eps, class_dim, classes):
+    if eps > 0.0:
+        target = ew.add(ew.mul(target, 1.0 - eps), eps / classes)
+    terms = ew.mul(logp, target)
+    if weight is not None:
+        shape = [classes] + [1] * (logp.dim() - class_dim - 1)
+        terms = ew.mul(terms, weight.reshape(shape))
+    loss = ew.neg(rd.sum(terms, class_dim))
+    if reduction == "mean":
+        return ew.div(rd.sum(loss), float(max(logp.numel() // classes, 1)))
+    return _reduce(loss, reduction)

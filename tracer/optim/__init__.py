@@ -1,0 +1,6 @@
+"""``tracer.optim``: SGD, Adam, AdamW, RMSprop and learning-rate schedulers."""
+from tracer.optim import lr_scheduler  # noqa: F401
+from tracer.optim.adam import Adam, AdamW  # noqa: F401
+from tracer.optim.optimizer import Optimizer  # noqa: F401
+from tracer.optim.rmsprop import RMSprop  # noqa: F401
+from tracer.optim.sgd import SGD  # noqa: F401

@@ -1,0 +1,65 @@
+"""Adam and AdamW (torch's single-tensor algorithm, ``amsgrad`` included). The step count is
+a float32 tensor, so the bias corrections are graph ops and a traced step stays exact."""
+from __future__ import annotations
+
+from tracer.errors import err
+from tracer.ops.creation import tensor, zeros_like
+from tracer.ops.elementwise import maximum
+from tracer.optim.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 *, maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        if lr < 0.0:
+            raise err(ValueError, f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise err(ValueError, f"Invalid epsilon value: {eps}")
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise err(ValueError, f"Invalid beta parameter at index {i}: {b}")
+        if weight_decay < 0.0:
+            raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize))
+
+    def _init_state(self, group, p, state) -> None:
+        state["step"] = tensor(0.0)
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_like(p)
+
+    def _update(self, group, p, state) -> None:
+        if not state:
+            self._init_state(group, p, state)
+        grad = -p._grad if group["maximize"] else p._grad
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        step = state["step"]
+        step.add_(1)
+        if wd and self._decoupled:
+            p.mul_(1 - lr * wd)
+        elif wd:
+            grad = grad.add(p, alpha=wd)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step).sqrt()
+        second = exp_avg_sq
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"].copy_(maximum(state["max_exp_avg_sq"], exp_avg_sq))
+            second = state["max_exp_avg_sq"]
+        denom = (second.sqrt() / bias_correction2_sqrt).add(eps)
+        p.sub_(exp_avg / denom * (lr / bias_correction1))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.01), as torch.optim.AdamW."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, **kw):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **kw)

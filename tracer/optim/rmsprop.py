@@ -1,0 +1,45 @@
+"""RMSprop (torch's single-tensor algorithm: centered, momentum, weight decay)."""
+from __future__ import annotations
+
+from tracer.errors import err
+from tracer.ops.creation import tensor, zeros_like
+from tracer.optim.optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                 *, maximize=False, foreach=None, capturable=False, differentiable=False):
+        if lr < 0.0:
+            raise err(ValueError, f"Invalid learning rate: {lr}")
+        if alpha < 0.0:
+            raise err(ValueError, f"Invalid alpha value: {alpha}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _update(self, group, p, state) -> None:
+        if not state:
+            state["step"] = tensor(0.0)
+            state["square_avg"] = zeros_like(p)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = zeros_like(p)
+            if group["centered"]:
+                state["grad_avg"] = zeros_like(p)
+        grad = -p._grad if group["maximize"] else p._grad
+        alpha, eps = group["alpha"], group["eps"]
+        state["step"].add_(1)
+        if group["weight_decay"]:
+            grad = grad.add(p, alpha=group["weight_decay"])
+        square_avg = state["square_avg"]
+        square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg.lerp_(grad, 1 - alpha)
+            avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt().add(eps)
+        else:
+            avg = square_avg.sqrt().add(eps)
+        if group["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf.mul_(group["momentum"]).addcdiv_(grad, avg)
+            p.add_(buf, alpha=-group["lr"])
+        else:
+            p.addcdiv_(grad, avg, value=-group["lr"])

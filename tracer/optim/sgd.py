@@ -1,0 +1,35 @@
+"""SGD with momentum, dampening, Nesterov and weight decay (torch's single-tensor algorithm)."""
+from __future__ import annotations
+
+from tracer.errors import err
+from tracer.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 *, maximize=False, foreach=None, differentiable=False, fused=None):
+        if lr < 0.0:
+            raise err(ValueError, f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise err(ValueError, f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise err(ValueError, "Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _update(self, group, p, state) -> None:
+        d_p = -p._grad if group["maximize"] else p._grad
+        if group["weight_decay"]:
+            d_p = d_p.add(p, alpha=group["weight_decay"])
+        momentum = group["momentum"]
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = d_p.clone().detach()
+                state["momentum_buffer"] = buf
+            else:
+                buf.mul_(momentum).add_(d_p, alpha=1 - group["dampening"])
+            d_p = d_p.add(buf, alpha=momentum) if group["nesterov"] else buf
+        p.add_(d_p, alpha=-group["lr"])

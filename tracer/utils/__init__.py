@@ -1,0 +1,2 @@
+"""``tracer.utils``: data loading."""
+from tracer.utils import data  # noqa: F401
