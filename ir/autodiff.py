@@ -43,7 +43,7 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Nod
     b = Builder(graph, BACKWARD)
     if seed is None:
         b.source = of.source
-        seed = b.full(of.shape, 1.0, of.dtype)
+        seed = b.full_like(of, 1.0)
     elif seed.type != of.type:
         raise IRError(f"grad: the seed gradient must be {of.type}, got {seed.type}")
     end = graph.index(of) + 1

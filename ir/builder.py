@@ -33,13 +33,13 @@ class Builder:
             self._consts[key] = self.graph.add(source.constant, (), source.ConstAttrs(arr), None, self.phase)
         return self._consts[key]
 
-    def full(self, shape_, value, dtype: DType) -> Node:
-        """A filled tensor, as an expanded scalar (no large constant in the graph)."""
-        scalar = self.const(value, dtype)
-        return self(shape.expand, scalar, shape=tuple(shape_)) if shape_ else scalar
+    def full_like(self, ref: Node, value, dtype: DType | None = None) -> Node:
+        """``value`` broadcast to ``ref``'s shape, following ``ref`` at run time."""
+        scalar = self.const(value, dtype or ref.dtype)
+        return self(shape.expand_like, scalar, ref) if ref.shape else scalar
 
-    def zeros(self, shape_, dtype: DType) -> Node:
-        return self.full(shape_, 0.0, dtype)
+    def zeros_like(self, ref: Node, dtype: DType | None = None) -> Node:
+        return self.full_like(ref, 0.0, dtype)
 
     def reshape(self, x: Node, shape_) -> Node:
         return x if tuple(x.shape) == tuple(shape_) else self(shape.reshape, x, shape=tuple(shape_))

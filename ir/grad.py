@@ -61,7 +61,7 @@ def grad(graph, of=None, wrt=None, grad_output=None):
     outs, names = list(combined.outputs), list(combined.output_names)
     b = Builder(combined, "backward")
     for s in sources:
-        outs.append(grads[s] if grads[s] is not None else b.zeros(s.shape, s.dtype))
+        outs.append(grads[s] if grads[s] is not None else b.zeros_like(s))
         names.append(f"grad.{s.attrs.name}")
     combined.set_outputs(outs, names)
     return combined

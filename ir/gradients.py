@@ -33,7 +33,7 @@ def _keep(b, g, node):
     """A reduced gradient reshaped with the reduced axes kept, then expanded to the input."""
     x = node.inputs[0]
     kept = R.reduced_shape(x.shape, node.attrs.axes, True)
-    return b(S.expand, b.reshape(g, kept), shape=x.shape), kept
+    return b(S.expand_like, b.reshape(g, kept), x), kept
 
 
 def _sum(b, n, g):
@@ -44,7 +44,7 @@ def _extremum(b, n, g):
     """amax/amin: PyTorch splits the gradient evenly between tied extrema."""
     x = n.inputs[0]
     ge, kept = _keep(b, g, n)
-    hit = b(E.eq, x, b(S.expand, b.reshape(n, kept), shape=x.shape))
+    hit = b(E.eq, x, b(S.expand_like, b.reshape(n, kept), x))
     mask = b(E.cast, hit, dtype=x.dtype)
     count = b(R.sum_, mask, axes=n.attrs.axes, keepdim=True)
     return (b(E.div, b(E.mul, ge, mask), count),)
@@ -54,7 +54,7 @@ def _prod(b, n, g):
     """g * prod / x; exact for inputs without zeros (documented limitation)."""
     x = n.inputs[0]
     ge, kept = _keep(b, g, n)
-    out = b(S.expand, b.reshape(n, kept), shape=x.shape)
+    out = b(S.expand_like, b.reshape(n, kept), x)
     return (b(E.div, b(E.mul, ge, out), x),)
 
 
@@ -117,12 +117,12 @@ def _slice_attrs(n):
 
 def _slice(b, n, g):
     x = n.inputs[0]
-    return (b(S.slice_update, b.zeros(x.shape, g.dtype), g, **_slice_attrs(n)),)
+    return (b(S.slice_update, b.zeros_like(x, g.dtype), g, **_slice_attrs(n)),)
 
 
 def _slice_update(b, n, g):
     src = n.inputs[1]
-    return (b(S.slice_update, g, b.zeros(src.shape, g.dtype), **_slice_attrs(n)),
+    return (b(S.slice_update, g, b.zeros_like(src, g.dtype), **_slice_attrs(n)),
             b(S.slice_, g, **_slice_attrs(n)))
 
 
@@ -181,13 +181,14 @@ RULES = {
     S.reshape: lambda b, n, g: (b.reshape(g, n.inputs[0].shape),),
     S.permute: _permute,
     S.expand: lambda b, n, g: (b.sum_to(g, n.inputs[0].shape),),
+    S.expand_like: lambda b, n, g: (b.sum_to(g, n.inputs[0].shape), None),
     S.concat: _concat,
     S.slice_: _slice,
     S.slice_update: _slice_update,
-    I.take: lambda b, n, g: (b(I.index_add, b.zeros(n.inputs[0].shape, g.dtype), n.inputs[1], g,
+    I.take: lambda b, n, g: (b(I.index_add, b.zeros_like(n.inputs[0], g.dtype), n.inputs[1], g,
                                axis=n.attrs.axis), None),
     I.index_add: lambda b, n, g: (g, None, b(I.take, g, n.inputs[1], axis=n.attrs.axis)),
-    I.gather_elements: lambda b, n, g: (b(I.scatter_add, b.zeros(n.inputs[0].shape, g.dtype),
+    I.gather_elements: lambda b, n, g: (b(I.scatter_add, b.zeros_like(n.inputs[0], g.dtype),
                                           n.inputs[1], g, axis=n.attrs.axis), None),
     I.scatter_add: lambda b, n, g: (g, None, b(I.gather_elements, g, n.inputs[1], axis=n.attrs.axis)),
     L.matmul: _matmul,
@@ -199,5 +200,5 @@ NOT_DIFFERENTIABLE = frozenset({
     SRC.input_, SRC.constant, RND.random_uniform, RND.random_normal,
     E.sign, E.floor, E.ceil, E.round_, E.floor_divide, E.logical_not, E.detach,
     E.eq, E.ne, E.lt, E.le, E.gt, E.ge, E.logical_and, E.logical_or, E.logical_xor,
-    R.argmax, R.argmin,
+    R.argmax, R.argmin, R.numel,
 })

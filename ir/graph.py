@@ -119,6 +119,8 @@ class Graph:
         mapping: dict[Node, Node] = {}
         for n in self.nodes:
             clone = Node(n.op, [mapping[i] for i in n.inputs], n.attrs, n.type, n.source, n.phase)
+            if n.op is source.input_:
+                clone.value = n.value  # an input's traced value (parameters) travels with it
             mapping[n] = new.append(clone)
         new.set_outputs([mapping[o] for o in self.outputs], self.output_names)
         return new

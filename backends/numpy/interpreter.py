@@ -57,18 +57,25 @@ def _feed(node, value) -> np.ndarray:
 
 
 def _bind(graph, inputs, named) -> dict:
+    """Inputs by position, then by name; those not given default to their traced values."""
     if len(inputs) == 1 and isinstance(inputs[0], dict) and not named:
-        named = inputs[0]
-        inputs = ()
-    if named:
-        missing = [n for n in graph.input_names if n not in named]
-        if missing or inputs:
-            raise KernelError(f"graph {graph.name!r}: missing inputs {missing}")
-        return {node: _feed(node, named[node.attrs.name]) for node in graph.inputs}
-    if len(inputs) != len(graph.inputs):
+        named, inputs = inputs[0], ()
+    if len(inputs) > len(graph.inputs):
         raise KernelError(f"graph {graph.name!r} takes {len(graph.inputs)} inputs "
                           f"({graph.input_names}), got {len(inputs)}")
-    return {node: _feed(node, v) for node, v in zip(graph.inputs, inputs)}
+    env = {}
+    for i, node in enumerate(graph.inputs):
+        name = node.attrs.name
+        if i < len(inputs):
+            value = inputs[i]
+        elif name in named:
+            value = named[name]
+        elif node.value is not None:
+            value = node.value
+        else:
+            raise KernelError(f"graph {graph.name!r}: input {name!r} was not given and has no traced value")
+        env[node] = _feed(node, getattr(value, "_value", value))
+    return env
 
 
 def evaluate(nodes, env: dict, keep=(), rng=None) -> dict:

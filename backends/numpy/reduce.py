@@ -22,7 +22,15 @@ def _arg(fn):
     return kernel
 
 
+def _numel(a, x):
+    n = 1
+    for ax in a.axes:
+        n *= x.shape[ax]
+    return np.asarray(n, dtype=a.dtype.np)
+
+
 KERNELS = {
+    R.numel: _numel,
     R.sum_: _reduce(np.sum),
     R.prod: _reduce(np.prod),
     R.amax: _reduce(np.max),

@@ -20,6 +20,7 @@ KERNELS = {
     S.reshape: lambda a, x: x.reshape(a.shape),
     S.permute: lambda a, x: np.transpose(x, a.perm),
     S.expand: lambda a, x: np.broadcast_to(x, a.shape),
+    S.expand_like: lambda a, x, ref: np.broadcast_to(x, ref.shape),
     S.concat: lambda a, *xs: np.concatenate(xs, axis=a.axis),
     S.slice_: lambda a, x: x[_slices(a)],
     S.slice_update: _slice_update,

@@ -63,3 +63,21 @@ def _arg(name: str) -> Op:
 
 argmax = _arg("argmax")
 argmin = _arg("argmin")
+
+
+@dataclass(frozen=True)
+class NumelAttrs:
+    axes: tuple[int, ...]
+    dtype: object  # ir.dtypes.DType
+
+
+def _infer_numel(types, a: NumelAttrs):
+    (t,) = types
+    if any(not 0 <= ax < t.rank for ax in a.axes):
+        raise op_error("numel", types, f"axes {a.axes} out of range", IRIndexError)
+    return TensorType((), a.dtype)
+
+
+#: The number of elements over ``axes`` as a 0-d value: ``mean`` divides by it, so an
+#: exported graph computes the count from the runtime shape (a dynamic batch dim).
+numel = Op("numel", _infer_numel, NumelAttrs)

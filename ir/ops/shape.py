@@ -128,3 +128,14 @@ def _infer_slice_update(types, a: SliceAttrs):
 
 #: ``base`` with ``base[slices] = src``: the backward of slice, and sliced assignment.
 slice_update = Op("slice_update", _infer_slice_update, SliceAttrs, arity=2)
+
+
+def _infer_expand_like(types, a):
+    x, ref = types
+    _infer_expand((x,), ShapeAttrs(ref.shape))
+    return TensorType(ref.shape, x.dtype)
+
+
+#: ``x`` broadcast to ``ref``'s shape. Gradient rules use it instead of a fixed-shape expand,
+#: so an exported graph follows the runtime shape of ``ref`` (a dynamic batch dim).
+expand_like = Op("expand_like", _infer_expand_like, arity=2)

@@ -22,11 +22,11 @@ def _reduce(op, x, d, keepdim) -> Tensor:
     return apply(op, [x], R.ReduceAttrs(axes, bool(keepdim)))
 
 
-def _count(x, d) -> int:
-    n = 1
-    for a in (dims(d, x.dim(), "mean") if d is not None else range(x.dim())):
-        n *= x.shape[a]
-    return n
+def _count(x, d) -> Tensor:
+    """The element count over ``d`` as a 0-d tensor of x's dtype: a graph op, so exported
+    means follow the runtime shape."""
+    axes = dims(d, x.dim(), "mean") if d is not None else tuple(range(x.dim()))
+    return apply(R.numel, [x], R.NumelAttrs(axes, x.dtype))
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
@@ -50,7 +50,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     if not x.dtype.is_floating_point:
         raise err(RuntimeError, f"mean(): could not infer output dtype. Input dtype must be either a floating "
                   f"point or complex dtype. Got: {x.dtype.name}")
-    return ew.div(sum(x, dim, keepdim), float(_count(x, dim)))
+    return ew.div(sum(x, dim, keepdim), _count(x, dim))
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
@@ -61,8 +61,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Te
         correction = 1 if unbiased is None or unbiased else 0
     x = to_float(input)
     centred = ew.sub(x, mean(x, dim, keepdim=True))
-    n = _count(x, dim)
-    return ew.div(sum(ew.mul(centred, centred), dim, keepdim), float(max(n - correction, 0)))
+    dof = ew.clamp(ew.sub(_count(x, dim), float(correction)), min=0.0)
+    return ew.div(sum(ew.mul(centred, centred), dim, keepdim), dof)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:

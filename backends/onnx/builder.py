@@ -1,0 +1,80 @@
+"""A small ONNX graph builder: unique names, constants as initializers, node metadata."""
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+from ir import dtypes
+
+ONNX_TYPE = {
+    dtypes.float32: TensorProto.FLOAT,
+    dtypes.float64: TensorProto.DOUBLE,
+    dtypes.int64: TensorProto.INT64,
+    dtypes.int32: TensorProto.INT32,
+    dtypes.uint8: TensorProto.UINT8,
+    dtypes.bool_: TensorProto.BOOL,
+}
+
+
+class OnnxBuilder:
+    """Collects ONNX nodes and initializers while lowering one ir graph.
+
+    ``current`` is the ir node being lowered: every ONNX node emitted meanwhile carries its
+    source line and phase in ``doc_string``. ``dynamic[node]`` lists the node's dims that are
+    symbolic at run time (see ``backends/onnx/dynamic.py``).
+    """
+
+    def __init__(self, opset: int, dynamic=None):
+        self.opset = opset
+        self.dynamic = dynamic or {}
+        self.nodes = []
+        self.initializers = []
+        self.current = None
+        self.names: dict = {}
+        self._used: set[str] = set()
+        self._consts: dict = {}
+
+    def fresh(self, base: str) -> str:
+        name, k = base, 0
+        while name in self._used:
+            k += 1
+            name = f"{base}_{k}"
+        self._used.add(name)
+        return name
+
+    def reserve(self, name: str) -> str:
+        if name in self._used:
+            raise ValueError(f"ONNX name {name!r} used twice")
+        self._used.add(name)
+        return name
+
+    def op(self, op_type: str, inputs, out: str | None = None, **attrs) -> str:
+        """Emit one ONNX node; returns its (single) output name."""
+        out = out or self.fresh(f"{op_type.lower()}")
+        doc = None
+        if self.current is not None:
+            doc = f"{self.current.phase} {self.current.op.name}" + (f" at {self.current.source}" if self.current.source else "")
+        name = self.fresh(f"n_{op_type}")
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=name, doc_string=doc,
+                                           **{k: v for k, v in attrs.items() if v is not None}))
+        return out
+
+    def const(self, value, dtype=None, name: str | None = None) -> str:
+        """An initializer holding ``value`` (small constants are shared)."""
+        arr = np.asarray(value, dtype=dtype)
+        key = None
+        if arr.size <= 16 and name is None:
+            key = (arr.dtype.str, arr.shape, arr.tobytes())
+            if key in self._consts:
+                return self._consts[key]
+        name = self.reserve(name) if name else self.fresh("const")
+        self.initializers.append(numpy_helper.from_array(arr, name))
+        if key is not None:
+            self._consts[key] = name
+        return name
+
+    def int64s(self, values) -> str:
+        return self.const(np.asarray(list(values), dtype=np.int64))
+
+    def scalar_like(self, value, dtype) -> str:
+        return self.const(np.asarray(value, dtype=dtype.np))

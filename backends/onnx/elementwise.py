@@ -1,0 +1,122 @@
+"""ONNX lowerings for ir/ops/elementwise.py. Where ONNX and torch differ (integer division,
+remainder signs, clamp bounds), the lowering reproduces torch's meaning."""
+from __future__ import annotations
+
+from ir.ops import elementwise as E
+from backends.onnx.builder import ONNX_TYPE
+
+
+def _simple(op_type):
+    def lower(b, node, xs):
+        return b.op(op_type, xs)
+    lower.__doc__ = f"ir op -> ONNX {op_type}."
+    return lower
+
+
+def _int_identity(op_type):
+    """floor/ceil/round are the identity on integers; ONNX defines them for floats only."""
+    def lower(b, node, xs):
+        return b.op("Identity", xs) if not node.dtype.is_floating_point else b.op(op_type, xs)
+    return lower
+
+
+def _rsqrt(b, node, xs):
+    return b.op("Reciprocal", [b.op("Sqrt", xs)])
+
+
+def _ne(b, node, xs):
+    return b.op("Not", [b.op("Equal", xs)])
+
+
+def _remainder(b, node, xs):
+    """torch.remainder: the result takes the divisor's sign (Python %)."""
+    x, y = xs
+    if node.dtype.is_floating_point:
+        return b.op("Sub", [x, b.op("Mul", [b.op("Floor", [b.op("Div", [x, y])]), y])])
+    return b.op("Mod", [x, y], fmod=0)
+
+
+def _floor_divide(b, node, xs):
+    """torch's // rounds toward -inf; ONNX Div truncates integers, so step down where needed."""
+    x, y = xs
+    if node.dtype.is_floating_point:
+        return b.op("Floor", [b.op("Div", [x, y])])
+    q = b.op("Div", [x, y])
+    zero = b.scalar_like(0, node.dtype)
+    inexact = b.op("Not", [b.op("Equal", [b.op("Mul", [q, y]), x])])
+    signs_differ = b.op("Xor", [b.op("Less", [x, zero]), b.op("Less", [y, zero])])
+    step = b.op("Cast", [b.op("And", [inexact, signs_differ])], to=ONNX_TYPE[node.dtype])
+    return b.op("Sub", [q, step])
+
+
+def _pow(b, node, xs):
+    return b.op("Pow", xs)
+
+
+def _cast(b, node, xs):
+    return b.op("Cast", xs, to=ONNX_TYPE[node.attrs.dtype])
+
+
+def _clamp(b, node, xs):
+    """Clip with bounds as constants of the input's dtype ('' for a missing side)."""
+    lo = "" if node.attrs.min is None else b.scalar_like(node.attrs.min, node.dtype)
+    hi = "" if node.attrs.max is None else b.scalar_like(node.attrs.max, node.dtype)
+    return b.op("Clip", [xs[0], lo, hi])
+
+
+def _relu(b, node, xs):
+    if node.dtype.is_floating_point:
+        return b.op("Relu", xs)
+    return b.op("Max", [xs[0], b.scalar_like(0, node.dtype)])
+
+
+def _sigmoid(b, node, xs):
+    return b.op("Sigmoid", xs)
+
+
+def _sign(b, node, xs):
+    return b.op("Identity", xs) if node.dtype.kind == "b" else b.op("Sign", xs)
+
+
+LOWERINGS = {
+    E.neg: _simple("Neg"),
+    E.abs_: _simple("Abs"),
+    E.relu: _relu,
+    E.sign: _sign,
+    E.floor: _int_identity("Floor"),
+    E.ceil: _int_identity("Ceil"),
+    E.round_: _int_identity("Round"),
+    E.exp: _simple("Exp"),
+    E.log: _simple("Log"),
+    E.sqrt: _simple("Sqrt"),
+    E.rsqrt: _rsqrt,
+    E.sin: _simple("Sin"),
+    E.cos: _simple("Cos"),
+    E.tanh: _simple("Tanh"),
+    E.sigmoid: _sigmoid,
+    E.erf: _simple("Erf"),
+    E.reciprocal: _simple("Reciprocal"),
+    E.logical_not: _simple("Not"),
+    E.detach: _simple("Identity"),
+    E.add: _simple("Add"),
+    E.sub: _simple("Sub"),
+    E.mul: _simple("Mul"),
+    E.div: _simple("Div"),
+    E.pow_: _pow,
+    E.maximum: _simple("Max"),
+    E.minimum: _simple("Min"),
+    E.remainder: _remainder,
+    E.floor_divide: _floor_divide,
+    E.eq: _simple("Equal"),
+    E.ne: _ne,
+    E.lt: _simple("Less"),
+    E.le: _simple("LessOrEqual"),
+    E.gt: _simple("Greater"),
+    E.ge: _simple("GreaterOrEqual"),
+    E.logical_and: _simple("And"),
+    E.logical_or: _simple("Or"),
+    E.logical_xor: _simple("Xor"),
+    E.where: _simple("Where"),
+    E.cast: _cast,
+    E.clamp: _clamp,
+}

@@ -1,0 +1,55 @@
+"""ONNX lowerings for ir/ops/indexing.py: Gather, GatherElements and the scatter-adds
+(ScatterND / ScatterElements with reduction="add", opset 16+). Negative indices are
+normalised first, since torch accepts them."""
+from __future__ import annotations
+
+from ir.ops import indexing as I
+
+
+def _nonnegative(b, idx: str, base: str, axis: int) -> str:
+    size = b.op("Gather", [b.op("Shape", [base]), b.int64s([axis])], axis=0)
+    zero = b.const(0, dtype="int64")
+    return b.op("Where", [b.op("Less", [idx, zero]), b.op("Add", [idx, size]), idx])
+
+
+def _as_int64(b, node, idx: str) -> str:
+    return idx if node.inputs[1].dtype.name == "int64" else b.op("Cast", [idx], to=7)
+
+
+def _take(b, node, xs):
+    return b.op("Gather", [xs[0], _as_int64(b, node, xs[1])], axis=node.attrs.axis)
+
+
+def _index_add(b, node, xs):
+    """ScatterND indexes leading dims, so move ``axis`` (and the index dims of src) to the front."""
+    base, idx, src = xs
+    axis = node.attrs.axis
+    rank = len(node.shape)
+    k = len(node.inputs[1].shape)
+    idx = _nonnegative(b, _as_int64(b, node, idx), base, axis)
+    perm = [axis] + [d for d in range(rank) if d != axis]
+    src_perm = list(range(axis, axis + k)) + list(range(axis)) + list(range(axis + k, rank + k - 1))
+    data = b.op("Transpose", [base], perm=perm) if axis else base
+    updates = b.op("Transpose", [src], perm=src_perm) if axis else src
+    indices = b.op("Unsqueeze", [idx, b.int64s([-1])])
+    out = b.op("ScatterND", [data, indices, updates], reduction="add")
+    inverse = sorted(range(rank), key=lambda i: perm[i])
+    return b.op("Transpose", [out], perm=inverse) if axis else out
+
+
+def _gather_elements(b, node, xs):
+    return b.op("GatherElements", [xs[0], _as_int64(b, node, xs[1])], axis=node.attrs.axis)
+
+
+def _scatter_add(b, node, xs):
+    base, idx, src = xs
+    idx = _nonnegative(b, _as_int64(b, node, idx), base, node.attrs.axis)
+    return b.op("ScatterElements", [base, idx, src], axis=node.attrs.axis, reduction="add")
+
+
+LOWERINGS = {
+    I.take: _take,
+    I.index_add: _index_add,
+    I.gather_elements: _gather_elements,
+    I.scatter_add: _scatter_add,
+}

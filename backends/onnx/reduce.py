@@ -1,0 +1,53 @@
+"""ONNX lowerings for ir/ops/reduce.py. ReduceSum takes axes as an input from opset 13, the
+other reductions from opset 18 (an attribute before); an empty axis list reduces nothing."""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.onnx.builder import ONNX_TYPE
+from ir.ops import reduce as R
+
+
+def _reduce(op_type: str, axes_input_from: int):
+    def lower(b, node, xs):
+        axes = list(node.attrs.axes)
+        if not axes:
+            return b.op("Identity", xs)
+        keep = int(node.attrs.keepdim)
+        if b.opset >= axes_input_from:
+            return b.op(op_type, [xs[0], b.int64s(axes)], keepdims=keep)
+        return b.op(op_type, xs, axes=axes, keepdims=keep)
+    lower.__doc__ = f"ir reduction -> ONNX {op_type}."
+    return lower
+
+
+def _arg(op_type: str):
+    def lower(b, node, xs):
+        if not node.inputs[0].shape:
+            return b.const(np.zeros((), dtype=np.int64))
+        return b.op(op_type, xs, axis=node.attrs.axis, keepdims=int(node.attrs.keepdim), select_last_index=0)
+    return lower
+
+
+def _numel(b, node, xs):
+    """A constant when the counted dims are static; else the product of the runtime shape."""
+    x = node.inputs[0]
+    dynamic = b.dynamic.get(x, set())
+    if not any(ax in dynamic for ax in node.attrs.axes):
+        n = int(np.prod([x.shape[ax] for ax in node.attrs.axes], dtype=np.int64))
+        return b.const(np.asarray(n, dtype=node.dtype.np))
+    dims = b.op("Gather", [b.op("Shape", xs), b.int64s(node.attrs.axes)], axis=0)
+    count = b.op("ReduceProd", [dims, b.int64s([0])] if b.opset >= 18 else [dims], keepdims=0,
+                 **({} if b.opset >= 18 else {"axes": [0]}))
+    return b.op("Cast", [count], to=ONNX_TYPE[node.dtype])
+
+
+LOWERINGS = {
+    R.sum_: _reduce("ReduceSum", 13),
+    R.prod: _reduce("ReduceProd", 18),
+    R.amax: _reduce("ReduceMax", 18),
+    R.amin: _reduce("ReduceMin", 18),
+    R.argmax: _arg("ArgMax"),
+    R.argmin: _arg("ArgMin"),
+    R.numel: _numel,
+}

@@ -1,0 +1,69 @@
+"""ONNX lowerings for ir/ops/shape.py. Shapes are constants, except where a dim is dynamic:
+then Reshape copies it (0) or infers it (-1) and Expand keeps it (1) or reads a runtime shape."""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.onnx.dynamic import _fail, reshape_plan
+from ir.ops import shape as S
+
+
+def _reshape(b, node, xs):
+    target, _ = reshape_plan(node, b.dynamic.get(node.inputs[0], set()))
+    return b.op("Reshape", [xs[0], b.int64s(target)])
+
+
+def _permute(b, node, xs):
+    return b.op("Transpose", xs, perm=list(node.attrs.perm))
+
+
+def _expand(b, node, xs):
+    x = node.inputs[0]
+    target = list(node.attrs.shape)
+    offset = len(target) - len(x.shape)
+    dyn_out = b.dynamic.get(node, set())
+    for d in dyn_out:
+        if x.shape[d - offset] == 1 and target[d] != 1:
+            _fail(node, f"a size-1 dim is expanded to the dynamic dim {d}")
+        target[d] = 1  # Expand broadcasts: 1 keeps the input's runtime size
+    return b.op("Expand", [xs[0], b.int64s(target)])
+
+
+def _expand_like(b, node, xs):
+    ref = node.inputs[1]
+    if b.dynamic.get(ref):
+        return b.op("Expand", [xs[0], b.op("Shape", [xs[1]])])
+    return b.op("Expand", [xs[0], b.int64s(ref.shape)])
+
+
+def _concat(b, node, xs):
+    return b.op("Concat", xs, axis=node.attrs.axis)
+
+
+def _slice(b, node, xs):
+    a = node.attrs
+    x = node.inputs[0]
+    axes = [i for i, (s, e, st) in enumerate(zip(a.starts, a.ends, a.steps)) if (s, e, st) != (0, x.shape[i], 1)]
+    if not axes:
+        return b.op("Identity", xs)
+    pick = lambda seq: b.int64s([seq[i] for i in axes])  # noqa: E731
+    return b.op("Slice", [xs[0], pick(a.starts), pick(a.ends), pick(axes), pick(a.steps)])
+
+
+def _slice_update(b, node, xs):
+    """ScatterND at the slice's static coordinates (an index grid of the slice's shape)."""
+    a = node.attrs
+    ranges = [np.arange(s, e, st, dtype=np.int64) for s, e, st in zip(a.starts, a.ends, a.steps)]
+    grid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1) if ranges else np.zeros((0,), np.int64)
+    return b.op("ScatterND", [xs[0], b.const(grid), xs[1]])
+
+
+LOWERINGS = {
+    S.reshape: _reshape,
+    S.permute: _permute,
+    S.expand: _expand,
+    S.expand_like: _expand_like,
+    S.concat: _concat,
+    S.slice_: _slice,
+    S.slice_update: _slice_update,
+}
