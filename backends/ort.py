@@ -22,7 +22,7 @@ def session_for(graph, opset: int = 18, providers=None, model=None):
     cached = _SESSIONS.get(graph)
     if cached is not None and cached[0] == key:
         return cached[1]
-    model = model or export(graph, opset=opset, params_as="inputs", check=False)
+    model = model or export(graph, opset=opset, params_as="inputs", check=False, optimize=False)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), options,

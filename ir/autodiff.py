@@ -40,6 +40,7 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Nod
         IRError: an op on the path has no gradient rule, or the seed's type is wrong.
     """
     wrt = list(wrt)
+    start = len(graph.nodes)
     b = Builder(graph, BACKWARD)
     if seed is None:
         b.source = of.source
@@ -67,4 +68,6 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Nod
             if gi.dtype != inp.dtype:
                 gi = b(E.cast, gi, dtype=inp.dtype)
             grads[inp] = b(E.add, grads[inp], gi) if inp in grads else gi
-    return {w: grads.get(w) for w in wrt}
+    result = {w: grads.get(w) for w in wrt}
+    graph.prune_tail(start, result.values())
+    return result

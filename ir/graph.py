@@ -62,6 +62,25 @@ class Graph:
                 raise IRError(f"graph {self.name!r}: output {n!r} is not a node of the graph")
         self.outputs, self.output_names = nodes, names
 
+    def prune_tail(self, start: int, roots) -> None:
+        """Drop the nodes appended since index ``start`` that none of ``roots`` depends on
+        (gradient rules may build terms for inputs that need no gradient)."""
+        live, stack = set(), [r for r in roots if r is not None]
+        while stack:
+            n = stack.pop()
+            if n in live or self._index.get(n, -1) < start:
+                continue
+            live.add(n)
+            stack.extend(n.inputs)
+        tail = self.nodes[start:]
+        for n in tail:
+            del self._index[n]
+        del self.nodes[start:]
+        self.inputs = [n for n in self.inputs if n in self._index]
+        for n in tail:
+            if n in live:
+                self.append(n)
+
     # -- reading --------------------------------------------------------------------------
     def __contains__(self, node) -> bool:
         return node in self._index

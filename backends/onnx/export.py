@@ -11,6 +11,7 @@ from backends.onnx.builder import ONNX_TYPE, OnnxBuilder
 from backends.onnx.dynamic import propagate
 from backends.onnx.lowerings import LOWERINGS
 from backends.onnx.opsets import check_opset, ir_version_for
+from ir import passes
 from ir.errors import IRError
 from ir.ops import source
 
@@ -61,6 +62,10 @@ def _lower_nodes(b, graph, params_as, param_values):
                 inputs.append(_value_info(name, node, labels.get(node.attrs.name)))
             names[node] = name
             continue
+        if node.type.numel == 0 and not b.dynamic.get(node):
+            # Empty results are constants; onnxruntime's Expand also mis-sizes 0-length dims.
+            names[node] = b.const(np.zeros(node.shape, dtype=node.dtype.np))
+            continue
         lower = LOWERINGS.get(node.op)
         if lower is None:
             where = f" at {node.source}" if node.source else ""
@@ -99,7 +104,7 @@ def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initia
 
 
 def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str = "initializers",
-           params=None, check: bool = True):
+           params=None, check: bool = True, optimize: bool = True):
     """Export an ir graph to ONNX.
 
     Args:
@@ -112,6 +117,7 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
             file; ``"inputs"`` keeps every graph input an ONNX input (for training graphs).
         params: ``{input name: array}`` overriding the values recorded while tracing.
         check: run ``onnx.checker.check_model(full_check=True)``.
+        optimize: fold parameter-free subgraphs into constants and drop unused nodes first.
 
     Returns:
         The ``onnx.ModelProto``.
@@ -120,6 +126,9 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
         ExportError: an op has no lowering, the opset is out of range, or a dynamic axis
             cannot be honoured (the message names the op and the user's source line).
     """
+    if optimize:
+        from backends.numpy import run_node
+        graph = passes.optimize(graph, run_node)
     try:
         model = to_model(graph, opset, dynamic_axes, params_as, params)
     except ValueError as e:

@@ -46,8 +46,8 @@ def _slice(b, node, xs):
     axes = [i for i, (s, e, st) in enumerate(zip(a.starts, a.ends, a.steps)) if (s, e, st) != (0, x.shape[i], 1)]
     if not axes:
         return b.op("Identity", xs)
-    pick = lambda seq: b.int64s([seq[i] for i in axes])  # noqa: E731
-    return b.op("Slice", [xs[0], pick(a.starts), pick(a.ends), pick(axes), pick(a.steps)])
+    starts, ends, steps = ([seq[i] for i in axes] for seq in (a.starts, a.ends, a.steps))
+    return b.op("Slice", [xs[0], b.int64s(starts), b.int64s(ends), b.int64s(axes), b.int64s(steps)])
 
 
 def _slice_update(b, node, xs):

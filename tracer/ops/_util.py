@@ -57,20 +57,20 @@ def to_float(t: Tensor) -> Tensor:
     return t if t._type.dtype.is_floating_point else cast(t, dtypes.float32)
 
 
-def dim(d: int, rank: int, op: str) -> int:
+def norm_dim(d: int, rank: int, op: str) -> int:
     try:
         return normalize_axis(op, (), int(d), rank)
     except Exception as e:
         raise err(IndexError, str(e)) from None
 
 
-def dims(d, rank: int, op: str) -> tuple[int, ...]:
+def norm_dims(d, rank: int, op: str) -> tuple[int, ...]:
     """torch's ``dim`` argument (None, int or sequence) as sorted non-negative axes."""
     if d is None:
         return tuple(range(rank))
     if isinstance(d, (int, np.integer)):
         d = (d,)
-    out = sorted({dim(x, rank, op) for x in d})
+    out = sorted({norm_dim(x, rank, op) for x in d})
     if len(out) != len(tuple(d)):
         raise err(RuntimeError, f"{op}: dim {tuple(d)} appears multiple times in the list of dims")
     return tuple(out) if rank else ()

@@ -14,7 +14,7 @@ from ir.ops import shape as S
 from tracer.dispatch import apply
 from tracer.errors import err
 from tracer.ops import elementwise as ew
-from tracer.ops._util import cast, dim, is_scalar, scalar, to_tensor
+from tracer.ops._util import cast, is_scalar, norm_dim, scalar, to_tensor
 from tracer.tensor import Tensor, _specialise
 
 
@@ -222,27 +222,27 @@ def _scatter_assign(x, items, value):
     return reshape(ew.where(to_tensor(hit), placed, reshape(x, -1)), x.shape)
 
 
-def index_select(input, dim_, index) -> Tensor:
-    d = dim(dim_, input.dim(), "index_select")
+def index_select(input, dim, index) -> Tensor:
+    d = norm_dim(dim, input.dim(), "index_select")
     index = _as_index_tensor(index, input.shape[d] if input.dim() else 1, d)
     if index.dim() > 1:
         raise err(IndexError, "index_select(): Index is supposed to be a vector")
     return apply(I.take, [input, index], I.AxisAttrs(d))
 
 
-def gather(input, dim_, index) -> Tensor:
-    d = dim(dim_, input.dim(), "gather")
+def gather(input, dim, index) -> Tensor:
+    d = norm_dim(dim, input.dim(), "gather")
     return apply(I.gather_elements, [input, _as_index_tensor(index, input.shape[d], d)], I.AxisAttrs(d))
 
 
-def scatter_add(input, dim_, index, src) -> Tensor:
-    d = dim(dim_, input.dim(), "scatter_add")
+def scatter_add(input, dim, index, src) -> Tensor:
+    d = norm_dim(dim, input.dim(), "scatter_add")
     return apply(I.scatter_add, [input, _as_index_tensor(index, input.shape[d], d), cast(src, input.dtype)],
                  I.AxisAttrs(d))
 
 
-def index_add(input, dim_, index, source, *, alpha=1) -> Tensor:
-    d = dim(dim_, input.dim(), "index_add")
+def index_add(input, dim, index, source, *, alpha=1) -> Tensor:
+    d = norm_dim(dim, input.dim(), "index_add")
     src = cast(source if alpha == 1 else ew.mul(source, alpha), input.dtype)
     return apply(I.index_add, [input, _as_index_tensor(index, input.shape[d], d), src], I.AxisAttrs(d))
 

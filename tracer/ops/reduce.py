@@ -11,21 +11,21 @@ from ir.ops import reduce as R
 from tracer.dispatch import apply
 from tracer.errors import err
 from tracer.ops import elementwise as ew
-from tracer.ops._util import cast, dim, dims, is_scalar, to_float
+from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, to_float
 from tracer.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
 def _reduce(op, x, d, keepdim) -> Tensor:
-    axes = dims(d, x.dim(), op.name) if not (isinstance(d, (tuple, list)) and len(d) == 0) else tuple(range(x.dim()))
+    axes = norm_dims(d, x.dim(), op.name) if not (isinstance(d, (tuple, list)) and len(d) == 0) else tuple(range(x.dim()))
     return apply(op, [x], R.ReduceAttrs(axes, bool(keepdim)))
 
 
 def _count(x, d) -> Tensor:
     """The element count over ``d`` as a 0-d tensor of x's dtype: a graph op, so exported
     means follow the runtime shape."""
-    axes = dims(d, x.dim(), "mean") if d is not None else tuple(range(x.dim()))
+    axes = norm_dims(d, x.dim(), "mean") if d is not None else tuple(range(x.dim()))
     return apply(R.numel, [x], R.NumelAttrs(axes, x.dtype))
 
 
@@ -90,7 +90,7 @@ def _arg(op, x, d, keepdim) -> Tensor:
         flat = x.reshape(-1)
         out = apply(op, [flat], R.ArgAttrs(0, False))
         return out.reshape([1] * x.dim()) if keepdim else out
-    return apply(op, [x], R.ArgAttrs(dim(d, x.dim(), op.name), bool(keepdim)))
+    return apply(op, [x], R.ArgAttrs(norm_dim(d, x.dim(), op.name), bool(keepdim)))
 
 
 def argmax(input, dim=None, keepdim=False) -> Tensor:
@@ -107,7 +107,7 @@ def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
         return full(input)
     if isinstance(dim_or_other, Tensor):
         return pairwise(input, dim_or_other)
-    d = dim(dim_or_other, input.dim(), arg.name)
+    d = norm_dim(dim_or_other, input.dim(), arg.name)
     idx = apply(arg, [input], R.ArgAttrs(d, True))
     if input.dim() == 0:
         return values_indices(input, idx)
@@ -134,7 +134,7 @@ def logsumexp(input, dim, keepdim=False) -> Tensor:
     x = to_float(input)
     m = _shift(x, dim)
     out = ew.add(m, ew.log(sum(ew.exp(ew.sub(x, m)), dim, keepdim=True)))
-    return out if keepdim else out.squeeze(dims(dim, x.dim(), "logsumexp"))
+    return out if keepdim else out.squeeze(norm_dims(dim, x.dim(), "logsumexp"))
 
 
 def softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from ir.ops import shape as S
 from tracer.dispatch import apply
 from tracer.errors import err
-from tracer.ops._util import dim, promote_all, shape_arg
-
-_dim = dim  # cat/stack take a keyword named dim
+from tracer.ops._util import norm_dim, promote_all, shape_arg
 from tracer.tensor import Tensor
 
 
@@ -47,7 +45,7 @@ reshape_as = view_as
 def flatten(input, start_dim=0, end_dim=-1) -> Tensor:
     if input.dim() == 0:
         return reshape(input, 1)
-    s, e = dim(start_dim, input.dim(), "flatten"), dim(end_dim, input.dim(), "flatten")
+    s, e = norm_dim(start_dim, input.dim(), "flatten"), norm_dim(end_dim, input.dim(), "flatten")
     if s > e:
         raise err(RuntimeError, "flatten() has invalid args: start_dim cannot come after end_dim")
     shape = list(input.shape)
@@ -57,35 +55,33 @@ def flatten(input, start_dim=0, end_dim=-1) -> Tensor:
     return reshape(input, shape[:s] + [merged] + shape[e + 1:])
 
 
-def unflatten(input, dim_, sizes) -> Tensor:
-    d = dim(dim_, input.dim(), "unflatten")
+def unflatten(input, dim, sizes) -> Tensor:
+    d = norm_dim(dim, input.dim(), "unflatten")
     shape = list(input.shape)
     return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
 
 
-def squeeze(input, dim_=None) -> Tensor:
-    if dim_ is None:
+def squeeze(input, dim=None) -> Tensor:
+    if dim is None:
         targets = {i for i, d in enumerate(input.shape) if d == 1}
     else:
-        ds = dim_ if isinstance(dim_, (tuple, list)) else (dim_,)
-        targets = {dim(d, input.dim(), "squeeze") for d in ds}
+        ds = dim if isinstance(dim, (tuple, list)) else (dim,)
+        targets = {norm_dim(d, input.dim(), "squeeze") for d in ds}
         targets = {i for i in targets if input.dim() and input.shape[i] == 1}
     return reshape(input, [d for i, d in enumerate(input.shape) if i not in targets])
 
 
-def unsqueeze(input, dim_) -> Tensor:
-    d = dim(dim_, input.dim() + 1, "unsqueeze")
+def unsqueeze(input, dim) -> Tensor:
+    d = norm_dim(dim, input.dim() + 1, "unsqueeze")
     shape = list(input.shape)
     return reshape(input, shape[:d] + [1] + shape[d:])
 
 
 def permute(input, *dims) -> Tensor:
-    perm = tuple(dim(d, input.dim(), "permute") for d in shape_arg(dims))
+    perm = tuple(norm_dim(d, input.dim(), "permute") for d in shape_arg(dims))
     if len(perm) != input.dim() or sorted(perm) != list(range(input.dim())):
-        raise err(RuntimeError, f"permute(sparse_coo): number of dimensions in the tensor input does not "
-                  f"match the length of the desired ordering of dimensions i.e. input.dim() = {input.dim()} "
-                  f"is not equal to len(dims) = {len(perm)}" if len(perm) != input.dim()
-                  else f"permute(): dims {perm} must be a permutation of 0..{input.dim() - 1}")
+        raise err(RuntimeError, f"permute: dims {list(perm)} must be a permutation of the "
+                  f"{input.dim()} dims of a tensor of shape {list(input.shape)}")
     if perm == tuple(range(input.dim())):
         return input
     return apply(S.permute, [input], S.PermuteAttrs(perm))
@@ -94,7 +90,7 @@ def permute(input, *dims) -> Tensor:
 def transpose(input, dim0, dim1) -> Tensor:
     if input.dim() == 0:
         return input
-    a, b = dim(dim0, input.dim(), "transpose"), dim(dim1, input.dim(), "transpose")
+    a, b = norm_dim(dim0, input.dim(), "transpose"), norm_dim(dim1, input.dim(), "transpose")
     perm = list(range(input.dim()))
     perm[a], perm[b] = perm[b], perm[a]
     return permute(input, perm)
@@ -110,8 +106,8 @@ def t(input) -> Tensor:
 
 
 def movedim(input, source, destination) -> Tensor:
-    perm = [d for d in range(input.dim()) if d != dim(source, input.dim(), "movedim")]
-    perm.insert(dim(destination, input.dim(), "movedim"), dim(source, input.dim(), "movedim"))
+    perm = [d for d in range(input.dim()) if d != norm_dim(source, input.dim(), "movedim")]
+    perm.insert(norm_dim(destination, input.dim(), "movedim"), norm_dim(source, input.dim(), "movedim"))
     return permute(input, perm)
 
 
@@ -152,13 +148,13 @@ def repeat(input, *sizes) -> Tensor:
     return reshape(x, [r * s for r, s in zip(sizes, shape)])
 
 
-def cat(tensors, dim_=0, *, dim=None) -> Tensor:
+def cat(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise err(RuntimeError, "torch.cat(): expected a non-empty list of Tensors")
-    axis = dim_ if dim is None else dim
+    axis = dim
     tensors = promote_all(tensors)
-    a = _dim(axis, tensors[0].dim(), "cat")
+    a = norm_dim(axis, tensors[0].dim(), "cat")
     if len(tensors) == 1:
         return tensors[0]
     return apply(S.concat, tensors, S.AxisAttrs(a))
@@ -167,17 +163,17 @@ def cat(tensors, dim_=0, *, dim=None) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors, dim_=0, *, dim=None) -> Tensor:
+def stack(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise err(RuntimeError, "stack expects a non-empty TensorList")
-    axis = dim_ if dim is None else dim
+    axis = dim
     first = tuple(tensors[0].shape)
     for i, x in enumerate(tensors):
         if tuple(x.shape) != first:
             raise err(RuntimeError, f"stack expects each tensor to be equal size, but got {list(first)} at "
                       f"entry 0 and {list(x.shape)} at entry {i}")
-    a = _dim(axis, len(first) + 1, "stack")
+    a = norm_dim(axis, len(first) + 1, "stack")
     return cat([unsqueeze(x, a) for x in tensors], a)
 
 
@@ -189,18 +185,18 @@ def vstack(tensors) -> Tensor:
     return cat([x.reshape(1, -1) if x.dim() == 1 else x for x in tensors], 0)
 
 
-def narrow(input, dim_, start, length) -> Tensor:
+def narrow(input, dim, start, length) -> Tensor:
     from tracer.ops.indexing import slice_dim
-    d = dim(dim_, input.dim(), "narrow")
+    d = norm_dim(dim, input.dim(), "narrow")
     start = start + input.shape[d] if start < 0 else start
     if start < 0 or start + length > input.shape[d]:
         raise err(RuntimeError, f"start ({start}) + length ({length}) exceeds dimension size ({input.shape[d]}).")
     return slice_dim(input, d, start, start + length, 1)
 
 
-def split(tensor, split_size_or_sections, dim_=0):
+def split(tensor, split_size_or_sections, dim=0):
     from tracer.ops.indexing import slice_dim
-    d = dim(dim_, tensor.dim(), "split")
+    d = norm_dim(dim, tensor.dim(), "split")
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
@@ -217,12 +213,12 @@ def split(tensor, split_size_or_sections, dim_=0):
     return tuple(out)
 
 
-def chunk(input, chunks, dim_=0):
-    d = dim(dim_, input.dim(), "chunk")
+def chunk(input, chunks, dim=0):
+    d = norm_dim(dim, input.dim(), "chunk")
     size = -(-input.shape[d] // chunks)
     return split(input, max(size, 1), d)
 
 
-def unbind(input, dim_=0):
-    d = dim(dim_, input.dim(), "unbind")
+def unbind(input, dim=0):
+    d = norm_dim(dim, input.dim(), "unbind")
     return tuple(squeeze(x, d) for x in split(input, 1, d))

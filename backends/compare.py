@@ -1,0 +1,155 @@
+"""Interpreter versus onnxruntime, output by output and, on a mismatch, node by node."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backends.numpy import evaluate
+from backends.numpy.interpreter import _bind
+from backends.ort import run as ort_run
+from ir.graph import Graph
+from ir.ops import source
+
+#: (rtol, atol) per dtype kind when the caller gives none: float32 sums reorder in
+#: onnxruntime, so a few ulps of relative error are expected.
+TOLERANCE = {"float32": (1e-4, 1e-5), "float64": (1e-9, 1e-11)}
+
+
+def tolerance(dtype_name: str, rtol=None, atol=None):
+    base = TOLERANCE.get(dtype_name, (0.0, 0.0))
+    return (base[0] if rtol is None else rtol), (base[1] if atol is None else atol)
+
+
+@dataclass
+class OutputReport:
+    name: str
+    type: str
+    max_abs: float
+    max_rel: float
+    rtol: float
+    atol: float
+    ok: bool
+
+
+@dataclass
+class Divergence:
+    """The first node whose onnxruntime value differs from the interpreter's."""
+
+    index: int
+    op: str
+    source: str | None
+    phase: str
+    expected: str
+    got: str
+    max_abs: float
+
+
+@dataclass
+class Report:
+    graph: str
+    outputs: list[OutputReport] = field(default_factory=list)
+    divergence: Divergence | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outputs)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = f"{'output':<24} {'type':<22} {'max abs err':>12} {'max rel err':>12} {'tolerance':>20}  ok"
+        lines = [f"interpreter vs onnxruntime: graph {self.graph}", head, "-" * len(head)]
+        for o in self.outputs:
+            tol = f"rtol={o.rtol:.0e} atol={o.atol:.0e}"
+            lines.append(f"{o.name:<24} {o.type:<22} {o.max_abs:>12.3e} {o.max_rel:>12.3e} {tol:>20}  "
+                         f"{'yes' if o.ok else 'NO'}")
+        if self.divergence is not None:
+            d = self.divergence
+            lines += ["", f"first diverging node: %{d.index} {d.op} ({d.phase})" + (f" at {d.source}" if d.source else ""),
+                      f"  interpreter: {d.expected}", f"  onnxruntime: {d.got}", f"  max abs err: {d.max_abs:.3e}"]
+        return "\n".join(lines)
+
+
+def _errors(expected, got):
+    expected = np.asarray(expected)
+    got = np.asarray(got)
+    if expected.shape != got.shape:
+        return float("inf"), float("inf")
+    if expected.size == 0:
+        return 0.0, 0.0
+    a = expected.astype(np.float64)
+    b = got.astype(np.float64)
+    both_nan = np.isnan(a) & np.isnan(b)
+    same_inf = np.isinf(a) & (a == b)
+    diff = np.where(both_nan | same_inf, 0.0, np.abs(a - b))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    rel = diff / np.maximum(np.abs(a), np.finfo(np.float64).tiny)
+    return float(diff.max()), float(np.where(diff == 0, 0.0, rel).max())
+
+
+def _close(expected, got, rtol, atol) -> bool:
+    expected, got = np.asarray(expected), np.asarray(got)
+    if expected.shape != got.shape:
+        return False
+    if expected.dtype.kind in "iub":
+        return bool(np.array_equal(expected, got))
+    return bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _summary(a) -> str:
+    a = np.asarray(a)
+    if a.size == 0:
+        return f"{a.dtype}{list(a.shape)} (empty)"
+    f = a.astype(np.float64)
+    return f"{a.dtype}{list(a.shape)} min={f.min():.6g} max={f.max():.6g} mean={f.mean():.6g}"
+
+
+def _intermediates(graph: Graph) -> Graph:
+    """The same graph with every computed node exposed as an output."""
+    wide = graph.copy()
+    nodes = [n for n in wide.nodes if n.op is not source.input_]
+    wide.set_outputs(nodes, [f"tracegrad_node_{wide.index(n)}" for n in nodes])
+    return wide
+
+
+def first_divergence(graph: Graph, inputs, named, rtol=None, atol=None, opset: int = 18) -> Divergence | None:
+    env = evaluate(graph.nodes, _bind(graph, inputs, named), keep=graph.nodes)
+    wide = _intermediates(graph)
+    got = dict(zip(wide.output_names, ort_run(wide, *inputs, opset=opset, **named)))
+    for i, node in enumerate(graph.nodes):
+        if node.op is source.input_:
+            continue
+        value = got[f"tracegrad_node_{i}"]
+        r, a = tolerance(node.dtype.name, rtol, atol)
+        if not _close(env[node], value, r, a):
+            return Divergence(i, node.op.name, node.source, node.phase, _summary(env[node]), _summary(value),
+                              _errors(env[node], value)[0])
+    return None
+
+
+def compare(graph: Graph, *inputs, rtol=None, atol=None, opset: int = 18, **named) -> Report:
+    """Run ``graph`` on the interpreter and on onnxruntime and compare every output.
+
+    Args:
+        graph: an ``ir.Graph``.
+        inputs: as for ``backends.numpy.run`` (traced values fill in the rest).
+        rtol, atol: tolerances; default per dtype (``TOLERANCE``), exact for ints and bools.
+        opset: the opset to export with.
+
+    Returns:
+        A ``Report``: ``ok``, a row per output, and on a mismatch the first diverging node
+        (its op, phase, source line and both values' summaries). ``str(report)`` is a table.
+    """
+    from backends.numpy import run as np_run
+    expected = np_run(graph, *inputs, **named)
+    got = ort_run(graph, *inputs, opset=opset, **named)
+    report = Report(graph.name)
+    for name, node, e, g in zip(graph.output_names, graph.outputs, expected, got):
+        r, a = tolerance(node.dtype.name, rtol, atol)
+        max_abs, max_rel = _errors(e, g)
+        report.outputs.append(OutputReport(name, str(node.type), max_abs, max_rel, r, a, _close(e, g, r, a)))
+    if not report.ok:
+        report.divergence = first_divergence(graph, inputs, named, rtol, atol, opset)
+    return report

@@ -1,0 +1,77 @@
+"""Graph passes that keep the graph's meaning: dead-code elimination and constant folding.
+
+Each returns a new ``Graph``; the input graph is left as it was.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ir.graph import Graph
+from ir.node import Node
+from ir.ops import random as RND
+from ir.ops import source
+from ir.ops.source import ConstAttrs
+
+#: Folding stops where a constant would grow past this many elements (an expanded zero
+#: stays an expand of a scalar rather than becoming a large array in the file).
+FOLD_LIMIT = 4096
+
+
+def _rebuild(graph: Graph, keep, replace=None) -> Graph:
+    replace = replace or {}
+    new = Graph(graph.name)
+    mapping: dict[Node, Node] = {}
+    for n in graph.nodes:
+        if n not in keep and n.op is not source.input_:
+            continue
+        if n in replace:
+            clone = Node(source.constant, (), ConstAttrs(replace[n]), n.type, n.source, n.phase)
+        else:
+            clone = Node(n.op, [mapping[i] for i in n.inputs], n.attrs, n.type, n.source, n.phase)
+            clone.value = n.value if n.op is source.input_ else None
+        mapping[n] = new.append(clone)
+    new.set_outputs([mapping[o] for o in graph.outputs], graph.output_names)
+    return new
+
+
+def live_nodes(graph: Graph) -> set:
+    """Nodes the outputs depend on."""
+    live, stack = set(), list(graph.outputs)
+    while stack:
+        n = stack.pop()
+        if n in live:
+            continue
+        live.add(n)
+        stack.extend(n.inputs)
+    return live
+
+
+def dce(graph: Graph) -> Graph:
+    """Drop nodes no output depends on (graph inputs are kept: callers feed them by position)."""
+    return _rebuild(graph, live_nodes(graph))
+
+
+def fold_constants(graph: Graph, evaluate) -> Graph:
+    """Replace parameter-free subgraphs by constants.
+
+    Args:
+        graph: the graph.
+        evaluate: ``evaluate(node, input_arrays) -> array``, e.g. the NumPy backend's ``run_node``
+            (the ir does not import backends, so the caller supplies it).
+    """
+    values: dict[Node, np.ndarray] = {}
+    folded: dict[Node, np.ndarray] = {}
+    for n in graph.nodes:
+        if n.op is source.constant:
+            values[n] = n.attrs.value
+        elif n.inputs and n.op not in (RND.random_uniform, RND.random_normal) and all(i in values for i in n.inputs):
+            biggest = max(values[i].size for i in n.inputs)
+            if n.type.numel > max(FOLD_LIMIT, biggest):
+                continue
+            values[n] = folded[n] = np.ascontiguousarray(evaluate(n, [values[i] for i in n.inputs]))
+    return dce(_rebuild(graph, set(graph.nodes), folded)) if folded else graph
+
+
+def optimize(graph: Graph, evaluate) -> Graph:
+    """Constant folding then dead-code elimination: what export runs first."""
+    return dce(fold_constants(graph, evaluate))

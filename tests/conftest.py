@@ -1,0 +1,5 @@
+"""Shared test setup: the repo root on sys.path, and quiet trace-specialisation warnings."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

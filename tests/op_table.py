@@ -1,0 +1,224 @@
+"""The op test table: one row per torch-level operation, run by the generic tests against
+PyTorch (values, dtypes, gradients), finite differences in float64, the traced graph on the
+interpreter, and onnxruntime.
+
+Each row's ``fn(m, *inputs)`` is written once against a module ``m`` that is either
+``tracer`` or ``torch``, since both speak the same API.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer input: shape and [low, high)."""
+    shape: tuple
+    low: int = 0
+    high: int = 5
+    dtype: str = "int64"
+
+
+@dataclass(frozen=True)
+class Bool:
+    shape: tuple
+
+
+@dataclass
+class Row:
+    name: str
+    fn: object
+    inputs: tuple
+    low: float = -2.0
+    high: float = 2.0
+    grad: bool = True
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    fd: bool = True            # finite differences make sense (smooth at random points)
+    onnx: bool = True
+    dtypes: tuple = ("float32", "float64")
+    xfail: dict = field(default_factory=dict)  # check name -> reason (recorded, never silent)
+    onnx_rtol: dict = field(default_factory=dict)  # dtype -> rtol for onnxruntime, with the reason below
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def make_inputs(row: Row, dtype: str, rng: np.random.Generator):
+    """NumPy arrays for a row, float inputs in [low, high) of ``dtype``."""
+    out = []
+    for spec in row.inputs:
+        if isinstance(spec, Int):
+            out.append(rng.integers(spec.low, spec.high, size=spec.shape).astype(spec.dtype))
+        elif isinstance(spec, Bool):
+            out.append(rng.random(spec.shape) < 0.5)
+        else:
+            out.append(rng.uniform(row.low, row.high, size=spec).astype(dtype))
+    return out
+
+
+def R(name, fn, *inputs, **kw) -> Row:
+    return Row(name, fn, inputs, **kw)
+
+
+S = (3, 4)
+ROWS = [
+    # elementwise arithmetic with broadcasting
+    R("add", lambda m, x, y: m.add(x, y), (3, 4), (4,)),
+    R("add_alpha", lambda m, x, y: m.add(x, y, alpha=2.5), (3, 4), (3, 1)),
+    R("radd_scalar", lambda m, x: 2.5 + x, S),
+    R("sub", lambda m, x, y: x - y, (2, 3, 4), (3, 1)),
+    R("rsub_scalar", lambda m, x: 1.5 - x, S),
+    R("mul", lambda m, x, y: x * y, (3, 4), (3, 4)),
+    R("mul_fanout", lambda m, x: x * x, S),
+    R("add_fanout", lambda m, x: x + x, S),
+    R("div", lambda m, x, y: x / y, (3, 4), (4,), low=0.5, high=2.0),
+    R("rdiv_scalar", lambda m, x: 2.0 / x, S, low=0.5, high=2.0),
+    R("pow_scalar", lambda m, x: x ** 3, S),
+    R("pow_tensor", lambda m, x, y: m.pow(x, y), S, S, low=0.5, high=2.0),
+    R("rpow", lambda m, x: 2.0 ** x, S),
+    R("neg", lambda m, x: -x, S),
+    R("abs", lambda m, x: m.abs(x), S),
+    R("exp", lambda m, x: m.exp(x), S),
+    R("log", lambda m, x: m.log(x), S, low=0.1, high=3.0),
+    R("sqrt", lambda m, x: m.sqrt(x), S, low=0.1, high=3.0),
+    R("rsqrt", lambda m, x: m.rsqrt(x), S, low=0.1, high=3.0),
+    R("sin", lambda m, x: m.sin(x), S),
+    R("cos", lambda m, x: m.cos(x), S),
+    R("tanh", lambda m, x: m.tanh(x), S),
+    R("sigmoid", lambda m, x: m.sigmoid(x), S, low=-8, high=8),
+    R("relu", lambda m, x: m.relu(x), S),
+    # onnxruntime has no float64 Erf; the exporter computes it in float32 (docs/onnx.md).
+    R("erf", lambda m, x: m.erf(x), S, onnx_rtol={"float64": 1e-6}),
+    R("reciprocal", lambda m, x: m.reciprocal(x), S, low=0.5, high=2.0),
+    R("square", lambda m, x: m.square(x), S),
+    R("clamp", lambda m, x: m.clamp(x, -0.5, 0.7), S),
+    R("clamp_min", lambda m, x: x.clamp(min=0.0), S),
+    R("clamp_tensor", lambda m, x, lo: m.clamp(x, min=lo), S, (4,)),
+    R("maximum", lambda m, x, y: m.maximum(x, y), S, (4,)),
+    R("minimum", lambda m, x, y: m.minimum(x, y), S, S),
+    R("remainder", lambda m, x, y: m.remainder(x, y), S, S, low=-3, high=3, fd=False),
+    R("floor_divide", lambda m, x, y: x // y, S, S, low=-3, high=3, grad=False),
+    R("remainder_int", lambda m, x, y: x % y, Int(S, -7, 7), Int(S, 1, 4), grad=False),
+    R("floor_divide_int", lambda m, x, y: x // y, Int(S, -7, 7), Int(S, 1, 4), grad=False),
+    R("floor_divide_negdiv_int", lambda m, x, y: x // (-y), Int(S, -7, 7), Int(S, 1, 4), grad=False),
+    R("div_int_promotes", lambda m, x, y: x / y, Int(S, -7, 7), Int(S, 1, 4), grad=False),
+    R("div_trunc", lambda m, x, y: m.div(x, y, rounding_mode="trunc"), Int(S, -7, 7), Int(S, 1, 4), grad=False),
+    R("div_floor", lambda m, x, y: m.div(x, y, rounding_mode="floor"), S, S, low=0.5, high=3, grad=False),
+    R("int_plus_float", lambda m, x: x + 1.5, Int(S), grad=False),
+    R("int_times_int", lambda m, x, y: x * y, Int(S), Int((4,), 0, 3, "int32"), grad=False),
+    R("int32_plus_0d_int64", lambda m, x, y: x + y, Int(S, 0, 5, "int32"), Int((), 0, 5), grad=False),
+    R("sign", lambda m, x: m.sign(x), S, grad=False),
+    R("floor", lambda m, x: m.floor(x), S, grad=False),
+    R("ceil", lambda m, x: m.ceil(x), S, grad=False),
+    R("round", lambda m, x: m.round(x), S, grad=False),
+    R("trunc", lambda m, x: m.trunc(x), S, grad=False),
+    R("eq", lambda m, x, y: x == y, Int(S), Int(S), grad=False),
+    R("ne", lambda m, x, y: x != y, Int(S), Int(S), grad=False),
+    R("lt", lambda m, x, y: x < y, S, (4,), grad=False),
+    R("le", lambda m, x, y: x <= y, S, S, grad=False),
+    R("gt", lambda m, x: x > 0.3, S, grad=False),
+    R("ge", lambda m, x, y: x >= y, Int(S), Int((1,)), grad=False),
+    R("logical_and", lambda m, a, b: m.logical_and(a, b), Bool(S), Bool(S), grad=False),
+    R("logical_or", lambda m, a, b: a | b, Bool(S), Bool(S), grad=False),
+    R("logical_xor", lambda m, a, b: m.logical_xor(a, b), Bool(S), Bool(S), grad=False),
+    R("logical_not", lambda m, a: ~a, Bool(S), grad=False),
+    R("where", lambda m, c, x, y: m.where(c, x, y), Bool(S), S, (4,)),
+    R("where_scalar", lambda m, x: m.where(x > 0, x, 0.0), S),
+    R("bucketize", lambda m, x: m.bucketize(x, m.tensor([-1.0, 0.0, 1.0])), S, grad=False),
+    R("bucketize_right", lambda m, x: m.bucketize(x, m.tensor([-1.0, 0.0, 1.0]), right=True), S, grad=False),
+    R("cast_float_to_int", lambda m, x: x.long(), S, grad=False),
+    R("cast_int_to_float", lambda m, x: x.float() * 0.5, Int(S), grad=False),
+    R("cast_double", lambda m, x: x.double() * 2, S, dtypes=("float32",)),
+    R("to_bool", lambda m, x: x.to(m.bool), Int(S, -1, 2), grad=False),
+    # reductions
+    R("sum_all", lambda m, x: x.sum(), (3, 4, 5)),
+    R("sum_dim", lambda m, x: x.sum(1), (3, 4, 5)),
+    R("sum_dims_keepdim", lambda m, x: x.sum((0, 2), keepdim=True), (3, 4, 5)),
+    R("sum_int", lambda m, x: x.sum(0), Int(S), grad=False),
+    R("sum_bool", lambda m, a: a.sum(), Bool(S), grad=False),
+    R("mean", lambda m, x: x.mean(), (3, 4)),
+    R("mean_dim", lambda m, x: x.mean(-1, keepdim=True), (3, 4)),
+    R("var", lambda m, x: x.var(), (3, 4)),
+    R("var_dim_biased", lambda m, x: x.var(0, unbiased=False), (3, 4)),
+    R("std_dim", lambda m, x: x.std(1, keepdim=True), (3, 4)),
+    R("prod", lambda m, x: x.prod(1), (3, 4), low=0.5, high=1.5),
+    R("amax", lambda m, x: m.amax(x, dim=(0, 1)), (3, 4, 2)),
+    R("amin_keepdim", lambda m, x: m.amin(x, 1, keepdim=True), (3, 4)),
+    R("max_all", lambda m, x: x.max(), (3, 4)),
+    R("min_all", lambda m, x: m.min(x), (3, 4)),
+    R("max_dim_values", lambda m, x: x.max(1).values, (3, 4)),
+    R("max_dim_indices", lambda m, x: x.max(dim=0, keepdim=True).indices, (3, 4), grad=False),
+    R("min_dim_values", lambda m, x: m.min(x, 1)[0], (3, 4)),
+    R("argmax", lambda m, x: x.argmax(), (3, 4), grad=False),
+    R("argmax_dim", lambda m, x: m.argmax(x, 1, keepdim=True), (3, 4), grad=False),
+    R("argmin_dim", lambda m, x: x.argmin(0), (3, 4), grad=False),
+    R("logsumexp", lambda m, x: m.logsumexp(x, 1), (3, 4), low=-5, high=5),
+    R("softmax", lambda m, x: m.softmax(x, -1), (3, 4), low=-5, high=5),
+    R("log_softmax", lambda m, x: m.log_softmax(x, dim=1), (2, 3, 4), low=-5, high=5),
+    R("sum_0d", lambda m, x: x.sum(), ()),
+    R("sum_empty", lambda m, x: x.sum(0), (0, 3)),
+    R("exp_empty", lambda m, x: m.exp(x), (0,)),
+    # shapes
+    R("reshape", lambda m, x: x.reshape(4, -1), (2, 3, 4)),
+    R("view", lambda m, x: x.view(-1), (2, 3)),
+    R("flatten", lambda m, x: x.flatten(1), (2, 3, 4)),
+    R("squeeze", lambda m, x: x.squeeze(), (2, 1, 3, 1)),
+    R("squeeze_dim", lambda m, x: x.squeeze(1), (2, 1, 3)),
+    R("unsqueeze", lambda m, x: x.unsqueeze(-1), (2, 3)),
+    R("transpose", lambda m, x: x.transpose(0, 2), (2, 3, 4)),
+    R("t", lambda m, x: x.t(), (2, 3)),
+    R("T", lambda m, x: x.T, (2, 3)),
+    R("permute", lambda m, x: x.permute(2, 0, 1), (2, 3, 4)),
+    R("expand", lambda m, x: x.expand(3, -1, 4), (1, 2, 1)),
+    R("repeat", lambda m, x: x.repeat(2, 3), (2, 3)),
+    R("cat", lambda m, x, y: m.cat([x, y], 1), (2, 3), (2, 2)),
+    R("stack", lambda m, x, y: m.stack([x, y], dim=1), (2, 3), (2, 3)),
+    R("split", lambda m, x: m.split(x, 2, dim=1)[1], (2, 5)),
+    R("chunk", lambda m, x: x.chunk(3)[2] * 2, (7, 2)),
+    R("narrow", lambda m, x: x.narrow(1, 1, 2), (2, 4)),
+    # indexing
+    R("index_int", lambda m, x: x[1], (3, 4)),
+    R("index_neg_int", lambda m, x: x[-1, 2], (3, 4)),
+    R("index_slice_step", lambda m, x: x[::2, 1:3], (5, 4)),
+    R("index_none_ellipsis", lambda m, x: x[..., None, 1], (2, 3, 4)),
+    R("index_int_tensor", lambda m, x: x[m.tensor([2, 0, 2])], (3, 4)),
+    R("index_int_tensor_dim1", lambda m, x: x[:, m.tensor([[1, 3], [0, 0]])], (3, 4)),
+    R("index_two_tensors", lambda m, x: x[m.tensor([0, 2]), m.tensor([1, 3])], (3, 4)),
+    R("index_separated_tensors", lambda m, x: x[m.tensor([0, 1]), :, m.tensor([1, 0])], (2, 3, 4)),
+    R("index_negative_tensor", lambda m, x: x[m.tensor([-1, 0])], (3, 4)),
+    R("index_bool_mask", lambda m, x: x[x > 0], (3, 4)),
+    R("index_bool_rows", lambda m, x: x[m.tensor([True, False, True])], (3, 4)),
+    R("index_select", lambda m, x: m.index_select(x, 1, m.tensor([3, 0, 3])), (3, 4)),
+    R("gather", lambda m, x: m.gather(x, 1, m.tensor([[0, 0], [1, 3], [2, 2]])), (3, 4)),
+    R("masked_fill", lambda m, x: x.masked_fill(x < 0, 0.5), (3, 4)),
+    # linear algebra
+    R("matmul_2d", lambda m, x, y: x @ y, (3, 4), (4, 5)),
+    R("matmul_1d_1d", lambda m, x, y: m.matmul(x, y), (4,), (4,)),
+    R("matmul_1d_2d", lambda m, x, y: m.matmul(x, y), (4,), (4, 3)),
+    R("matmul_2d_1d", lambda m, x, y: m.matmul(x, y), (3, 4), (4,)),
+    R("matmul_batched_broadcast", lambda m, x, y: m.matmul(x, y), (2, 1, 3, 4), (5, 4, 2)),
+    R("matmul_nd_1d", lambda m, x, y: m.matmul(x, y), (2, 3, 4), (4,)),
+    R("mm", lambda m, x, y: m.mm(x, y), (2, 3), (3, 2)),
+    R("bmm", lambda m, x, y: m.bmm(x, y), (2, 3, 4), (2, 4, 2)),
+    R("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), (5, 3), (4, 3), (4,)),
+    # losses and activations (compositions)
+    R("mse_loss", lambda m, x, y: m.nn.functional.mse_loss(x, y), (4, 3), (4, 3)),
+    R("l1_loss_sum", lambda m, x, y: m.nn.functional.l1_loss(x, y, reduction="sum"), (4, 3), (4, 3)),
+    R("bce", lambda m, p, t: m.nn.functional.binary_cross_entropy(p, t), (4, 3), (4, 3), low=0.05, high=0.95),
+    R("bce_logits_pos_weight", lambda m, x, t: m.nn.functional.binary_cross_entropy_with_logits(
+        x, t, pos_weight=m.tensor([1.0, 2.0, 0.5])), (4, 3), (4, 3), low=-3, high=3, dtypes=("float32",)),
+    R("cross_entropy", lambda m, x, y: m.nn.functional.cross_entropy(x, y), (5, 4), Int((5,), 0, 4)),
+    R("cross_entropy_ignore_smooth", lambda m, x, y: m.nn.functional.cross_entropy(
+        x, y, ignore_index=1, label_smoothing=0.1), (6, 4), Int((6,), 0, 4)),
+    R("cross_entropy_probs", lambda m, x, p: m.nn.functional.cross_entropy(x, m.softmax(p, 1)), (5, 4), (5, 4)),
+    R("nll_loss_sum", lambda m, x, y: m.nn.functional.nll_loss(m.log_softmax(x, 1), y, reduction="sum"),
+      (5, 4), Int((5,), 0, 4)),
+    R("leaky_relu", lambda m, x: m.nn.functional.leaky_relu(x, 0.1), S),
+    R("gelu", lambda m, x: m.nn.functional.gelu(x), S, onnx_rtol={"float64": 1e-6}),
+    R("gelu_tanh", lambda m, x: m.nn.functional.gelu(x, approximate="tanh"), S),
+    R("silu", lambda m, x: m.nn.functional.silu(x), S),
+    R("softplus", lambda m, x: m.nn.functional.softplus(x), S),
+]
