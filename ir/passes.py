@@ -68,7 +68,7 @@ def fold_constants(graph: Graph, evaluate) -> Graph:
             biggest = max(values[i].size for i in n.inputs)
             if n.type.numel > max(FOLD_LIMIT, biggest):
                 continue
-            values[n] = folded[n] = np.ascontiguousarray(evaluate(n, [values[i] for i in n.inputs]))
+            values[n] = folded[n] = np.array(evaluate(n, [values[i] for i in n.inputs]))
     return dce(_rebuild(graph, set(graph.nodes), folded)) if folded else graph
 
 

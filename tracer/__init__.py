@@ -29,6 +29,7 @@ from tracer.random import (Generator, bernoulli, default_generator, get_rng_stat
                            randn_like, randperm, seed, set_rng_state)
 from tracer.tensor import Size, Tensor, device  # noqa: F401
 from tracer.trace import trace  # noqa: F401
+from tracer.compile import compile  # noqa: F401,A004
 from tracer.tracing import TracerWarning, TraceValueError  # noqa: F401
 
 float = float32  # noqa: A001

@@ -34,7 +34,7 @@ def discover(fn) -> dict[int, str]:
     if isinstance(fn, Module):
         return module_names(fn, "")
     objs = _referenced(fn)
-    modules = [(n, o) for n, o in objs if isinstance(o, Module)]
+    modules = [(n, o) for n, o in objs if isinstance(o, Module) and module_names(o, "")]
     optims = [(n, o) for n, o in objs if isinstance(o, Optimizer)]
     names: dict[int, str] = {}
     for n, m in modules:

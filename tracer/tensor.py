@@ -9,6 +9,7 @@ import numpy as np
 
 from ir import dtypes
 from ir.types import TensorType
+from tracer import tracing
 from tracer.errors import err
 
 
@@ -71,7 +72,7 @@ class Tensor:
     Prefer ``tracer.tensor(data)``.
     """
 
-    __slots__ = ("_value", "_type", "_node", "_requires_grad", "_grad", "_vc", "_retains_grad",
+    __slots__ = ("_value", "_type", "_node", "_requires_grad", "_grad", "_vc", "_retains_grad", "_born",
                  "__weakref__", "__dict__")
 
     def __init__(self, *args):
@@ -91,6 +92,7 @@ class Tensor:
         self._grad = None
         self._vc = [0]
         self._retains_grad = False
+        self._born = _trace_id()  # which trace (if any) created it: such tensors are constants there
 
     @classmethod
     def _make(cls, value: np.ndarray, type_: TensorType) -> "Tensor":
@@ -289,15 +291,18 @@ class Tensor:
         raise TypeError("tracegrad tensors are not picklable; use tracer.save, which writes a safe .npz")
 
 
+def _trace_id():
+    state = tracing._TRACE.get()
+    return None if state is None else state.id
+
+
 def _in_trace(node) -> bool:
-    from tracer import tracing
     state = tracing.current()
     return state is not None and node in state.graph
 
 
 def _specialise(what: str) -> None:
     """Reading a value into Python during a trace fixes the trace to that value."""
-    from tracer import tracing
     state = tracing.current()
     if state is not None:
         state.on_python_value(what)

@@ -46,6 +46,19 @@ def flatten_outputs(result, prefix="output"):
     return tensors, names
 
 
+def unflatten_like(like, flat):
+    """Rebuild ``like``'s nesting (tuples/lists/dicts of tensors) from a flat list."""
+    flat = list(flat)
+
+    def build(x):
+        if isinstance(x, Tensor):
+            return flat.pop(0)
+        if isinstance(x, dict):
+            return type(x)((k, build(v)) for k, v in x.items())
+        return type(x)(build(v) for v in x)
+    return build(like)
+
+
 def _as_input(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
@@ -74,7 +87,7 @@ def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
         state.mutations = [(t, state.node_of(t)) for t in state.mutated()]
         state.grads = [(t, state.node_of(t._grad)) for t, _ in state.lifted if t._grad is not None]
     graph.set_outputs(nodes, names)
-    return graph, state, outs
+    return graph, state, outs, result
 
 
 def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) -> Graph:
@@ -93,5 +106,5 @@ def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) 
         unrolled; a ``loss.backward()`` or ``optimizer.step()`` inside ``fn`` is recorded too.
         Like ``torch.jit.trace``, ``fn`` really runs: its side effects happen once.
     """
-    graph, _, _ = record(fn, example_inputs, name=name, lift_all=lift_all)
+    graph, _, _, _ = record(fn, example_inputs, name=name, lift_all=lift_all)
     return graph

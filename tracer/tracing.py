@@ -6,6 +6,7 @@ The state lives in a ContextVar, so concurrent traces in threads never share a g
 from __future__ import annotations
 
 import contextvars
+import itertools
 import warnings
 import weakref
 
@@ -14,6 +15,7 @@ from ir.ops import source
 from ir.ops.source import ConstAttrs, InputAttrs
 
 _TRACE = contextvars.ContextVar("tracegrad_trace", default=None)
+_IDS = itertools.count(1)  # distinguishes traces; tensors remember the one that made them
 
 
 class TracerWarning(UserWarning):
@@ -79,6 +81,7 @@ class TraceState:
     """
 
     def __init__(self, graph: Graph, names=None, lift_all: bool = False):
+        self.id = next(_IDS)
         self.graph = graph
         self.names = dict(names or {})
         self.lift_all = lift_all
@@ -98,7 +101,8 @@ class TraceState:
 
     def lift(self, t, name: str | None = None, kind: str | None = None):
         name = name or self.names.get(id(t))
-        if name is None and not (t._requires_grad or self.lift_all):
+        made_here = t._born == self.id and kind is None
+        if made_here or (name is None and not (t._requires_grad or self.lift_all)):
             node = self.graph.add(source.constant, (), ConstAttrs(t._value))
         else:
             kind = kind or ("param" if t._requires_grad else "state")
@@ -136,8 +140,9 @@ class TraceState:
         self._created.append(weakref.ref(t))
 
     def mutated(self) -> list:
-        """Outside tensors whose value changed inside the trace (in-place ops, optimizer steps)."""
-        return [t for t, _, version in self._saved if t._vc[0] != version]
+        """Graph-input tensors whose value changed inside the trace (in-place ops, optimizer steps)."""
+        inputs = {id(t) for t, _ in self.lifted}
+        return [t for t, _, version in self._saved if t._vc[0] != version and id(t) in inputs]
 
     def finish(self) -> None:
         """Detach every tensor from the trace graph so eager use afterwards is unaffected."""

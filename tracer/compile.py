@@ -1,0 +1,176 @@
+"""``tracer.compile``: trace a function once per input signature, run the graph afterwards.
+
+A compiled training step (forward, ``loss.backward()``, ``optimizer.step()``) becomes one
+graph whose inputs are the arguments plus every outside tensor the step reads (parameters,
+buffers, gradients, optimizer state) and whose outputs are the results plus the new values
+of every tensor it changed; after each call those values are written back, so eager code
+and compiled code see the same state.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ir.dtypes import DType
+from tracer.grad_mode import is_grad_enabled
+from tracer.naming import _referenced
+from tracer.tensor import Tensor
+from ir.passes import dce
+from tracer.trace import record, unflatten_like
+
+BACKENDS = ("onnxruntime", "numpy")
+
+
+def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, opset: int = 18):
+    """Compile ``fn`` (also usable as ``@tracer.compile`` or ``@tracer.compile(backend=...)``).
+
+    Args:
+        fn: the function (or ``nn.Module``) to compile.
+        backend: ``"onnxruntime"`` (exported once, run in a cached session) or ``"numpy"``
+            (the interpreter).
+        dynamic: make dim 0 of every tensor argument symbolic, so one graph serves all batch
+            sizes (onnxruntime backend; the numpy backend retraces per size instead).
+        opset: the ONNX opset for the onnxruntime backend.
+
+    Returns:
+        A ``CompiledFunction``: call it like ``fn``; ``.export(path)`` writes its graph;
+        ``.trace_count`` counts traces.
+    """
+    if fn is None:
+        return functools.partial(compile, backend=backend, dynamic=dynamic, opset=opset)
+    if backend not in BACKENDS:
+        raise ValueError(f"compile: backend must be one of {BACKENDS}, got {backend!r}")
+    return CompiledFunction(fn, backend, dynamic, opset)
+
+
+def _state_signature(objs) -> tuple:
+    """What of the reachable modules and optimizers changes the traced graph."""
+    from tracer.nn.module import Module
+    from tracer.optim.optimizer import Optimizer
+    parts = []
+    for name, obj in objs:
+        if isinstance(obj, Module):
+            parts.append((name, tuple(m.training for m in obj.modules()),
+                          tuple(p._grad is None for p in obj.parameters()),
+                          tuple((tuple(p.shape), p.dtype.name, p._requires_grad) for p in obj.parameters())))
+        elif isinstance(obj, Optimizer):
+            hyper = tuple(tuple(sorted((k, repr(v)) for k, v in g.items() if k != "params")) for g in obj.param_groups)
+            states = tuple(tuple(sorted(obj.state.get(p, {}))) for g in obj.param_groups for p in g["params"])
+            parts.append((name, hyper, states))
+    return tuple(parts)
+
+
+class CompiledEntry:
+    """One traced graph and how to feed it and write its results back."""
+
+    def __init__(self, graph, state, n_args: int, n_results: int, runner):
+        self.graph = graph
+        self.outside = [t for t, _ in state.lifted[n_args:]]
+        self.mutated = [t for t, _ in state.mutations]
+        self.grad_owners = [t for t, _ in state.grads]
+        self.n_results = n_results
+        self.runner = runner
+
+    def run(self, args):
+        values = [a._value if isinstance(a, Tensor) else np.asarray(a) for a in args]
+        values += [t._value for t in self.outside]
+        outs = self.runner(values)
+        results = [Tensor._wrap(v) for v in outs[:self.n_results]]
+        rest = outs[self.n_results:]
+        for t, v in zip(self.mutated, rest):
+            t._value = v
+            t._vc[0] += 1
+            t._node = None
+        for p, v in zip(self.grad_owners, rest[len(self.mutated):]):
+            if p._grad is None:
+                p._grad = Tensor._wrap(v)
+            else:
+                p._grad._value = v
+                p._grad._node = None
+        return results
+
+
+class CompiledFunction:
+    """A function traced once per signature and then run on a backend."""
+
+    def __init__(self, fn, backend: str, dynamic: bool, opset: int):
+        self.fn = fn
+        self.backend = backend
+        self.dynamic = dynamic and backend == "onnxruntime"
+        self.opset = opset
+        self.trace_count = 0
+        self._cache: dict = {}
+        self._last = None
+        self._objs = _referenced(fn) if not hasattr(fn, "parameters") else [("self", fn)]
+        functools.update_wrapper(self, fn, updated=())
+
+    def _signature(self, args) -> tuple:
+        sig = []
+        for a in args:
+            if isinstance(a, Tensor):
+                shape = tuple(a.shape)[1:] if self.dynamic and a.dim() else tuple(a.shape)
+                sig.append((shape, a.dtype.name, a._requires_grad))
+            else:
+                sig.append(("py", repr(a)))
+        return (tuple(sig), is_grad_enabled(), _state_signature(self._objs))
+
+    def __call__(self, *args):
+        key = self._signature(args)
+        entry = self._cache.get(key)
+        if entry is None:
+            return self._trace(key, args)
+        self._last = entry
+        return entry.rebuild(entry.run(args))
+
+    def _trace(self, key, args):
+        """Trace (which also runs ``fn`` eagerly, so this call's results are real) and cache."""
+        graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
+        self.trace_count += 1
+        outputs = list(graph.outputs) + [n for _, n in state.mutations] + [n for _, n in state.grads]
+        names = list(graph.output_names)
+        names += [f"updated.{_input_name(state, t)}" for t, _ in state.mutations]
+        names += [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
+        graph.set_outputs(outputs, names)
+        graph = dce(graph)
+        entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args)))
+        entry.rebuild = lambda flat, like=result: unflatten_like(like, flat)
+        self._cache[key] = entry
+        self._last = entry
+        return result
+
+    def _runner(self, graph, n_args):
+        if self.backend == "numpy":
+            from backends.numpy import run
+            from tracer.random import default_generator
+            return lambda values: run(graph, *values, rng=default_generator.numpy)
+        from backends.onnx import export
+        from backends.ort import session_for
+        dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
+        model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
+        session = session_for(graph, self.opset, model=model)
+        in_names = list(graph.input_names)
+        out_names = list(graph.output_names)
+        run = session.run
+        return lambda values: run(out_names, dict(zip(in_names, values)))
+
+    @property
+    def graph(self):
+        """The graph of the most recent call."""
+        return None if self._last is None else self._last.graph
+
+    def export(self, path, opset: int | None = None):
+        """Write the most recent graph as ONNX, every input (parameters, optimizer state) kept as
+        a named input and every update as an output named ``updated.<input>``."""
+        from backends.onnx import export
+        if self._last is None:
+            raise RuntimeError("compile: call the compiled function once before exporting it")
+        axes = {n.attrs.name: {0: "batch"} for n in self._last.graph.inputs if n.attrs.kind == "input" and self.dynamic}
+        return export(self._last.graph, path, opset=opset or self.opset, params_as="inputs", dynamic_axes=axes)
+
+
+def _input_name(state, t) -> str:
+    for lifted, node in state.lifted:
+        if lifted is t:
+            return node.attrs.name
+    return "value"
