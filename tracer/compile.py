@@ -45,18 +45,21 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
 
 
 def _state_signature(objs) -> tuple:
-    """What of the reachable modules and optimizers changes the traced graph."""
+    """What of the reachable modules and optimizers changes the traced graph: training modes,
+    parameter and state identities (a replaced tensor must be fed, not the old one), which
+    grads exist, hyperparameters (baked into the graph as constants)."""
     from tracer.nn.module import Module
     from tracer.optim.optimizer import Optimizer
     parts = []
     for name, obj in objs:
         if isinstance(obj, Module):
+            params = list(obj.parameters())
             parts.append((name, tuple(m.training for m in obj.modules()),
-                          tuple(p._grad is None for p in obj.parameters()),
-                          tuple((tuple(p.shape), p.dtype.name, p._requires_grad) for p in obj.parameters())))
+                          tuple((id(p), p._grad is None, p._type, p._requires_grad) for p in params)))
         elif isinstance(obj, Optimizer):
             hyper = tuple(tuple(sorted((k, repr(v)) for k, v in g.items() if k != "params")) for g in obj.param_groups)
-            states = tuple(tuple(sorted(obj.state.get(p, {}))) for g in obj.param_groups for p in g["params"])
+            states = tuple(tuple((k, id(v)) for k, v in sorted(obj.state.get(p, {}).items()))
+                           for g in obj.param_groups for p in g["params"])
             parts.append((name, hyper, states))
     return tuple(parts)
 

@@ -36,7 +36,8 @@ def discover(fn) -> dict[int, str]:
     objs = _referenced(fn)
     modules = [(n, o) for n, o in objs if isinstance(o, Module) and module_names(o, "")]
     optims = [(n, o) for n, o in objs if isinstance(o, Optimizer)]
-    names: dict[int, str] = {}
+    from tracer.tensor import Tensor
+    names: dict[int, str] = {id(o): n for n, o in objs if isinstance(o, Tensor)}
     for n, m in modules:
         names.update(module_names(m, "" if len(modules) == 1 else f"{n}."))
     for n, opt in optims:

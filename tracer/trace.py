@@ -85,7 +85,8 @@ def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
         outs, names = flatten_outputs(result)
         nodes = [state.node_of(t) for t in outs]
         state.mutations = [(t, state.node_of(t)) for t in state.mutated()]
-        state.grads = [(t, state.node_of(t._grad)) for t, _ in state.lifted if t._grad is not None]
+        state.grads = [(t, t._grad._node) for t, _ in state.lifted
+                       if t._grad is not None and t._grad._node is not None and t._grad._node in graph]
     graph.set_outputs(nodes, names)
     return graph, state, outs, result
 

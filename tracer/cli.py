@@ -1,0 +1,74 @@
+"""The ``tracegrad`` command: demo, export, compare, show, info.
+
+Exit codes: 0 success, 1 the work failed (the user's function raised, backends disagree),
+2 bad usage (missing file, unknown function, malformed shape). Errors are one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+class UsageError(Exception):
+    """Bad arguments: exit code 2."""
+
+
+class WorkError(Exception):
+    """The requested work failed: exit code 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tracegrad", description="Trace PyTorch-style Python into a graph IR, "
+                                "differentiate it, run it on NumPy or onnxruntime, export it to ONNX.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="train an XOR classifier, trace, export, compare, compile, draw")
+    demo.add_argument("-o", "--out", default="tracegrad-demo", help="output folder (default ./tracegrad-demo/)")
+    demo.add_argument("--steps", type=int, default=300, help="eager training steps (default 300)")
+
+    def target(cmd, help_text, out_required=False):
+        c = sub.add_parser(cmd, help=help_text)
+        c.add_argument("target", help="FILE.py:FUNC (a function, an nn.Module class, or a factory)")
+        c.add_argument("--input", "-i", action="append", default=[], metavar="NAME=SHAPE[:DTYPE]",
+                       help="an input, e.g. x=64x784 or y=64:int64 or x=data.npy (repeatable)")
+        c.add_argument("--grad", action="store_true", help="include gradients (forward+backward graph)")
+        c.add_argument("--seed", type=int, default=0, help="seed for random inputs")
+        return c
+
+    exp = target("export", "trace a function and export it to ONNX")
+    exp.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    exp.add_argument("--opset", type=int, default=18)
+    exp.add_argument("--dynamic", action="append", default=[], metavar="NAME:AXIS", help="make an input axis symbolic")
+    target("compare", "run the interpreter and onnxruntime and compare them")
+    show = sub.add_parser("show", help="draw a graph (FILE.py:FUNC, MODEL.onnx or GRAPH.json)")
+    show.add_argument("target")
+    show.add_argument("--input", "-i", action="append", default=[], metavar="NAME=SHAPE[:DTYPE]")
+    show.add_argument("--grad", action="store_true")
+    show.add_argument("--seed", type=int, default=0)
+    show.add_argument("-o", "--output", required=True, help="graph.svg, graph.png or graph.dot")
+    info = sub.add_parser("info", help="summarise an .onnx file")
+    info.add_argument("model")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from tracer import commands
+    try:
+        return getattr(commands, f"cmd_{args.command}")(args) or 0
+    except UsageError as e:
+        print(f"tracegrad {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except WorkError as e:
+        print(f"tracegrad {args.command}: failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tracegrad: interrupted", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
