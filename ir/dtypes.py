@@ -10,13 +10,15 @@ from dataclasses import dataclass
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DType:
     """One element type: its name, NumPy dtype and kind ('f' float, 'i' int, 'u' uint, 'b' bool)."""
 
     name: str
     np: np.dtype
     kind: str
+
+    # One object per dtype: equality is identity (fast, and hashable by id).
 
     @property
     def is_floating_point(self) -> bool:

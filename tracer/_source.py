@@ -8,13 +8,19 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _OWN = tuple(os.path.join(_ROOT, pkg) + os.sep for pkg in ("tracer", "ir", "backends"))
 
 
+_SHORT: dict[str, str] = {}
+
+
 def user_source() -> str | None:
     """``"file:line"`` of the innermost caller that is not tracegrad itself."""
     frame = sys._getframe(1)
     while frame is not None:
         name = frame.f_code.co_filename
         if not name.startswith(_OWN):
-            return f"{_short(name)}:{frame.f_lineno}"
+            short = _SHORT.get(name)
+            if short is None:
+                short = _SHORT[name] = _short(name)
+            return f"{short}:{frame.f_lineno}"
         frame = frame.f_back
     return None
 

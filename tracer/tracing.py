@@ -102,7 +102,7 @@ class TraceState:
     def lift(self, t, name: str | None = None, kind: str | None = None):
         name = name or self.names.get(id(t))
         made_here = t._born == self.id and kind is None
-        if made_here or (name is None and not (t._requires_grad or self.lift_all)):
+        if made_here or not (kind or t._requires_grad or self.lift_all):
             node = self.graph.add(source.constant, (), ConstAttrs(t._value))
         else:
             kind = kind or ("param" if t._requires_grad else "state")

@@ -7,6 +7,9 @@ from ir.types import TensorType
 
 def broadcast_shapes(op: str, types) -> tuple[int, ...]:
     """NumPy/PyTorch broadcasting of the input shapes, or an error naming the op and shapes."""
+    first = types[0].shape
+    if all(t.shape == first for t in types):
+        return first
     rank = max(len(t.shape) for t in types)
     out = [1] * rank
     for t in types:
@@ -25,7 +28,7 @@ def same_dtype(op: str, types):
     """The common dtype of the inputs; mixed dtypes are a tracer bug, so say where promotion lives."""
     first = types[0].dtype
     for t in types[1:]:
-        if t.dtype != first:
+        if t.dtype is not first:
             raise op_error(op, types, "inputs have different dtypes; PyTorch's type promotion "
                            "happens in tracer/promotion.py, which inserts explicit casts", IRTypeError)
     return first

@@ -45,11 +45,29 @@ def cast(t: Tensor, dtype) -> Tensor:
 
 def promote(*xs) -> list[Tensor]:
     """Tensors of torch's common dtype for ``xs`` (tensors and Python numbers)."""
+    fast = _promote_fast(xs)
+    if fast is not None:
+        return fast
     for x in xs:
         if not isinstance(x, Tensor) and not is_scalar(x):
             raise err(TypeError, f"expected a Tensor or a number, got {type(x).__name__}")
     dtype = result_type([x if isinstance(x, Tensor) else _py(x) for x in xs])
     return [cast(x, dtype) if isinstance(x, Tensor) else scalar(x, dtype) for x in xs]
+
+
+def _promote_fast(xs):
+    """The common cases without the general rule: tensors of one dtype, or a float tensor with
+    a Python float/int (the number takes the tensor's dtype)."""
+    a, b = xs[0], xs[-1]
+    if len(xs) != 2:
+        return None
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return [a, b] if a._type.dtype is b._type.dtype else None
+    if isinstance(a, Tensor) and b.__class__ in (float, int) and a._type.dtype.kind == "f":
+        return [a, scalar(b, a._type.dtype)]
+    if isinstance(b, Tensor) and a.__class__ in (float, int) and b._type.dtype.kind == "f":
+        return [scalar(a, b._type.dtype), b]
+    return None
 
 
 def to_float(t: Tensor) -> Tensor:

@@ -1,0 +1,101 @@
+"""ir.grad and the autodiff driver: the textbook gradients, seeds, errors, grad of grad."""
+import numpy as np
+import pytest
+
+import backends.numpy as bnp
+import ir
+import tracer as torch
+from ir.ops import elementwise as E
+from ir.ops import source
+
+
+def textbook():
+    w = torch.tensor(1.0, requires_grad=True)
+    b = torch.tensor(0.5, requires_grad=True)
+    return torch.trace(lambda x, y: (y - (w * x + b)).pow(2).sum(), torch.tensor([1.4]), torch.tensor([2.1]))
+
+
+def test_textbook_gradients_through_ir_grad_and_the_interpreter():
+    g = ir.grad(textbook(), wrt=["w", "b"])
+    ir.lint(g)
+    loss, dw, db = bnp.run(g, [1.4], [2.1])
+    assert g.output_names == ["output", "grad.w", "grad.b"]
+    assert float(dw) == pytest.approx(-0.56, abs=1e-6)
+    assert float(db) == pytest.approx(-0.4, abs=1e-6)
+
+
+def test_backward_nodes_are_marked_and_keep_the_forward_source():
+    g = ir.grad(textbook(), wrt=["w"])
+    backward = [n for n in g.nodes if n.phase == ir.BACKWARD and n.op is not source.constant]
+    assert backward
+    assert all(n.source and "test_autodiff.py" in n.source for n in backward)
+
+
+def test_original_graph_is_left_unchanged():
+    g = textbook()
+    before = len(g.nodes)
+    ir.grad(g)
+    assert len(g.nodes) == before
+
+
+def test_non_scalar_output_needs_grad_output():
+    g = torch.trace(lambda x: x * 2, torch.ones(3))
+    with pytest.raises(ir.IRError, match="only for scalar outputs"):
+        ir.grad(g)
+    seeded = ir.grad(g, grad_output=True)
+    out, dx = bnp.run(seeded, np.ones(3, np.float32), grad_output=np.array([1, 2, 3], np.float32))
+    np.testing.assert_allclose(dx, [2, 4, 6])
+
+
+def test_unused_input_gets_a_zero_gradient():
+    g = torch.trace(lambda x, y: (x * 3).sum(), torch.ones(2), torch.ones(2))
+    _, dx, dy = bnp.run(ir.grad(g), np.ones(2, np.float32), np.ones(2, np.float32))
+    np.testing.assert_array_equal(dy, [0, 0])
+    np.testing.assert_array_equal(dx, [3, 3])
+
+
+def test_integer_inputs_have_no_gradient():
+    g = torch.trace(lambda x, i: x[i].sum(), torch.ones(3), torch.tensor([0, 2]))
+    assert ir.grad(g).output_names == ["output", "grad.x"]
+    with pytest.raises(ir.IRError, match="only floating-point"):
+        ir.grad(g, wrt=["i"])
+
+
+def test_gradient_of_a_gradient_graph():
+    """d/dx of (d/dx x^3) = 6x: differentiate the combined graph again."""
+    g = torch.trace(lambda x: (x ** 3).sum(), torch.tensor([2.0, -1.0]))
+    first = ir.grad(g)
+    first.set_outputs([first.outputs[1]], ["dx"])
+    second = ir.grad(first, grad_output=True)
+    x = np.array([2.0, -1.0], np.float32)
+    _, d2 = bnp.run(second, x, grad_output=np.ones(2, np.float32))
+    np.testing.assert_allclose(d2, 6 * x)
+
+
+def test_an_op_without_rule_is_a_clear_error():
+    from ir.gradients import RULES
+    from ir.ops.base import REGISTRY, Op
+    weird = Op("test_weird_identity", lambda types, a: types[0])
+    REGISTRY.pop("test_weird_identity")  # keep the registry to real ops
+    g = ir.Graph("g")
+    x = g.add_input("x", (2,), ir.float32)
+    y = g.add(weird, (x,), source_="user.py:7")
+    s = g.add(ir.ops.reduce.sum_, (y,), ir.ops.reduce.ReduceAttrs((0,)))
+    g.set_outputs([s])
+    assert weird not in RULES
+    with pytest.raises(ir.IRError, match="(?s)test_weird_identity: no gradient rule.*user.py:7"):
+        ir.grad(g)
+
+
+def test_fan_out_sums_gradients():
+    g = torch.trace(lambda x: (x * x + x).sum(), torch.tensor([3.0]))
+    _, dx = bnp.run(ir.grad(g), np.array([3.0], np.float32))
+    assert float(dx[0]) == pytest.approx(7.0)
+
+
+def test_mixed_dtypes_are_rejected_by_the_ir_with_a_pointer_to_promotion():
+    g = ir.Graph("g")
+    a = g.add_input("a", (2,), ir.float32)
+    b = g.add_input("b", (2,), ir.float64)
+    with pytest.raises(ir.IRTypeError, match="promotion"):
+        g.add(E.add, (a, b))
