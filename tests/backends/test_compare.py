@@ -1,0 +1,64 @@
+"""backends.compare and assert_backends_agree: agreement reports and finding a wrong lowering."""
+import numpy as np
+import pytest
+
+import ir
+import tracer as torch
+from backends.compare import compare
+from backends.onnx.lowerings import LOWERINGS
+from backends.testing import assert_backends_agree
+from ir.ops import elementwise as E
+from tracer import nn
+
+
+def test_report_is_a_readable_table():
+    g = torch.trace(lambda x: torch.tanh(x) * 2, torch.randn(3, 4))
+    report = compare(g, torch.randn(3, 4))
+    assert report.ok
+    text = str(report)
+    assert "max abs err" in text and "output" in text and "yes" in text
+
+
+def test_a_wrong_lowering_is_caught_and_located(monkeypatch):
+    def f(x):
+        h = torch.exp(x)
+        s = torch.sigmoid(h)  # the node we break
+        return (s * 3).sum()
+
+    g = ir.grad(torch.trace(f, torch.randn(5)))
+    monkeypatch.setitem(LOWERINGS, E.sigmoid, lambda b, node, xs: b.op("Tanh", xs))
+    report = compare(g, torch.randn(5))
+    assert not report.ok
+    d = report.divergence
+    assert d.op == "sigmoid" and d.phase == "forward"
+    assert d.source.startswith("tests/backends/test_compare.py:")
+    assert "first diverging node" in str(report) and "sigmoid" in str(report)
+
+
+def test_integer_outputs_must_match_exactly():
+    g = torch.trace(lambda x: x.argmax(1), torch.randn(4, 3))
+    assert compare(g, torch.randn(4, 3)).outputs[0].atol == 0.0
+
+
+def test_assert_backends_agree_on_a_module_with_gradients():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+    report = assert_backends_agree(model, torch.randn(4, 3))
+    assert [o.name for o in report.outputs][:2] == ["output", "grad.input"]
+
+
+def test_assert_backends_agree_raises_with_the_table(monkeypatch):
+    monkeypatch.setitem(LOWERINGS, E.exp, lambda b, node, xs: b.op("Sigmoid", xs))
+    with pytest.raises(AssertionError, match="first diverging node: %\\d+ exp"):
+        assert_backends_agree(lambda x: torch.exp(x).sum(), torch.randn(3))
+
+
+def test_session_is_built_once_per_graph(monkeypatch):
+    import backends.ort as bo
+    g = torch.trace(lambda x: x * 2, torch.ones(3))
+    built = []
+    real = bo.export
+    monkeypatch.setattr(bo, "export", lambda *a, **k: built.append(1) or real(*a, **k))
+    for _ in range(3):
+        np.testing.assert_array_equal(bo.run(g, np.ones(3, np.float32))[0], [2, 2, 2])
+    assert len(built) == 1

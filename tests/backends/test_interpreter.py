@@ -1,0 +1,54 @@
+"""The NumPy interpreter: feeds, freeing, type checks, error wrapping."""
+import numpy as np
+import pytest
+
+import backends.numpy as bnp
+import ir
+import tracer as torch
+from backends.numpy import KERNELS, KernelError, evaluate
+from ir.ops import elementwise as E
+
+
+def test_run_feeds_by_position_name_or_traced_default():
+    w = torch.tensor([2.0], requires_grad=True)
+    g = torch.trace(lambda x: x * w, torch.ones(1))
+    x = np.array([3.0], np.float32)
+    assert bnp.run(g, x)[0][0] == 6.0
+    assert bnp.run(g, x, np.array([5.0], np.float32))[0][0] == 15.0
+    assert bnp.run(g, x=x, w=np.array([4.0], np.float32))[0][0] == 12.0
+
+
+def test_feed_with_wrong_dtype_or_shape_is_an_error():
+    g = torch.trace(lambda x: x + 1, torch.ones(2))
+    with pytest.raises(KernelError, match="expected float32\\[2\\], got int64"):
+        bnp.run(g, np.ones(2, np.int64))
+    with pytest.raises(KernelError, match="expected shape \\[2\\]"):
+        bnp.run(g, np.ones(3, np.float32))
+
+
+def test_values_are_freed_after_their_last_use():
+    g = torch.trace(lambda x: torch.exp(x) * 2 + 1, torch.ones(2))
+    env = evaluate(g.nodes, {g.inputs[0]: np.ones(2, np.float32)}, keep=g.outputs)
+    assert set(env) == set(g.outputs)
+
+
+def test_kernel_returning_the_wrong_dtype_is_caught(monkeypatch):
+    g = torch.trace(lambda x: torch.exp(x), torch.ones(2))
+    monkeypatch.setitem(KERNELS, E.exp, lambda a, x: np.exp(x).astype(np.float64))
+    with pytest.raises(KernelError, match="kernel returned float64\\[2\\] but the node declares float32\\[2\\]"):
+        bnp.run(g, np.ones(2, np.float32))
+
+
+def test_kernel_errors_name_the_op_and_source_line():
+    g = torch.trace(lambda x, i: x[i], torch.ones(3), torch.tensor([0]))
+    with pytest.raises(KernelError, match="(?s)take: index 7 is out of bounds.*test_interpreter.py"):
+        bnp.run(g, np.ones(3, np.float32), np.array([7]))
+
+
+def test_random_ops_draw_from_the_given_generator():
+    g = torch.trace(lambda x: x + torch.rand(4), torch.zeros(4))
+    a = bnp.run(g, np.zeros(4, np.float32), rng=np.random.default_rng(5))[0]
+    b = bnp.run(g, np.zeros(4, np.float32), rng=np.random.default_rng(5))[0]
+    c = bnp.run(g, np.zeros(4, np.float32), rng=np.random.default_rng(6))[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)

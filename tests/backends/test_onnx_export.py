@@ -1,0 +1,172 @@
+"""ONNX export: checker, shape inference, names, metadata, opsets, dynamic axes, training graphs."""
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import backends.numpy as bnp
+import ir
+import tracer as torch
+from backends.onnx import DynamicShapeError, ExportError, export, newest_opset
+from backends.onnx.export import to_model
+from tracer import nn
+
+
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+
+
+def mlp_loss_graph(model, batch=64):
+    x = torch.randn(batch, 784)
+    y = torch.randint(0, 10, (batch,))
+    graph = torch.trace(lambda x, y: nn.functional.cross_entropy(model(x), y), x, y)
+    params = [n for n in graph.input_names if n not in ("x", "y")]
+    return ir.grad(graph, wrt=params), x, y
+
+
+def _session(model):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def test_textbook_loss_with_gradients_runs_on_onnxruntime():
+    w = torch.tensor(1.0, requires_grad=True)
+    b = torch.tensor(0.5, requires_grad=True)
+    g = ir.grad(torch.trace(lambda x, y: (y - (w * x + b)).pow(2).sum(), torch.tensor([1.4]), torch.tensor([2.1])),
+                wrt=["w", "b"])
+    model = export(g, params_as="inputs")
+    feeds = {"x": np.array([1.4], np.float32), "y": np.array([2.1], np.float32),
+             "w": np.array(1.0, np.float32), "b": np.array(0.5, np.float32)}
+    loss, dw, db = _session(model).run(None, feeds)
+    assert float(dw) == pytest.approx(-0.56, abs=1e-6) and float(db) == pytest.approx(-0.4, abs=1e-6)
+
+
+def test_mlp_training_graph_matches_torch(tmp_path):
+    torch_ = pytest.importorskip("torch")
+    model = mlp()
+    graph, x, y = mlp_loss_graph(model)
+    path = tmp_path / "mlp_train.onnx"
+    export(graph, path, params_as="inputs")
+    loaded = onnx.load(path)
+    onnx.checker.check_model(loaded, full_check=True)
+    feeds = {n.attrs.name: (n.value if n.value is not None else None) for n in graph.inputs}
+    feeds.update(x=x.numpy(), y=y.numpy())
+    outs = dict(zip(graph.output_names, _session(loaded).run(None, feeds)))
+    assert set(outs) == {"output"} | {f"grad.{k}" for k in model.state_dict()}
+    ref = torch_.nn.Sequential(torch_.nn.Linear(784, 32), torch_.nn.ReLU(), torch_.nn.Linear(32, 16),
+                               torch_.nn.ReLU(), torch_.nn.Linear(16, 10))
+    ref.load_state_dict({k: torch_.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    loss = torch_.nn.functional.cross_entropy(ref(torch_.tensor(x.numpy())), torch_.tensor(y.numpy()))
+    loss.backward()
+    assert float(outs["output"]) == pytest.approx(loss.item(), rel=1e-5)
+    for name, p in ref.named_parameters():
+        np.testing.assert_allclose(outs[f"grad.{name}"], p.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_dynamic_batch_axis_runs_at_several_batch_sizes():
+    model = mlp()
+    graph = torch.trace(model, torch.randn(64, 784))
+    onnx_model = export(graph, dynamic_axes={"input": {0: "batch"}})
+    dims = onnx_model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch"
+    session = _session(onnx_model)
+    for batch in (1, 64, 1000):
+        x = np.random.default_rng(batch).standard_normal((batch, 784)).astype(np.float32)
+        (out,) = session.run(None, {"input": x})
+        expected = model(torch.tensor(x)).detach().numpy()
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_dynamic_batch_training_graph():
+    graph, _, _ = mlp_loss_graph(mlp())
+    session = _session(export(graph, dynamic_axes={"x": [0], "y": [0]}))
+    for batch in (1, 64, 1000):
+        x = np.random.default_rng(batch).standard_normal((batch, 784)).astype(np.float32)
+        y = np.random.default_rng(batch).integers(0, 10, batch)
+        got = session.run(None, {"x": x, "y": y})
+        ref_graph, _, _ = mlp_loss_graph(mlp(), batch)
+        expected = bnp.run(ref_graph, x, y)
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_dynamic_axis_that_cannot_be_honoured_is_explained():
+    g = torch.trace(lambda x: x.reshape(2, -1).sum(0), torch.ones(4, 3))
+    with pytest.raises(DynamicShapeError, match="(?s)reshape at tests/backends/test_onnx_export.py:\\d+"):
+        export(g, dynamic_axes={"x": {0: "batch"}})
+
+
+def test_shape_inference_agrees_with_ir_shapes_and_doc_strings_carry_sources():
+    graph, _, _ = mlp_loss_graph(mlp())
+    model = export(graph, params_as="inputs")
+    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in inferred.graph.output}
+    for name, node in zip(graph.output_names, graph.outputs):
+        assert shapes[name] == list(node.shape)
+    docs = [n.doc_string for n in model.graph.node if n.doc_string]
+    assert any(d.startswith("forward matmul at tests/backends/test_onnx_export.py") for d in docs)
+    assert any(d.startswith("backward") for d in docs)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert model.producer_name == "tracegrad" and int(props["tracegrad.backward_nodes"]) > 0
+
+
+def test_parameters_are_initializers_by_default_and_named_after_the_module_path():
+    model = export(torch.trace(mlp(), torch.randn(2, 784)))
+    assert [i.name for i in model.graph.input] == ["input"]
+    assert {i.name for i in model.graph.initializer} >= {"0.weight", "0.bias", "4.bias"}
+
+
+@pytest.mark.parametrize("opset", sorted({17, 18, newest_opset()}))
+def test_every_supported_opset_passes_the_full_checker(opset):
+    graph, x, y = mlp_loss_graph(mlp(), batch=4)
+    model = export(graph, opset=opset, params_as="inputs")
+    assert model.opset_import[0].version == opset
+    onnx.checker.check_model(model, full_check=True)
+
+
+def test_opset_out_of_range_is_a_clear_error():
+    g = torch.trace(lambda x: x + 1, torch.ones(2))
+    with pytest.raises(ExportError, match="opset 16 is not supported"):
+        export(g, opset=16)
+    with pytest.raises(ExportError, match=f"opset {newest_opset() + 1} is not supported"):
+        export(g, opset=newest_opset() + 1)
+
+
+def test_op_without_lowering_names_the_op(monkeypatch):
+    from backends.onnx.lowerings import LOWERINGS
+    from ir.ops import elementwise as E
+    g = torch.trace(lambda x: torch.exp(x), torch.ones(2))
+    monkeypatch.delitem(LOWERINGS, E.exp)
+    with pytest.raises(ExportError, match="(?s)exp at tests/backends/test_onnx_export.py:\\d+: no ONNX lowering"):
+        export(g)
+
+
+def test_ir_version_is_the_lowest_that_carries_the_opset():
+    model = to_model(torch.trace(lambda x: x + 1, torch.ones(2)), opset=17)
+    assert model.ir_version == 8
+
+
+def test_large_models_use_external_data(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setattr(sys.modules["backends.onnx.export"], "EXTERNAL_DATA_THRESHOLD", 1000)
+    w = torch.randn(100, 100, requires_grad=True)
+    export(torch.trace(lambda x: x @ w, torch.ones(3, 100)), tmp_path / "big.onnx")
+    assert (tmp_path / "big.onnx.data").exists()
+    session = ort.InferenceSession(str(tmp_path / "big.onnx"), providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {"x": np.ones((3, 100), np.float32)})
+    np.testing.assert_allclose(out, (torch.ones(3, 100) @ w).detach().numpy(), rtol=1e-5)
+
+
+def test_exported_graph_has_no_unused_nodes():
+    def f(x):
+        torch.exp(x)  # computed and dropped
+        return x * 2
+    model = export(torch.trace(f, torch.ones(2)))
+    assert "Exp" not in {n.op_type for n in model.graph.node}
+
+
+def test_integer_floor_division_keeps_torch_semantics_on_onnxruntime():
+    g = torch.trace(lambda a, b: (a // b, a % b), torch.tensor([7, -7, 7, -7]), torch.tensor([2, 2, -2, -2]))
+    out = _session(export(g)).run(None, {"a": np.array([7, -7, 7, -7]), "b": np.array([2, 2, -2, -2])})
+    np.testing.assert_array_equal(out[0], [3, -4, -4, 3])
+    np.testing.assert_array_equal(out[1], [1, 1, -1, -1])
