@@ -33,7 +33,7 @@ class _Formatter:
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
         nonzero = np.abs(finite[finite != 0])
         if self.int_mode:
-            if nonzero.size and nonzero.max() > 1e8:
+            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8):
                 self.int_mode, self.sci_mode = False, True
         elif nonzero.size:
             big, small = nonzero.max(), nonzero.min()
@@ -65,9 +65,10 @@ def _body(values, fmt, indent, summarise) -> str:
     if values.ndim == 0:
         return fmt.format(values.item())
     if values.ndim == 1:
-        items = [fmt.format(v) for v in values]
+        items = [fmt.format(v) for v in values] if not summarise or len(values) <= 2 * EDGEITEMS else []
         if summarise and len(values) > 2 * EDGEITEMS:
-            items = items[:EDGEITEMS] + ["..."] + items[-EDGEITEMS:]
+            items = [fmt.format(v) for v in values[:EDGEITEMS]] + [" ..."] + \
+                [fmt.format(v) for v in values[-EDGEITEMS:]]
         per_line = max(1, (LINEWIDTH - indent) // (fmt.width + 2))
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

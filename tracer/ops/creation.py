@@ -131,8 +131,16 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    value = np.linspace(float(start), float(end), int(steps)).astype((dtype or default_float()).np)
-    return _done(Tensor._wrap(value), requires_grad)
+    """Evenly spaced values computed as torch does: in the target dtype, the first half forward
+    from ``start`` and the second half backward from ``end``."""
+    npd = (dtype or default_float()).np
+    steps = int(steps)
+    if steps == 1:
+        return _done(Tensor._wrap(np.array([start], dtype=npd)), requires_grad)
+    step = npd.type((float(end) - float(start)) / (steps - 1))
+    i = np.arange(steps, dtype=npd)
+    value = np.where(i < steps / 2, npd.type(start) + step * i, npd.type(end) - step * (steps - 1 - i))
+    return _done(Tensor._wrap(value.astype(npd)), requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False) -> Tensor:
