@@ -137,9 +137,10 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     steps = int(steps)
     if steps == 1:
         return _done(Tensor._wrap(np.array([start], dtype=npd)), requires_grad)
-    step = npd.type((float(end) - float(start)) / (steps - 1))
-    i = np.arange(steps, dtype=npd)
-    value = np.where(i < steps / 2, npd.type(start) + step * i, npd.type(end) - step * (steps - 1 - i))
+    # The step is rounded to the dtype; each value is then one fused multiply-add, as in torch's kernel.
+    step = float(npd.type((float(end) - float(start)) / (steps - 1)))
+    i = np.arange(steps, dtype=np.float64)
+    value = np.where(i < steps // 2, float(start) + step * i, float(end) - step * (steps - 1 - i))
     return _done(Tensor._wrap(value.astype(npd)), requires_grad)
 
 
