@@ -12,6 +12,7 @@ from ir.errors import IRError
 from ir.gradients import NOT_DIFFERENTIABLE, RULES
 from ir.node import BACKWARD, Node
 from ir.ops import elementwise as E
+from ir.ops import shape as S
 from ir.ops import source
 
 
@@ -24,7 +25,22 @@ def _reaching(nodes, sources) -> set[Node]:
     return reach
 
 
-def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Node, Node | None]:
+#: (op, input position) pairs that read only their input's shape, never its value.
+SHAPE_ONLY = frozenset({(S.expand_like, 1)})
+
+
+def _value_reads(graph, start: int, first_new: int) -> set:
+    """Forward nodes (index < start) whose values the nodes appended since ``first_new`` read."""
+    reads = set()
+    for node in graph.nodes[first_new:]:
+        for pos, inp in enumerate(node.inputs):
+            if graph.index(inp) < start and (node.op, pos) not in SHAPE_ONLY:
+                reads.add(inp)
+    return reads
+
+
+def append_gradients(graph, of: Node, wrt, seed: Node | None = None, reads: dict | None = None
+                     ) -> dict[Node, Node | None]:
     """Append to ``graph`` the nodes computing d(of)/d(w) for each ``w`` in ``wrt``.
 
     Args:
@@ -32,6 +48,8 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Nod
         of: the node to differentiate.
         wrt: the nodes to differentiate with respect to (inputs or intermediates).
         seed: the incoming gradient of ``of`` (same type); None means ones.
+        reads: if given, filled with ``{forward node: forward nodes its rule read values of}``
+            (what PyTorch calls saved tensors; the eager tracer checks them for in-place changes).
 
     Returns:
         ``{w: gradient node}``, None where ``of`` does not depend on ``w``.
@@ -61,7 +79,11 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None) -> dict[Nod
             raise IRError(f"{node.op.name}: no gradient rule (add one to ir/gradients.py or list the "
                           f"op in NOT_DIFFERENTIABLE)" + (f"\n  at {node.source}" if node.source else ""))
         b.source = node.source
-        for inp, gi in zip(node.inputs, rule(b, node, g)):
+        first_new = len(graph.nodes)
+        in_grads = rule(b, node, g)
+        if reads is not None:
+            reads[node] = _value_reads(graph, start, first_new)
+        for inp, gi in zip(node.inputs, in_grads):
             if gi is None or inp not in reach:
                 continue
             gi = b.sum_to(gi, inp.shape)

@@ -63,12 +63,17 @@ def _seed(out: Tensor, gradient, state):
     return state.node_of(gradient) if state is not None else eager_node(gradient)
 
 
-def _check_saved(nodes) -> None:
-    for n in nodes:
-        if n.value is None:
-            raise err(RuntimeError, _FREED)
-        meta = n.meta
-        if meta is not None and meta.vc[0] != meta.version:
+def _check_saved(reads, needed) -> None:
+    """Torch's saved-tensor rules: values read by backward must be alive and unmodified."""
+    if any(n.value is None for n in needed):
+        raise err(RuntimeError, _FREED)
+    for forward, saved in reads.items():
+        for n in saved:
+            meta = n.meta
+            if meta is None or meta.vc[0] == meta.version:
+                continue
+            if forward.meta is not None and forward.meta.cloned is n:
+                continue
             raise err(RuntimeError, "one of the variables needed for gradient computation has been modified "
                       f"by an inplace operation: [{n.type}], which is output 0 of {n.op.name.capitalize()}"
                       f"Backward, is at version {meta.vc[0]}; expected version {meta.version} instead. Hint: "
@@ -89,11 +94,12 @@ def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph):
     graph = _graph_for(nodes, state)
     wrt = wrt_of(nodes)
     start = len(graph.nodes)
-    per_root = [append_gradients(graph, r, wrt, s) for r, s in zip(roots, seeds)]
+    reads: dict = {}
+    per_root = [append_gradients(graph, r, wrt, s, reads) for r, s in zip(roots, seeds)]
     grads = _sum_roots(graph, wrt, per_root)
     new = graph.nodes[start:]
     needed = {i for n in new for i in n.inputs if graph.index(i) < start}
-    _check_saved(needed)
+    _check_saved(reads, needed)
     keep_all = create_graph or state is not None
     env = evaluate(new, {n: n.value for n in needed}, keep=new if keep_all else grads.values())
     if keep_all:

@@ -42,7 +42,7 @@ class NodeMeta:
     and for leaves and ``retain_grad`` tensors, the tensor that receives ``.grad``
     (held weakly, so tensor and node do not keep each other alive)."""
 
-    __slots__ = ("vc", "version", "requires_grad", "_leaf", "_retain")
+    __slots__ = ("vc", "version", "requires_grad", "_leaf", "_retain", "cloned")
 
     def __init__(self, vc, requires_grad, leaf=None):
         self.vc = vc
@@ -50,6 +50,7 @@ class NodeMeta:
         self.requires_grad = requires_grad
         self._leaf = weakref.ref(leaf) if leaf is not None else None
         self._retain = None
+        self.cloned = None  # for an in-place op's node: the overwritten input, saved as if cloned
 
     @property
     def leaf(self):

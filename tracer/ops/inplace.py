@@ -32,12 +32,15 @@ def assign(x: Tensor, new: Tensor) -> Tensor:
         new = new.expand(x.shape)
     new = cast(new, x.dtype)
     was_leaf = x.is_leaf
+    old = x._node
     x._vc[0] += 1
     x._value = new._value
     state = tracing.current()
     node = new._node
     if node is not None:
         node.meta.vc, node.meta.version = x._vc, x._vc[0]
+        if old is not None and old in node.inputs:
+            node.meta.cloned = old  # torch keeps the original of an in-place op's own input
     if was_leaf and x._requires_grad:
         _stay_leaf(x, new, state)
     else:
