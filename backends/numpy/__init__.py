@@ -1,3 +1,8 @@
 """The NumPy backend: one kernel per ir op, and the interpreter that runs graphs with them."""
+import warnings
+
+# Like torch, kernels return inf/nan for log(0), 0/0 and overflow without warnings.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"backends\.numpy\.")
+
 from backends.numpy.interpreter import KernelError, evaluate, run, run_node  # noqa: F401
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS  # noqa: F401
