@@ -46,8 +46,9 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
 
 def _state_signature(objs) -> tuple:
     """What of the reachable modules and optimizers changes the traced graph: training modes,
-    parameter and state identities (a replaced tensor must be fed, not the old one), which
-    grads exist, hyperparameters (baked into the graph as constants)."""
+    parameter and state identities (a replaced tensor must be fed, not the old one) and
+    hyperparameters (baked into the graph as constants). Which ``.grad`` exist is checked
+    separately, and only for graphs that read them (a step that zeroes grads first does not)."""
     from tracer.nn.module import Module
     from tracer.optim.optimizer import Optimizer
     parts = []
@@ -55,7 +56,7 @@ def _state_signature(objs) -> tuple:
         if isinstance(obj, Module):
             params = list(obj.parameters())
             parts.append((name, tuple(m.training for m in obj.modules()),
-                          tuple((id(p), p._grad is None, p._type, p._requires_grad) for p in params)))
+                          tuple((id(p), p._type, p._requires_grad) for p in params)))
         elif isinstance(obj, Optimizer):
             hyper = tuple(tuple(sorted((k, repr(v)) for k, v in g.items() if k != "params")) for g in obj.param_groups)
             states = tuple(tuple((k, id(v)) for k, v in sorted(obj.state.get(p, {}).items()))
@@ -67,13 +68,24 @@ def _state_signature(objs) -> tuple:
 class CompiledEntry:
     """One traced graph and how to feed it and write its results back."""
 
-    def __init__(self, graph, state, n_args: int, n_results: int, runner):
+    def __init__(self, graph, state, n_args: int, n_results: int, runner, grads_before):
         self.graph = graph
         self.outside = [t for t, _ in state.lifted[n_args:]]
+        lifted = {id(t) for t in self.outside}
+        # If every grad existed while tracing and none was read (the step zeroes them first),
+        # the graph does not depend on them; otherwise later calls need the same grads present.
+        self.params = [p for p, _ in grads_before]
+        self.presence = [g is not None for _, g in grads_before]
+        self.grads_matter = not all(self.presence) or any(g in lifted for _, g in grads_before)
         self.mutated = [t for t, _ in state.mutations]
         self.grad_owners = [t for t, _ in state.grads]
         self.n_results = n_results
         self.runner = runner
+
+    def valid(self) -> bool:
+        if not self.grads_matter:
+            return True
+        return all((p._grad is not None) == present for p, present in zip(self.params, self.presence))
 
     def run(self, args):
         values = [a._value if isinstance(a, Tensor) else np.asarray(a) for a in args]
@@ -121,13 +133,14 @@ class CompiledFunction:
     def __call__(self, *args):
         key = self._signature(args)
         entry = self._cache.get(key)
-        if entry is None:
+        if entry is None or not entry.valid():
             return self._trace(key, args)
         self._last = entry
         return entry.rebuild(entry.run(args))
 
     def _trace(self, key, args):
         """Trace (which also runs ``fn`` eagerly, so this call's results are real) and cache."""
+        grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._parameters()]
         graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
         self.trace_count += 1
         outputs = list(graph.outputs) + [n for _, n in state.mutations] + [n for _, n in state.grads]
@@ -136,11 +149,15 @@ class CompiledFunction:
         names += [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args)))
+        entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args)), grads_before)
         entry.rebuild = lambda flat, like=result: unflatten_like(like, flat)
         self._cache[key] = entry
         self._last = entry
         return result
+
+    def _parameters(self) -> list:
+        from tracer.nn.module import Module
+        return [p for _, obj in self._objs if isinstance(obj, Module) for p in obj.parameters()]
 
     def _runner(self, graph, n_args):
         if self.backend == "numpy":

@@ -1,0 +1,162 @@
+"""tracer.compile: one graph per signature, state written back, same numbers as eager."""
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+import tracer
+from tracer import nn
+
+
+def setup(opt_name="SGD", **kw):
+    tracer.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt = getattr(tracer.optim, opt_name)(model.parameters(), **kw)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+def data(n=64, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
+    return tracer.tensor(x), tracer.tensor((x[:, :1] * x[:, 1:] > 0).astype(np.float32))
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "numpy"])
+@pytest.mark.parametrize("opt_name, kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01))])
+def test_compiled_training_equals_eager(backend, opt_name, kw):
+    x, y = data()
+    m1, o1, eager = setup(opt_name, **kw)
+    eager_losses = [eager(x, y).item() for _ in range(30)]
+    m2, o2, step = setup(opt_name, **kw)
+    compiled = tracer.compile(step, backend=backend)
+    compiled_losses = [float(compiled(x, y)) for _ in range(30)]
+    np.testing.assert_allclose(compiled_losses, eager_losses, rtol=1e-5)
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-7)
+    for p in m1.parameters():
+        q = dict(zip(m1.parameters(), m2.parameters()))[p]
+        for key, value in o1.state[p].items():
+            np.testing.assert_allclose(o2.state[q][key].numpy(), value.numpy(), rtol=1e-5, atol=1e-8)
+    assert compiled.trace_count == 2  # the first call creates the optimizer state: a new signature
+
+
+def test_retrace_exactly_when_the_signature_changes():
+    _, _, step = setup("SGD", lr=0.1)
+    compiled = tracer.compile(step)
+    x, y = data(64)
+    compiled(x, y)  # no .grad yet: traced for that
+    compiled(x, y)  # .grad exists now: traced once more (the steady state)
+    compiled(x, y)
+    assert compiled.trace_count == 2
+    compiled(*data(32))
+    assert compiled.trace_count == 3
+    compiled(x, y)
+    compiled(x.double().float(), y)
+    assert compiled.trace_count == 3
+    compiled(x, y.double().float())
+    assert compiled.trace_count == 3
+
+
+def test_dynamic_batch_uses_one_graph():
+    model, _, step = setup("SGD", lr=0.1)
+    compiled = tracer.compile(step, dynamic=True)
+    for n in (64, 32, 200, 1):
+        loss = compiled(*data(n))
+        assert np.isfinite(float(loss))
+    assert compiled.trace_count == 2  # no grads yet, then the steady state: never per size
+    m_ref, _, ref_step = setup("SGD", lr=0.1)
+    for n in (64, 32, 200, 1):
+        ref_step(*data(n))
+    for p, q in zip(model.parameters(), m_ref.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_reading_a_traced_value_into_python_is_refused():
+    model, _, _ = setup()
+
+    def f(x):
+        out = model(x).sum()
+        if out.item() > 0:
+            return out
+        return -out
+
+    with pytest.raises(tracer.TraceValueError, match="item\\(\\) reads a traced value"):
+        tracer.compile(f)(tracer.ones(3, 2))
+
+
+def test_plain_trace_warns_instead():
+    with pytest.warns(tracer.TracerWarning, match="specialised"):
+        tracer.trace(lambda x: x * float(x.sum()), tracer.ones(2))
+
+
+def test_exported_training_graph_trains_on_plain_onnxruntime(tmp_path):
+    model, opt, step = setup("SGD", lr=0.1, momentum=0.9)
+    compiled = tracer.compile(step)
+    x, y = data()
+    compiled(x, y)
+    compiled(x, y)  # momentum state exists now: the steady-state graph
+    path = tmp_path / "train_step.onnx"
+    compiled.export(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    names = [n for n, _ in model.named_parameters()]
+    assert inputs[:2] == ["x", "y"] and {f"updated.{n}" for n in names} <= set(outputs)
+    feeds = {"x": x.numpy(), "y": y.numpy()}
+    feeds.update({n: p.detach().numpy() for n, p in model.named_parameters()})
+    feeds.update({f"opt.{n}.momentum_buffer": opt.state[p]["momentum_buffer"].numpy()
+                  for n, p in model.named_parameters()})
+    ort_losses = []
+    for _ in range(10):  # a training loop with nothing but onnxruntime
+        result = dict(zip(outputs, session.run(None, feeds)))
+        ort_losses.append(float(result["output"]))
+        for name in list(feeds):
+            if f"updated.{name}" in result:
+                feeds[name] = result[f"updated.{name}"]
+    eager_losses = [step(x, y).item() for _ in range(10)]
+    np.testing.assert_allclose(ort_losses, eager_losses, rtol=1e-5)
+
+
+def test_compile_as_decorator_and_on_a_module():
+    @tracer.compile(backend="numpy")
+    def double(x):
+        return x * 2, {"sum": x.sum()}
+    out, extra = double(tracer.ones(3))
+    out, extra = double(tracer.ones(3))
+    assert out.tolist() == [2.0, 2.0, 2.0] and float(extra["sum"]) == 3.0
+    model = nn.Linear(3, 2)
+    fast = tracer.compile(model)
+    x = tracer.randn(4, 3)
+    fast(x)
+    np.testing.assert_allclose(fast(x).numpy(), model(x).detach().numpy(), rtol=1e-6)
+
+
+def test_accumulating_grads_without_zero_grad_matches_eager():
+    def build():
+        tracer.manual_seed(0)
+        model = nn.Linear(2, 1)
+
+        def accumulate(x):
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            return loss
+        return model, accumulate
+
+    x = data()[0]
+    m1, eager = build()
+    for _ in range(3):
+        eager(x)
+    m2, step = build()
+    compiled = tracer.compile(step)
+    for _ in range(3):
+        compiled(x)
+    np.testing.assert_allclose(m2.weight.grad.numpy(), m1.weight.grad.numpy(), rtol=1e-6)
+    assert compiled.trace_count == 2  # grads absent, then present and read (the graph adds to them)
