@@ -113,7 +113,7 @@ def build_inputs(fn, specs, seed):
 
 
 def traced_graph(args):
-    """Load, trace (with --grad, differentiate) and return ``(graph, input arrays)``."""
+    """Load, trace (with --grad, differentiate) and return ``(graph, feeds by input name)``."""
     import ir
     import tracer
     fn = load_target(args.target)
@@ -124,6 +124,7 @@ def traced_graph(args):
         raise
     except Exception as e:
         raise WorkError(f"tracing {args.target} raised {type(e).__name__}: {e}") from None
+    feeds = dict(zip(graph.input_names, arrays))
     if args.grad:
         seeded = graph.outputs[0].shape != ()
         try:
@@ -132,8 +133,8 @@ def traced_graph(args):
             raise WorkError(f"differentiating {args.target}: {e}") from None
         if seeded:
             node = graph.input_named("grad_output")
-            arrays = arrays + [np.ones(node.shape, dtype=node.dtype.np)]
-    return graph, arrays
+            feeds["grad_output"] = np.ones(node.shape, dtype=node.dtype.np)
+    return graph, feeds
 
 
 def summary(graph) -> str:
@@ -172,8 +173,8 @@ def cmd_export(args) -> int:
 
 def cmd_compare(args) -> int:
     from backends.compare import compare
-    graph, arrays = traced_graph(args)
-    report = compare(graph, *arrays)
+    graph, feeds = traced_graph(args)
+    report = compare(graph, feeds)
     print(report)
     return 0 if report.ok else 1
 
