@@ -4,8 +4,8 @@ A rule is ``rule(b, node, g) -> tuple`` with one entry per input of ``node``: th
 node for that input, or None for "no gradient flows to this input" (an index, a condition).
 ``b`` is an ``ir.builder.Builder``; ``b(op, *inputs, **attrs)`` emits an op. Reducing a
 broadcast gradient back to its input's shape is the driver's job (``ir/autodiff.py``), not
-the rules'. Ops listed in ``NOT_DIFFERENTIABLE`` pass no gradient (integer/bool outputs, and
-piecewise-constant ops whose derivative PyTorch defines as zero).
+the rules'. Ops listed in ``NOT_DIFFERENTIABLE`` pass no gradient (sources, integer/bool
+outputs, detach); piecewise-constant ops (sign, floor, round...) pass zeros, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -85,6 +85,18 @@ def _div(b, n, g):
     return b(E.div, g, y), b(E.neg, b(E.div, b(E.mul, g, n), y))
 
 
+def _bce(b, n, g):
+    """torch's binary_cross_entropy_backward: g (x - t) / max(x (1 - x), 1e-12); the target's
+    gradient is g (log(1 - x) - log(x)) with the same -100 clamps as the forward."""
+    x, t = n.inputs
+    one = _c(b, 1.0, x)
+    denom = b(E.maximum, b(E.mul, x, b(E.sub, one, x)), _c(b, 1e-12, x))
+    floor = _c(b, -100.0, x)
+    log_x = b(E.maximum, b(E.log, x), floor)
+    log_1mx = b(E.maximum, b(E.log, b(E.sub, one, x)), floor)
+    return b(E.div, b(E.mul, g, b(E.sub, x, t)), denom), b(E.mul, g, b(E.sub, log_1mx, log_x))
+
+
 def _clamp(b, n, g):
     x = n.inputs[0]
     inside = None
@@ -93,6 +105,11 @@ def _clamp(b, n, g):
             ok = b(cmp, x, _c(b, bound, x))
             inside = ok if inside is None else b(E.logical_and, inside, ok)
     return (_where0(b, inside, g),)
+
+
+def _zero(b, n, g):
+    """Piecewise-constant ops: PyTorch defines their gradient as zeros (not "no gradient")."""
+    return tuple(b.zeros_like(x) if x.dtype.is_floating_point else None for x in n.inputs)
 
 
 def _cast(b, n, g):
@@ -169,10 +186,16 @@ RULES = {
     E.pow_: _pow,
     E.maximum: _max_min(E.gt),
     E.minimum: _max_min(E.lt),
+    E.binary_cross_entropy: _bce,
     E.remainder: lambda b, n, g: (g, b(E.neg, b(E.mul, g, b(E.floor_divide, *n.inputs)))),
     E.where: lambda b, n, g: (None, _where0(b, n.inputs[0], g),
                               b(E.where, n.inputs[0], _c(b, 0.0, g), g)),
     E.cast: _cast,
+    E.sign: _zero,
+    E.floor: _zero,
+    E.ceil: _zero,
+    E.round_: _zero,
+    E.floor_divide: _zero,
     E.clamp: _clamp,
     R.sum_: _sum,
     R.amax: _extremum,
@@ -194,11 +217,9 @@ RULES = {
     L.matmul: _matmul,
 }
 
-#: Ops through which no gradient flows: sources, integer/bool results, and ops PyTorch
-#: differentiates as zero almost everywhere (sign, floor, ceil, round, floor_divide).
+#: Ops through which no gradient flows: sources, integer/bool results, and detach.
 NOT_DIFFERENTIABLE = frozenset({
-    SRC.input_, SRC.constant, RND.random_uniform, RND.random_normal,
-    E.sign, E.floor, E.ceil, E.round_, E.floor_divide, E.logical_not, E.detach,
+    SRC.input_, SRC.constant, RND.random_uniform, RND.random_normal, E.logical_not, E.detach,
     E.eq, E.ne, E.lt, E.le, E.gt, E.ge, E.logical_and, E.logical_or, E.logical_xor,
     R.argmax, R.argmin, R.numel,
 })

@@ -68,6 +68,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("tracegrad: interrupted", file=sys.stderr)
         return 1
+    except (RuntimeError, ValueError, TypeError, IndexError, OSError) as e:
+        # Anything the user's code or data triggers past the checks above: one line, exit 1.
+        print(f"tracegrad {args.command}: failed: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -29,6 +29,12 @@ def _clamp(a, x):
     return x
 
 
+def _bce(a, x, t):
+    log_x = np.maximum(np.log(x), np.asarray(-100, x.dtype))
+    log_1mx = np.maximum(np.log(np.asarray(1, x.dtype) - x), np.asarray(-100, x.dtype))
+    return -(t * log_x + (np.asarray(1, x.dtype) - t) * log_1mx)
+
+
 def _relu(a, x):
     return np.maximum(x, np.zeros((), dtype=x.dtype))
 
@@ -66,6 +72,7 @@ KERNELS = {
     E.minimum: lambda a, x, y: np.minimum(x, y),
     E.remainder: lambda a, x, y: np.remainder(x, y),
     E.floor_divide: lambda a, x, y: np.floor_divide(x, y),
+    E.binary_cross_entropy: _bce,
     E.eq: lambda a, x, y: np.equal(x, y),
     E.ne: lambda a, x, y: np.not_equal(x, y),
     E.lt: lambda a, x, y: np.less(x, y),

@@ -61,6 +61,17 @@ def _floor_divide(b, node, xs):
     return b.op("Sub", [q, step])
 
 
+def _bce(b, node, xs):
+    """-(t max(log x, -100) + (1 - t) max(log(1 - x), -100)), as torch's binary_cross_entropy."""
+    x, t = xs
+    floor = b.scalar_like(-100, node.dtype)
+    one = b.scalar_like(1, node.dtype)
+    log_x = b.op("Max", [b.op("Log", [x]), floor])
+    log_1mx = b.op("Max", [b.op("Log", [b.op("Sub", [one, x])]), floor])
+    total = b.op("Add", [b.op("Mul", [t, log_x]), b.op("Mul", [b.op("Sub", [one, t]), log_1mx])])
+    return b.op("Neg", [total])
+
+
 def _pow(b, node, xs):
     return b.op("Pow", xs)
 
@@ -119,6 +130,7 @@ LOWERINGS = {
     E.minimum: _simple("Min"),
     E.remainder: _remainder,
     E.floor_divide: _floor_divide,
+    E.binary_cross_entropy: _bce,
     E.eq: _simple("Equal"),
     E.ne: _ne,
     E.lt: _simple("Less"),

@@ -69,6 +69,10 @@ minimum = _binary("minimum")
 remainder = _binary("remainder")  # Python/torch sign convention: result has the divisor's sign
 floor_divide = _binary("floor_divide")  # rounds toward -inf, as torch's // does
 
+#: Elementwise binary cross-entropy of probabilities x against targets t, logs clamped at
+#: -100: a primitive so its gradient can be torch's stable (x - t) / max(x (1 - x), 1e-12).
+binary_cross_entropy = _binary("binary_cross_entropy", float_only=True)
+
 # Comparisons and logic: bool out.
 eq = _binary("eq", dtypes.bool_)
 ne = _binary("ne", dtypes.bool_)
@@ -118,5 +122,5 @@ clamp = Op("clamp", _infer_clamp, ClampAttrs)
 
 UNARY = (neg, abs_, relu, sign, floor, ceil, round_, exp, log, sqrt, rsqrt, sin, cos, tanh,
          sigmoid, erf, reciprocal, logical_not, detach)
-BINARY = (add, sub, mul, div, pow_, maximum, minimum, remainder, floor_divide,
+BINARY = (add, sub, mul, div, pow_, maximum, minimum, remainder, floor_divide, binary_cross_entropy,
           eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor)

@@ -11,7 +11,9 @@ from ir import dtypes
 from tracer.errors import err
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
-from tracer.ops._util import cast
+from ir.ops import elementwise as E
+from tracer.dispatch import apply
+from tracer.ops._util import cast, promote
 from tracer.ops.indexing import gather, one_hot  # noqa: F401
 from tracer.ops.linalg import matmul
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
@@ -132,13 +134,13 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
-    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as torch does."""
+    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100, with torch's stable gradient
+    (one ir primitive: a composition would give 0 * inf = nan where x saturates to 0 or 1)."""
     if tuple(input.shape) != tuple(target.shape):
         raise err(ValueError, f"Using a target size ({target.shape}) that is different to the input size "
                   f"({input.shape}) is deprecated. Please ensure they have the same size.")
-    log_x = ew.clamp(ew.log(input), min=-100.0)
-    log_1mx = ew.clamp(ew.log(ew.sub(1.0, input)), min=-100.0)
-    loss = ew.neg(ew.add(ew.mul(target, log_x), ew.mul(ew.sub(1.0, target), log_1mx)))
+    x, t = promote(input, target)
+    loss = apply(E.binary_cross_entropy, [x, t])
     if weight is not None:
         loss = ew.mul(loss, weight)
     return _reduce(loss, reduction)
