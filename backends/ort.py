@@ -14,6 +14,33 @@ def _key(graph, opset, providers):
     return (len(graph.nodes), tuple(id(o) for o in graph.outputs), opset, tuple(providers or ()))
 
 
+#: Below this many multiply-adds per run a graph runs on one thread: for small graphs
+#: onnxruntime's thread-pool hand-offs cost more than they save (measured in bench/train_step.py).
+SINGLE_THREAD_WORK = 2e7
+
+
+def estimated_work(graph) -> float:
+    """Multiply-adds of the graph's matmuls plus one per element of every other node."""
+    from ir.ops import linalg
+    total = 0.0
+    for n in graph.nodes:
+        if n.op is linalg.matmul:
+            a = n.inputs[0]
+            total += n.type.numel * (a.shape[-1] if a.shape else 1)
+        else:
+            total += n.type.numel
+    return total
+
+
+def session_options(graph):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if estimated_work(graph) < SINGLE_THREAD_WORK:
+        options.intra_op_num_threads = 1
+    return options
+
+
 def session_for(graph, opset: int = 18, providers=None, model=None):
     """The onnxruntime session for ``graph`` (exported with every input kept as an input),
     built once and reused while the graph is unchanged."""
@@ -23,9 +50,7 @@ def session_for(graph, opset: int = 18, providers=None, model=None):
     if cached is not None and cached[0] == key:
         return cached[1]
     model = model or export(graph, opset=opset, params_as="inputs", check=False, optimize=False)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options,
+    session = ort.InferenceSession(model.SerializeToString(), session_options(graph),
                                    providers=providers or ["CPUExecutionProvider"])
     _SESSIONS[graph] = (key, session)
     return session

@@ -5,7 +5,7 @@ import numpy as np
 
 from ir.dtypes import DType
 from ir.node import Node
-from ir.ops import reduce, shape, source
+from ir.ops import linalg, reduce, shape, source
 from ir.ops.base import Op
 
 
@@ -23,7 +23,26 @@ class Builder:
         self._consts: dict[tuple, Node] = {}
 
     def __call__(self, op: Op, *inputs: Node, **attrs) -> Node:
+        if op is shape.permute:
+            simpler = self._permute(inputs[0], tuple(attrs["perm"]))
+            if simpler is not None:
+                return simpler
         return self.graph.add(op, inputs, op.attrs(**attrs), self.source, self.phase)
+
+    def _permute(self, x: Node, perm) -> Node | None:
+        """Peepholes that keep backward graphs lean: an identity permute is dropped, two
+        permutes compose, and a transposed 2-D matmul made by this builder becomes the matmul
+        of the transposed operands ((AB)^T = B^T A^T), which onnxruntime fuses into one node."""
+        if perm == tuple(range(len(perm))):
+            return x
+        if x.op is shape.permute and x.phase == self.phase:
+            inner = x.attrs.perm
+            return self(shape.permute, x.inputs[0], perm=tuple(inner[p] for p in perm))
+        if (x.op is linalg.matmul and perm == (1, 0) and x.phase == self.phase
+                and all(len(i.shape) == 2 for i in x.inputs)):
+            a, b = x.inputs
+            return self(linalg.matmul, self(shape.permute, b, perm=(1, 0)), self(shape.permute, a, perm=(1, 0)))
+        return None
 
     def const(self, value, dtype: DType) -> Node:
         """A 0-d constant, shared between all uses in this builder."""

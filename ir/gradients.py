@@ -97,6 +97,24 @@ def _bce(b, n, g):
     return b(E.div, b(E.mul, g, b(E.sub, x, t)), denom), b(E.mul, g, b(E.sub, log_1mx, log_x))
 
 
+def _bce_logits(b, n, g):
+    """d/dx = (sigmoid(x) - t) g, d/dt = -x g (torch's binary_cross_entropy_with_logits)."""
+    x, t = n.inputs
+    return b(E.mul, g, b(E.sub, b(E.sigmoid, x), t)), b(E.neg, b(E.mul, g, x))
+
+
+def _softmax(b, n, g):
+    """out (g - sum(g out))."""
+    dot = b(R.sum_, b(E.mul, g, n), axes=(n.attrs.axis,), keepdim=True)
+    return (b(E.mul, n, b(E.sub, g, dot)),)
+
+
+def _log_softmax(b, n, g):
+    """g - exp(out) sum(g)."""
+    total = b(R.sum_, g, axes=(n.attrs.axis,), keepdim=True)
+    return (b(E.sub, g, b(E.mul, b(E.exp, n), total)),)
+
+
 def _clamp(b, n, g):
     x = n.inputs[0]
     inside = None
@@ -187,6 +205,7 @@ RULES = {
     E.maximum: _max_min(E.gt),
     E.minimum: _max_min(E.lt),
     E.binary_cross_entropy: _bce,
+    E.binary_cross_entropy_with_logits: _bce_logits,
     E.remainder: lambda b, n, g: (g, b(E.neg, b(E.mul, g, b(E.floor_divide, *n.inputs)))),
     E.where: lambda b, n, g: (None, _where0(b, n.inputs[0], g),
                               b(E.where, n.inputs[0], _c(b, 0.0, g), g)),
@@ -201,6 +220,8 @@ RULES = {
     R.amax: _extremum,
     R.amin: _extremum,
     R.prod: _prod,
+    R.softmax: _softmax,
+    R.log_softmax: _log_softmax,
     S.reshape: lambda b, n, g: (b.reshape(g, n.inputs[0].shape),),
     S.permute: _permute,
     S.expand: lambda b, n, g: (b.sum_to(g, n.inputs[0].shape),),

@@ -210,6 +210,8 @@ ROWS = [
     R("bce", lambda m, p, t: m.nn.functional.binary_cross_entropy(p, t), (4, 3), (4, 3), low=0.05, high=0.95),
     R("bce_saturated", lambda m, p, t: m.nn.functional.binary_cross_entropy(m.clamp(p * 3, 0.0, 1.0), t.round()),
       (4, 3), (4, 3), low=-0.5, high=1.0, fd=False),
+    R("bce_logits", lambda m, x, t: m.nn.functional.binary_cross_entropy_with_logits(x, t), (4, 3), (4, 3),
+      low=-3, high=3),
     R("bce_logits_pos_weight", lambda m, x, t: m.nn.functional.binary_cross_entropy_with_logits(
         x, t, pos_weight=m.tensor([1.0, 2.0, 0.5])), (4, 3), (4, 3), low=-3, high=3, dtypes=("float32",)),
     R("cross_entropy", lambda m, x, y: m.nn.functional.cross_entropy(x, y), (5, 4), Int((5,), 0, 4)),

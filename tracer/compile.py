@@ -44,25 +44,32 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
     return CompiledFunction(fn, backend, dynamic, opset)
 
 
-def _state_signature(objs) -> tuple:
-    """What of the reachable modules and optimizers changes the traced graph: training modes,
-    parameter and state identities (a replaced tensor must be fed, not the old one) and
-    hyperparameters (baked into the graph as constants). Which ``.grad`` exist is checked
-    separately, and only for graphs that read them (a step that zeroes grads first does not)."""
-    from tracer.nn.module import Module
-    from tracer.optim.optimizer import Optimizer
-    parts = []
-    for name, obj in objs:
-        if isinstance(obj, Module):
-            params = list(obj.parameters())
-            parts.append((name, tuple(m.training for m in obj.modules()),
-                          tuple((id(p), p._type, p._requires_grad) for p in params)))
-        elif isinstance(obj, Optimizer):
-            hyper = tuple(tuple(sorted((k, repr(v)) for k, v in g.items() if k != "params")) for g in obj.param_groups)
-            states = tuple(tuple((k, id(v)) for k, v in sorted(obj.state.get(p, {}).items()))
-                           for g in obj.param_groups for p in g["params"])
-            parts.append((name, hyper, states))
-    return tuple(parts)
+class _Watched:
+    """The modules (flattened once) and optimizers a compiled function reaches, and the part
+    of the call signature they contribute: training modes, parameter and state identities (a
+    replaced tensor must be fed, not the old one) and hyperparameters (baked in as constants).
+    Which ``.grad`` exist is checked separately, only for graphs that read them."""
+
+    def __init__(self, objs):
+        from tracer.nn.module import Module
+        from tracer.optim.optimizer import Optimizer
+        self.modules = [m for _, o in objs if isinstance(o, Module) for m in o.modules()]
+        self.optimizers = [o for _, o in objs if isinstance(o, Optimizer)]
+
+    def signature(self) -> tuple:
+        parts = [m.training for m in self.modules]
+        parts += [id(p) for m in self.modules for p in m._parameters.values()]
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                parts += [(k, v if not isinstance(v, list) else tuple(v)) for k, v in group.items() if k != "params"]
+                for p in group["params"]:
+                    state = opt.state.get(p)
+                    if state:
+                        parts += [(k, id(v)) for k, v in state.items()]
+        return tuple(parts)
+
+    def parameters(self) -> list:
+        return [p for m in self.modules for p in m._parameters.values() if p is not None]
 
 
 class CompiledEntry:
@@ -117,18 +124,19 @@ class CompiledFunction:
         self.trace_count = 0
         self._cache: dict = {}
         self._last = None
-        self._objs = _referenced(fn) if not hasattr(fn, "parameters") else [("self", fn)]
+        self._watched = _Watched(_referenced(fn) if not hasattr(fn, "parameters") else [("self", fn)])
         functools.update_wrapper(self, fn, updated=())
 
     def _signature(self, args) -> tuple:
         sig = []
         for a in args:
             if isinstance(a, Tensor):
-                shape = tuple(a.shape)[1:] if self.dynamic and a.dim() else tuple(a.shape)
-                sig.append((shape, a.dtype.name, a._requires_grad))
+                t = a._type
+                sig.append((t.shape[1:], t.dtype, a._requires_grad) if self.dynamic and t.shape
+                           else (t, a._requires_grad))
             else:
                 sig.append(("py", repr(a)))
-        return (tuple(sig), is_grad_enabled(), _state_signature(self._objs))
+        return (tuple(sig), is_grad_enabled(), self._watched.signature())
 
     def __call__(self, *args):
         key = self._signature(args)
@@ -156,8 +164,7 @@ class CompiledFunction:
         return result
 
     def _parameters(self) -> list:
-        from tracer.nn.module import Module
-        return [p for _, obj in self._objs if isinstance(obj, Module) for p in obj.parameters()]
+        return self._watched.parameters()
 
     def _runner(self, graph, n_args):
         if self.backend == "numpy":

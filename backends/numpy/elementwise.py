@@ -35,6 +35,10 @@ def _bce(a, x, t):
     return -(t * log_x + (np.asarray(1, x.dtype) - t) * log_1mx)
 
 
+def _bce_logits(a, x, t):
+    return np.maximum(x, np.zeros((), x.dtype)) - x * t + np.log1p(np.exp(-np.abs(x)))
+
+
 def _relu(a, x):
     return np.maximum(x, np.zeros((), dtype=x.dtype))
 
@@ -73,6 +77,7 @@ KERNELS = {
     E.remainder: lambda a, x, y: np.remainder(x, y),
     E.floor_divide: lambda a, x, y: np.floor_divide(x, y),
     E.binary_cross_entropy: _bce,
+    E.binary_cross_entropy_with_logits: _bce_logits,
     E.eq: lambda a, x, y: np.equal(x, y),
     E.ne: lambda a, x, y: np.not_equal(x, y),
     E.lt: lambda a, x, y: np.less(x, y),

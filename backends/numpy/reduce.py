@@ -29,7 +29,23 @@ def _numel(a, x):
     return np.asarray(n, dtype=a.dtype.np)
 
 
+def _log_softmax(a, x):
+    if x.ndim == 0:
+        return np.zeros_like(x)
+    shifted = x - np.max(x, axis=a.axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=a.axis, keepdims=True))
+
+
+def _softmax(a, x):
+    if x.ndim == 0:
+        return np.ones_like(x)
+    e = np.exp(x - np.max(x, axis=a.axis, keepdims=True))
+    return e / np.sum(e, axis=a.axis, keepdims=True)
+
+
 KERNELS = {
+    R.softmax: _softmax,
+    R.log_softmax: _log_softmax,
     R.numel: _numel,
     R.sum_: _reduce(np.sum),
     R.prod: _reduce(np.prod),

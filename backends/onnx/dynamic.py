@@ -140,7 +140,7 @@ def propagate(graph, dynamic_inputs: dict) -> dict:
             out = set(dyn.get(xs[1], set()))
         elif op in (I.index_add, I.scatter_add):
             out = set(dyn.get(xs[0], set()))
-        elif op in E.BINARY or op in E.UNARY or op in (E.where, E.cast, E.clamp):
+        elif op in E.BINARY or op in E.UNARY or op in (E.where, E.cast, E.clamp, R.softmax, R.log_softmax):
             out = _aligned(node, xs, dyn)
         else:
             raise DynamicShapeError(f"{op.name}: no dynamic-shape rule (backends/onnx/dynamic.py)")

@@ -72,6 +72,14 @@ def _bce(b, node, xs):
     return b.op("Neg", [total])
 
 
+def _bce_logits(b, node, xs):
+    """max(x, 0) - x t + log(1 + exp(-|x|)), torch's stable binary_cross_entropy_with_logits."""
+    x, t = xs
+    one = b.scalar_like(1, node.dtype)
+    softplus = b.op("Log", [b.op("Add", [one, b.op("Exp", [b.op("Neg", [b.op("Abs", [x])])])])])
+    return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
+
+
 def _pow(b, node, xs):
     return b.op("Pow", xs)
 
@@ -131,6 +139,7 @@ LOWERINGS = {
     E.remainder: _remainder,
     E.floor_divide: _floor_divide,
     E.binary_cross_entropy: _bce,
+    E.binary_cross_entropy_with_logits: _bce_logits,
     E.eq: _simple("Equal"),
     E.ne: _ne,
     E.lt: _simple("Less"),

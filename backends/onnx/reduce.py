@@ -42,7 +42,18 @@ def _numel(b, node, xs):
     return b.op("Cast", [count], to=ONNX_TYPE[node.dtype])
 
 
+def _softmax(op_type: str):
+    def lower(b, node, xs):
+        if not node.shape:
+            return b.const(np.asarray(0.0 if op_type == "LogSoftmax" else 1.0, dtype=node.dtype.np))
+        return b.op(op_type, xs, axis=node.attrs.axis)
+    lower.__doc__ = f"ir softmax family -> ONNX {op_type} (opset 13+ semantics: one axis)."
+    return lower
+
+
 LOWERINGS = {
+    R.softmax: _softmax("Softmax"),
+    R.log_softmax: _softmax("LogSoftmax"),
     R.sum_: _reduce("ReduceSum", 13),
     R.prod: _reduce("ReduceProd", 18),
     R.amax: _reduce("ReduceMax", 18),

@@ -73,6 +73,10 @@ floor_divide = _binary("floor_divide")  # rounds toward -inf, as torch's // does
 #: -100: a primitive so its gradient can be torch's stable (x - t) / max(x (1 - x), 1e-12).
 binary_cross_entropy = _binary("binary_cross_entropy", float_only=True)
 
+#: Elementwise BCE of logits x against targets t, max(x, 0) - x t + log(1 + exp(-|x|)): a
+#: primitive so its gradient is the two-node (sigmoid(x) - t) g instead of a long chain.
+binary_cross_entropy_with_logits = _binary("binary_cross_entropy_with_logits", float_only=True)
+
 # Comparisons and logic: bool out.
 eq = _binary("eq", dtypes.bool_)
 ne = _binary("ne", dtypes.bool_)
@@ -123,4 +127,5 @@ clamp = Op("clamp", _infer_clamp, ClampAttrs)
 UNARY = (neg, abs_, relu, sign, floor, ceil, round_, exp, log, sqrt, rsqrt, sin, cos, tanh,
          sigmoid, erf, reciprocal, logical_not, detach)
 BINARY = (add, sub, mul, div, pow_, maximum, minimum, remainder, floor_divide, binary_cross_entropy,
+          binary_cross_entropy_with_logits,
           eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor)

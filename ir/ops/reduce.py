@@ -81,3 +81,24 @@ def _infer_numel(types, a: NumelAttrs):
 #: The number of elements over ``axes`` as a 0-d value: ``mean`` divides by it, so an
 #: exported graph computes the count from the runtime shape (a dynamic batch dim).
 numel = Op("numel", _infer_numel, NumelAttrs)
+
+
+@dataclass(frozen=True)
+class SoftmaxAttrs:
+    axis: int
+
+
+def _softmax(name: str) -> Op:
+    def infer(types, a: SoftmaxAttrs):
+        (t,) = types
+        if not t.dtype.is_floating_point:
+            raise op_error(name, types, "expects a floating-point input")
+        if not 0 <= a.axis < max(t.rank, 1):
+            raise op_error(name, types, f"axis {a.axis} out of range", IRIndexError)
+        return t
+    return Op(name, infer, SoftmaxAttrs)
+
+
+#: Primitives (not compositions) for speed: one ONNX node each and a two-node gradient.
+softmax = _softmax("softmax")
+log_softmax = _softmax("log_softmax")

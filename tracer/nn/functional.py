@@ -151,6 +151,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """Stable form: (1 - t) x + w_log (log(1 + exp(-|x|)) + max(-x, 0))."""
     if tuple(input.shape) != tuple(target.shape):
         raise err(ValueError, f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    if pos_weight is None:
+        loss = apply(E.binary_cross_entropy_with_logits, promote(input, target))
+        return _reduce(loss if weight is None else ew.mul(loss, weight), reduction)
     softplus_neg = ew.add(ew.log1p(ew.exp(ew.neg(ew.abs(input)))), ew.relu(ew.neg(input)))
     if pos_weight is not None:
         log_weight = ew.add(ew.mul(ew.sub(pos_weight, 1.0), target), 1.0)

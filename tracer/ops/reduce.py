@@ -139,16 +139,14 @@ def logsumexp(input, dim, keepdim=False) -> Tensor:
 
 def softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
     x = to_float(cast(input, dtype) if dtype is not None else input)
-    d = _softmax_dim(x, dim)
-    e = ew.exp(ew.sub(x, _shift(x, d)))
-    return ew.div(e, sum(e, d, keepdim=True))
+    axis = norm_dim(_softmax_dim(x, dim), x.dim(), "softmax")
+    return apply(R.softmax, [x], R.SoftmaxAttrs(axis))
 
 
 def log_softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
     x = to_float(cast(input, dtype) if dtype is not None else input)
-    d = _softmax_dim(x, dim)
-    shifted = ew.sub(x, _shift(x, d))
-    return ew.sub(shifted, ew.log(sum(ew.exp(shifted), d, keepdim=True)))
+    axis = norm_dim(_softmax_dim(x, dim), x.dim(), "log_softmax")
+    return apply(R.log_softmax, [x], R.SoftmaxAttrs(axis))
 
 
 def _softmax_dim(x, d):
