@@ -122,7 +122,7 @@ class TraceState:
             k += 1
             name = f"{base}_{k}"
         self._used_names.add(name)
-        return name
+        return name  # few inputs per trace: a linear probe is fine here
 
     def on_python_value(self, what: str) -> None:
         """A traced value was read into Python: warn that the trace is specialised to it, or,

@@ -32,13 +32,16 @@ class OnnxBuilder:
         self.current = None
         self.names: dict = {}
         self._used: set[str] = set()
+        self._next: dict[str, int] = {}  # per base name, the next suffix to try (keeps fresh O(1))
         self._consts: dict = {}
 
     def fresh(self, base: str) -> str:
-        name, k = base, 0
+        k = self._next.get(base, 0)
+        name = base if k == 0 else f"{base}_{k}"
         while name in self._used:
             k += 1
             name = f"{base}_{k}"
+        self._next[base] = k + 1
         self._used.add(name)
         return name
 
