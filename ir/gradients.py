@@ -196,6 +196,8 @@ RULES = {
     E.sigmoid: lambda b, n, g: (b(E.mul, g, b(E.mul, n, b(E.sub, _c(b, 1.0, n), n))),),
     E.erf: lambda b, n, g: (b(E.mul, g, b(E.mul, _c(b, 2.0 / math.sqrt(math.pi), n), b(
         E.exp, b(E.neg, b(E.mul, n.inputs[0], n.inputs[0]))))),),
+    E.log1p: lambda b, n, g: (b(E.div, g, b(E.add, n.inputs[0], _c(b, 1.0, n))),),
+    E.expm1: lambda b, n, g: (b(E.mul, g, b(E.add, n, _c(b, 1.0, n))),),
     E.reciprocal: lambda b, n, g: (b(E.neg, b(E.mul, g, b(E.mul, n, n))),),
     E.add: lambda b, n, g: (g, g),
     E.sub: lambda b, n, g: (g, b(E.neg, g)),

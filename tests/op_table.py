@@ -92,6 +92,10 @@ ROWS = [
     R("relu", lambda m, x: m.relu(x), S),
     # onnxruntime has no float64 Erf; the exporter computes it in float32 (docs/onnx.md).
     R("erf", lambda m, x: m.erf(x), S, onnx_rtol={"float64": 1e-6}),
+    R("log1p", lambda m, x: m.log1p(x), S, low=-0.9, high=3.0),
+    R("log1p_tiny", lambda m, x: m.log1p(x * 1e-6), S, fd=False),
+    R("expm1", lambda m, x: m.expm1(x), S),
+    R("expm1_tiny", lambda m, x: m.expm1(x * 1e-6), S, fd=False),
     R("reciprocal", lambda m, x: m.reciprocal(x), S, low=0.5, high=2.0),
     R("square", lambda m, x: m.square(x), S),
     R("clamp", lambda m, x: m.clamp(x, -0.5, 0.7), S),

@@ -65,6 +65,8 @@ KERNELS = {
     E.sigmoid: _sigmoid,
     E.erf: lambda a, x: _erf(x).astype(x.dtype),
     E.reciprocal: lambda a, x: np.reciprocal(x),
+    E.log1p: lambda a, x: np.log1p(x),
+    E.expm1: lambda a, x: np.expm1(x),
     E.logical_not: lambda a, x: np.logical_not(x),
     E.detach: lambda a, x: x,
     E.add: lambda a, x, y: np.add(x, y),

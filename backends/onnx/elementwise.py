@@ -32,6 +32,32 @@ def _erf(b, node, xs):
     return b.op("Cast", [b.op("Erf", [narrow])], to=ONNX_TYPE[node.dtype])
 
 
+def _log1p_of(b, z: str, dtype) -> str:
+    """log(1 + z) without cancellation (Kahan): log(u) z / (u - 1) with u = 1 + z, or z where u == 1."""
+    one = b.scalar_like(1, dtype)
+    u = b.op("Add", [one, z])
+    u_minus_1 = b.op("Sub", [u, one])
+    exact = b.op("Equal", [u_minus_1, b.scalar_like(0, dtype)])
+    safe = b.op("Where", [exact, one, u_minus_1])
+    return b.op("Where", [exact, z, b.op("Div", [b.op("Mul", [b.op("Log", [u]), z]), safe])])
+
+
+def _log1p(b, node, xs):
+    return _log1p_of(b, xs[0], node.dtype)
+
+
+def _expm1(b, node, xs):
+    """exp(x) - 1 without cancellation (Kahan): (u - 1) x / log(u) with u = exp(x), or x where u == 1."""
+    x = xs[0]
+    one = b.scalar_like(1, node.dtype)
+    u = b.op("Exp", [x])
+    log_u = b.op("Log", [u])
+    exact = b.op("Equal", [log_u, b.scalar_like(0, node.dtype)])
+    ratio = b.op("Div", [b.op("Mul", [b.op("Sub", [u, one]), x]), b.op("Where", [exact, one, log_u])])
+    big = b.op("Greater", [b.op("Abs", [x]), b.scalar_like(0.5, node.dtype)])
+    return b.op("Where", [exact, x, b.op("Where", [big, b.op("Sub", [u, one]), ratio])])
+
+
 def _rsqrt(b, node, xs):
     return b.op("Reciprocal", [b.op("Sqrt", xs)])
 
@@ -76,7 +102,7 @@ def _bce_logits(b, node, xs):
     """max(x, 0) - x t + log(1 + exp(-|x|)), torch's stable binary_cross_entropy_with_logits."""
     x, t = xs
     one = b.scalar_like(1, node.dtype)
-    softplus = b.op("Log", [b.op("Add", [one, b.op("Exp", [b.op("Neg", [b.op("Abs", [x])])])])])
+    softplus = _log1p_of(b, b.op("Exp", [b.op("Neg", [b.op("Abs", [x])])]), node.dtype)
     return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
 
 
@@ -126,6 +152,8 @@ LOWERINGS = {
     E.tanh: _simple("Tanh"),
     E.sigmoid: _sigmoid,
     E.erf: _erf,
+    E.log1p: _log1p,
+    E.expm1: _expm1,
     E.reciprocal: _simple("Reciprocal"),
     E.logical_not: _simple("Not"),
     E.detach: _simple("Identity"),

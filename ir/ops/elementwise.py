@@ -51,6 +51,8 @@ cos = _unary_float("cos")
 tanh = _unary_float("tanh")
 sigmoid = _unary_float("sigmoid")  # primitive for a stable kernel and a single ONNX node
 erf = _unary_float("erf")
+log1p = _unary_float("log1p")  # primitives: log(1 + x) and exp(x) - 1 lose all precision near 0
+expm1 = _unary_float("expm1")
 reciprocal = _unary_float("reciprocal")
 
 #: Identity that stops gradients: ``Tensor.detach`` and no-grad results inside a trace.
@@ -125,7 +127,7 @@ def _infer_clamp(types, a: ClampAttrs):
 clamp = Op("clamp", _infer_clamp, ClampAttrs)
 
 UNARY = (neg, abs_, relu, sign, floor, ceil, round_, exp, log, sqrt, rsqrt, sin, cos, tanh,
-         sigmoid, erf, reciprocal, logical_not, detach)
+         sigmoid, erf, log1p, expm1, reciprocal, logical_not, detach)
 BINARY = (add, sub, mul, div, pow_, maximum, minimum, remainder, floor_divide, binary_cross_entropy,
           binary_cross_entropy_with_logits,
           eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor)

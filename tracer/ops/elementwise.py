@@ -150,12 +150,8 @@ def log10(input) -> Tensor:
     return div(log(input), math.log(10.0))
 
 
-def log1p(input) -> Tensor:
-    return log(add(to_float(input), 1.0))
-
-
-def expm1(input) -> Tensor:
-    return sub(exp(input), 1.0)
+log1p = _unary_float(E.log1p)
+expm1 = _unary_float(E.expm1)
 
 
 def tan(input) -> Tensor:
