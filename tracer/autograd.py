@@ -12,10 +12,13 @@ from ir.graph import Graph
 from ir.ops import elementwise as E
 from ir.ops import source
 from tracer import tracing
+from tracer.backward_plan import Plan, PlanCache, kernels_available, structure_key
 from tracer.dispatch import eager_node
 from tracer.errors import err
 from tracer.grad_mode import no_grad
 from tracer.tensor import Tensor
+
+_PLANS = PlanCache()  # structure -> backward plan; plans are immutable, so sharing is safe
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after "
           "they have already been freed). Saved intermediate values of the graph are freed when you call "
@@ -91,8 +94,19 @@ def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph):
         roots.append(state.node_of(out) if state is not None else eager_node(out))
         seeds.append(_seed(out, g, state))
     nodes = _collect(roots + [s for s in seeds if s is not None])
-    graph = _graph_for(nodes, state)
     wrt = wrt_of(nodes)
+    if state is None and not create_graph:
+        grads = _run_planned(nodes, roots, seeds, wrt)
+    else:
+        grads = _run_pass(nodes, roots, seeds, wrt, state, create_graph)
+    if not retain_graph and state is None:
+        _free(nodes)
+    return grads
+
+
+def _run_pass(nodes, roots, seeds, wrt, state, create_graph, plan_key=None):
+    """The autodiff pass on a graph of ``nodes``, then the interpreter on the new nodes."""
+    graph = _graph_for(nodes, state)
     start = len(graph.nodes)
     reads: dict = {}
     per_root = [append_gradients(graph, r, wrt, s, reads) for r, s in zip(roots, seeds)]
@@ -106,9 +120,20 @@ def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph):
         for n in new:
             n.value = env[n]
             n.meta = tracing.NodeMeta([0], create_graph)
-    if not retain_graph and state is None:
-        _free(nodes)
+    if plan_key is not None and kernels_available(graph, start):
+        _PLANS.put(plan_key, Plan(nodes, graph, start, grads, reads))
     return {w: _grad_tensor(g, env[g], create_graph, state) if g is not None else None for w, g in grads.items()}
+
+
+def _run_planned(nodes, roots, seeds, wrt):
+    """Eager backward through a cached plan for this DAG structure (built on first sight)."""
+    key = structure_key(nodes, wrt, seeds)
+    plan = _PLANS.get(key)
+    if plan is None:
+        return _run_pass(nodes, roots, seeds, wrt, None, False, plan_key=key)
+    _check_saved({nodes[f]: [nodes[r] for r in rs] for f, rs in plan.reads}, [nodes[i] for i in plan.needed])
+    values = plan.run(nodes)
+    return {w: (Tensor._wrap(values[g]) if g is not None else None) for w, g in zip(wrt, plan.grads)}
 
 
 def _sum_roots(graph, wrt, per_root) -> dict:

@@ -220,3 +220,26 @@ def test_forces_as_the_gradient_of_an_energy_trace_and_export():
     assert compare(graph, x).ok
     # and it is differentiable again (e.g. a force-matching loss)
     assert ir.grad(graph, grad_output=True).outputs
+
+
+def test_cached_backward_plans_keep_results_and_checks():
+    """The second backward of a structure runs a cached plan: same numbers, same errors."""
+    from tracer.autograd import _PLANS
+    results = []
+    for _ in range(3):
+        w = tracer.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        loss = (w.sigmoid() * w).sum()
+        loss.backward()
+        results.append(w.grad.numpy().copy())
+    assert all(np.array_equal(results[0], r) for r in results)
+    key_count = len(_PLANS._plans)
+    for _ in range(2):  # the same error from the plan path as from the full pass
+        w = tracer.ones(3, requires_grad=True)
+        s = w.sigmoid()
+        out = (s * 2).sum()
+        s.mul_(3)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.backward()
+    w = tracer.ones(4, requires_grad=True)  # another shape: another plan
+    (w.sigmoid() * w).sum().backward()
+    assert len(_PLANS._plans) > key_count

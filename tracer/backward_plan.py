@@ -1,0 +1,69 @@
+"""Cached backward programs for eager ``backward()``.
+
+An eager training loop records the same DAG structure every step, so the autodiff pass would
+rebuild the same backward nodes each time. The first backward for a structure runs the full
+pass (``ir.append_gradients`` and the interpreter) and keeps its appended nodes as a plan:
+one ``(kernel, attrs, argument slots)`` per node. Later backwards with the same structure run
+the plan's kernels directly. Plans depend on structure only (ops, attributes, types, wiring,
+which nodes receive gradients): gradient rules never look at values.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from backends.numpy import KERNELS
+from ir.ops import source
+
+LIMIT = 256  # plans kept (least recently used dropped); each is a few kB
+
+
+class Plan:
+    """The backward nodes of one DAG structure, in slots after the forward nodes'."""
+
+    def __init__(self, forward, graph, start, grads, reads):
+        slot = {n: i for i, n in enumerate(forward)}
+        for j, n in enumerate(graph.nodes[start:]):
+            slot[n] = len(forward) + j
+        self.steps = [(KERNELS[n.op], n.attrs, tuple(slot[i] for i in n.inputs)) for n in graph.nodes[start:]]
+        self.grads = [slot[g] if g is not None else None for g in grads.values()]  # in wrt order
+        self.reads = [(slot[f], tuple(slot[r] for r in rs)) for f, rs in reads.items() if f in slot]
+        self.needed = sorted({i for _, _, args in self.steps for i in args if i < len(forward)})
+
+    def run(self, forward) -> list:
+        values = [n.value for n in forward]
+        for kernel, attrs, args in self.steps:
+            values.append(kernel(attrs, *[values[i] for i in args]))
+        return values
+
+
+class PlanCache:
+    def __init__(self, limit: int = LIMIT):
+        self._plans: OrderedDict = OrderedDict()
+        self.limit = limit
+
+    def get(self, key):
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+        return plan
+
+    def put(self, key, plan) -> None:
+        self._plans[key] = plan
+        if len(self._plans) > self.limit:
+            self._plans.popitem(last=False)
+
+
+def structure_key(nodes, wrt, seeds) -> tuple:
+    """A hashable description of the DAG's structure (constants by type only: their values
+    are read from the nodes, never baked into a plan)."""
+    index = {n: i for i, n in enumerate(nodes)}
+    parts = []
+    for n in nodes:
+        attrs = None if n.op is source.constant else n.attrs
+        parts.append((n.op, attrs, n.type, tuple(index[i] for i in n.inputs)))
+    return (tuple(parts), tuple(index.get(w, -1) for w in wrt), tuple(index.get(s, -1) if s is not None else None
+                                                                       for s in seeds))
+
+
+def kernels_available(graph, start) -> bool:
+    return all(n.op in KERNELS for n in graph.nodes[start:])
