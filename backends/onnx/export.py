@@ -49,6 +49,7 @@ def _value_info(name, node, labels=None):
 
 def _lower_nodes(b, graph, params_as, param_values):
     inputs, names = [], {}
+    b.names = names  # lowerings may read an input's own producer (e.g. Gemm skips a Transpose)
     labels = {n.attrs.name: lab for n, lab in ((graph.input_named(k), v) for k, v in b.labels.items())}
     for node in graph.nodes:
         b.current = node
