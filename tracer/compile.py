@@ -96,15 +96,13 @@ class CompiledEntry:
 
     def run(self, args):
         values = [a._value if isinstance(a, Tensor) else np.asarray(a) for a in args]
-        values += [t._value for t in self.outside]
-        outs = self.runner(values)
-        results = [Tensor._wrap(v) for v in outs[:self.n_results]]
-        rest = outs[self.n_results:]
-        for t, v in zip(self.mutated, rest):
+        results, updates, grads = self.runner(values, [t._value for t in self.outside])
+        results = [Tensor._wrap(v) for v in results]
+        for t, v in zip(self.mutated, updates):
             t._value = v
             t._vc[0] += 1
             t._node = None
-        for p, v in zip(self.grad_owners, rest[len(self.mutated):]):
+        for p, v in zip(self.grad_owners, grads):
             if p._grad is None:
                 p._grad = Tensor._wrap(v)
             else:
@@ -157,7 +155,8 @@ class CompiledFunction:
         names += [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args)), grads_before)
+        entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args), state),
+                              grads_before)
         entry.rebuild = lambda flat, like=result: unflatten_like(like, flat)
         self._cache[key] = entry
         self._last = entry
@@ -166,20 +165,43 @@ class CompiledFunction:
     def _parameters(self) -> list:
         return self._watched.parameters()
 
-    def _runner(self, graph, n_args):
+    def _runner(self, graph, n_args, state):
+        """``runner(arg arrays, outside arrays) -> (results, updated state, grads)``."""
+        n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
+        n_updates = len(state.mutations)
         if self.backend == "numpy":
             from backends.numpy import run
             from tracer.random import default_generator
-            return lambda values: run(graph, *values, rng=default_generator.numpy)
+
+            def run_numpy(args, outside):
+                outs = run(graph, *args, *outside, rng=default_generator.numpy)
+                return outs[:n_results], outs[n_results:n_results + n_updates], outs[n_results + n_updates:]
+            return run_numpy
+        return self._ort_runner(graph, n_args, n_results, n_updates)
+
+    def _ort_runner(self, graph, n_args, n_results, n_updates):
         from backends.onnx import export
         from backends.ort import session_for
+        from backends.ort_bound import BoundSession
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)
-        in_names = list(graph.input_names)
-        out_names = list(graph.output_names)
-        run = session.run
-        return lambda values: run(out_names, dict(zip(in_names, values)))
+        names = graph.output_names
+        updated = names[n_results:n_results + n_updates]
+        pairs = [(name[len("updated."):], name) for name in updated] + [(None, n) for n in names[n_results + n_updates:]]
+        state_inputs = {p for p, _ in pairs if p is not None}
+        free_inputs = [n for n in graph.input_names if n not in state_inputs]
+        position = {n: i for i, n in enumerate(graph.input_names)}
+        free_at = [position[n] for n in free_inputs]
+        state_at = [position[p] for p, _ in pairs if p is not None]
+        bound = BoundSession(session, graph, free_inputs, pairs, names[:n_results], dynamic_results=self.dynamic)
+
+        def run_ort(args, outside):
+            values = list(args) + list(outside)
+            results, state = bound.run([np.ascontiguousarray(values[i]) for i in free_at],
+                                       [values[i] for i in state_at])
+            return results, state[:n_updates], state[n_updates:]
+        return run_ort
 
     @property
     def graph(self):

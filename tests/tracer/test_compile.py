@@ -160,3 +160,26 @@ def test_accumulating_grads_without_zero_grad_matches_eager():
         compiled(x)
     np.testing.assert_allclose(m2.weight.grad.numpy(), m1.weight.grad.numpy(), rtol=1e-6)
     assert compiled.trace_count == 2  # grads absent, then present and read (the graph adds to them)
+
+
+def test_results_kept_by_the_caller_are_not_overwritten_by_later_calls():
+    _, _, step = setup("SGD", lr=0.1)
+    compiled = tracer.compile(step)
+    x, y = data()
+    kept = [compiled(x, y) for _ in range(6)]
+    values = [float(t) for t in kept]
+    assert len(set(values)) == len(values)  # every step's loss is its own
+    kept_again = [compiled(x, y) for _ in range(2)]
+    assert [float(t) for t in kept] == values and float(kept_again[0]) != float(kept_again[1])
+
+
+def test_a_parameter_replaced_by_the_user_between_calls_is_fed():
+    model, _, step = setup("SGD", lr=0.0)
+    compiled = tracer.compile(step)
+    x, y = data()
+    compiled(x, y)
+    compiled(x, y)
+    with tracer.no_grad():
+        model[0].weight.copy_(tracer.zeros(4, 2))  # written by the user, not by the graph
+    compiled(x, y)
+    assert float(model[0].weight.abs().sum()) == 0.0

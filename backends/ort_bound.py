@@ -1,0 +1,76 @@
+"""A session for graphs that carry state from call to call (a compiled training step).
+
+Parameters, gradients and optimizer state go in and their new values come out on every call.
+Binding arrays to onnxruntime costs far more than a small step's arithmetic, so this runner
+binds two buffer sets once and alternates between them: call k reads state from set A and
+writes the new state into set B; call k+1 reads B and writes A. Only the per-call arguments
+are bound on each call. The state arrays it returns are those buffers: like PyTorch's in-place
+updates, the call after next overwrites them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class BoundSession:
+    """Run ``session`` with ``args`` bound per call and state kept in ping-pong buffers.
+
+    Args:
+        session: an ``onnxruntime.InferenceSession``.
+        graph: the ir graph it runs (for input/output types).
+        arg_names: the graph inputs fed fresh on every call.
+        state: ``[(input name or None, output name)]``: a state input and the output that
+            replaces it (input None: an output kept in alternating buffers, e.g. a gradient).
+        result_names: outputs returned as fresh arrays.
+        dynamic_results: the results' shapes vary from call to call (a dynamic batch):
+            onnxruntime allocates them; otherwise they land in bound buffers and are copied.
+    """
+
+    def __init__(self, session, graph, arg_names, state, result_names, dynamic_results=False):
+        self.session = session
+        self.arg_names = list(arg_names)
+        self.result_names = list(result_names)
+        types = {n.attrs.name: n for n in graph.inputs}
+        outs = dict(zip(graph.output_names, graph.outputs))
+        self.state = list(state)
+        self.dynamic_results = dynamic_results
+        self.buffers = [[np.empty(outs[o].shape, dtype=outs[o].dtype.np) for _, o in self.state] for _ in range(2)]
+        self.results = [np.empty(outs[r].shape, dtype=outs[r].dtype.np) for r in self.result_names]
+        self.bindings = [self._bind(k, types) for k in range(2)]
+        self.phase = 0
+
+    def _bind(self, k: int, types):
+        io = self.session.io_binding()
+        src, dst = self.buffers[k], self.buffers[1 - k]
+        for (inp, out), a, b in zip(self.state, src, dst):
+            if inp is not None:
+                io.bind_cpu_input(inp, a)
+            io.bind_output(out, "cpu", 0, b.dtype, list(b.shape), b.ctypes.data)
+        for name, buf in zip(self.result_names, self.results):
+            if self.dynamic_results:
+                io.bind_output(name, "cpu")
+            else:
+                io.bind_output(name, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
+        return io
+
+    def run(self, args, state_values):
+        """Returns ``(results, new state arrays)``. ``state_values`` are the current values of
+        the state inputs (copied into the bound buffers only if they are not those buffers)."""
+        k = self.phase
+        src = self.buffers[k]
+        values = iter(state_values)
+        for (inp, _), buf in zip(self.state, src):
+            if inp is not None:
+                value = next(values)
+                if value is not buf:
+                    np.copyto(buf, value)
+        io = self.bindings[k]
+        for name, value in zip(self.arg_names, args):
+            io.bind_cpu_input(name, value)
+        self.session.run_with_iobinding(io)
+        self.phase = 1 - k
+        if self.dynamic_results:
+            results = [v.numpy() for v in io.get_outputs()[len(self.state):]]
+        else:
+            results = [r.copy() for r in self.results]
+        return results, self.buffers[1 - k]
