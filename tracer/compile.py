@@ -170,11 +170,12 @@ class CompiledFunction:
         n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
         n_updates = len(state.mutations)
         if self.backend == "numpy":
-            from backends.numpy import run
+            from backends.numpy import Program
             from tracer.random import default_generator
+            program = Program(graph)
 
             def run_numpy(args, outside):
-                outs = run(graph, *args, *outside, rng=default_generator.numpy)
+                outs = program.run(*args, *outside, rng=default_generator.numpy)
                 return outs[:n_results], outs[n_results:n_results + n_updates], outs[n_results + n_updates:]
             return run_numpy
         return self._ort_runner(graph, n_args, n_results, n_updates)

@@ -6,3 +6,4 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"backends\.nu
 
 from backends.numpy.interpreter import KernelError, evaluate, run, run_node  # noqa: F401
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS  # noqa: F401
+from backends.numpy.program import Program  # noqa: F401

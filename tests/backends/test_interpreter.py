@@ -52,3 +52,20 @@ def test_random_ops_draw_from_the_given_generator():
     c = bnp.run(g, np.zeros(4, np.float32), rng=np.random.default_rng(6))[0]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_program_runs_like_the_interpreter_and_checks_its_first_run(monkeypatch):
+    from backends.numpy import Program
+    w = torch.tensor([2.0, -1.0], requires_grad=True)
+    g = ir.grad(torch.trace(lambda x: (torch.tanh(x * w) ** 2).sum(), torch.ones(2)))
+    x = np.array([0.3, -0.7], np.float32)
+    program = Program(g)
+    first = program.run(x, w.detach().numpy())
+    again = program.run(x, w.detach().numpy())
+    for a, b, c in zip(first, again, bnp.run(g, x)):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, c)
+    fresh = Program(g)
+    monkeypatch.setitem(KERNELS, E.tanh, lambda a, x: np.tanh(x).astype(np.float64))
+    with pytest.raises(KernelError, match="tanh: kernel returned float64"):
+        fresh.run(x, w.detach().numpy())
