@@ -130,6 +130,7 @@ ROWS = [
     R("logical_xor", lambda m, a, b: m.logical_xor(a, b), Bool(S), Bool(S), grad=False),
     R("logical_not", lambda m, a: ~a, Bool(S), grad=False),
     R("where", lambda m, c, x, y: m.where(c, x, y), Bool(S), S, (4,)),
+    R("where_bool", lambda m, c, a, b: m.where(c, a, b), Bool(S), Bool(S), Bool((4,)), grad=False),
     R("where_scalar", lambda m, x: m.where(x > 0, x, 0.0), S),
     R("bucketize", lambda m, x: m.bucketize(x, m.tensor([-1.0, 0.0, 1.0])), S, grad=False),
     R("bucketize_right", lambda m, x: m.bucketize(x, m.tensor([-1.0, 0.0, 1.0]), right=True), S, grad=False),

@@ -13,7 +13,7 @@ import backends.numpy as bnp
 import ir
 import tracer
 from backends.compare import compare
-from backends.onnx import newest_opset
+from backends.onnx import export, newest_opset
 from op_table import ROWS, Bool, Int, make_inputs
 
 torch = pytest.importorskip("torch")
@@ -142,6 +142,7 @@ def test_onnxruntime_agrees(row, opset):
     for dtype in row.dtypes:
         arrays = make_inputs(row, dtype, _rng(row))
         graph = tracer.trace(lambda *xs: row.fn(tracer, *xs), *[tracer.tensor(a) for a in arrays])
+        export(graph, opset=opset)  # the full checker
         rtol = row.onnx_rtol.get(dtype)
         report = compare(graph, *arrays, opset=opset, rtol=rtol)
         assert report.ok, str(report)
@@ -150,6 +151,7 @@ def test_onnxruntime_agrees(row, opset):
             seeded = graph.outputs[0].shape != ()
             combined = ir.grad(graph, wrt=[graph.input_names[i] for i in positions], grad_output=seeded)
             ir.lint(combined)
+            export(combined, opset=opset, params_as="inputs")
             feeds = dict(zip(graph.input_names, arrays))
             if seeded:
                 feeds["grad_output"] = _rng(row, 3).standard_normal(graph.outputs[0].shape).astype(graph.outputs[0].dtype.np)

@@ -106,6 +106,14 @@ def _bce_logits(b, node, xs):
     return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
 
 
+def _where(b, node, xs):
+    """Where; bool branches (no onnxruntime kernel) become (c and x) or (not c and y)."""
+    if node.dtype.kind != "b":
+        return b.op("Where", xs)
+    c, x, y = xs
+    return b.op("Or", [b.op("And", [c, x]), b.op("And", [b.op("Not", [c]), y])])
+
+
 def _pow(b, node, xs):
     return b.op("Pow", xs)
 
@@ -177,7 +185,7 @@ LOWERINGS = {
     E.logical_and: _simple("And"),
     E.logical_or: _simple("Or"),
     E.logical_xor: _simple("Xor"),
-    E.where: _simple("Where"),
+    E.where: _where,
     E.cast: _cast,
     E.clamp: _clamp,
 }

@@ -142,8 +142,18 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
 
 
 def _check(model) -> None:
-    if model.ByteSize() < EXTERNAL_DATA_THRESHOLD:
+    """The full checker; a type error (a dtype ONNX does not define the op for) is re-raised
+    naming the ir op and the user's source line from the failing node's doc_string."""
+    if model.ByteSize() >= EXTERNAL_DATA_THRESHOLD:
+        return
+    try:
         onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        text = str(e)
+        docs = {n.name: n.doc_string for n in model.graph.node}
+        culprit = next((doc for name, doc in docs.items() if f"node name: {name})" in text or f"'{name}'" in text), None)
+        where = f"{culprit}: " if culprit else ""
+        raise ExportError(f"{where}ONNX cannot express this graph: {text.strip().splitlines()[-1]}") from None
 
 
 def _save(model, path) -> None:

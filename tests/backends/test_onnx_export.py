@@ -170,3 +170,9 @@ def test_integer_floor_division_keeps_torch_semantics_on_onnxruntime():
     out = _session(export(g)).run(None, {"a": np.array([7, -7, 7, -7]), "b": np.array([2, 2, -2, -2])})
     np.testing.assert_array_equal(out[0], [3, -4, -4, 3])
     np.testing.assert_array_equal(out[1], [1, 1, -1, -1])
+
+
+def test_a_dtype_onnx_cannot_express_names_the_op():
+    g = torch.trace(lambda a: a.sum(0, dtype=torch.uint8), torch.tensor(np.array([1, 2, 3], np.uint8)))
+    with pytest.raises(ExportError, match="(?s)sum at tests/backends/test_onnx_export.py:\\d+.*uint8"):
+        export(g)
