@@ -5,6 +5,7 @@ import weakref
 
 import numpy as np
 
+from backends.feeds import resolve
 from backends.onnx.export import export
 
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -57,24 +58,8 @@ def session_for(graph, opset: int = 18, providers=None, model=None):
 
 
 def feeds(graph, inputs, named) -> dict:
-    """Inputs by graph input name; inputs not given default to the values seen while tracing."""
-    if len(inputs) == 1 and isinstance(inputs[0], dict) and not named:
-        named, inputs = inputs[0], ()
-    if len(inputs) > len(graph.inputs):
-        raise ValueError(f"graph {graph.name!r} takes {len(graph.inputs)} inputs, got {len(inputs)}")
-    out = {}
-    for i, node in enumerate(graph.inputs):
-        name = node.attrs.name
-        if i < len(inputs):
-            value = inputs[i]
-        elif name in named:
-            value = named[name]
-        elif node.value is not None:
-            value = node.value
-        else:
-            raise ValueError(f"graph {graph.name!r}: input {name!r} was not given and has no traced value")
-        out[name] = np.asarray(getattr(value, "_value", value), dtype=node.dtype.np)
-    return out
+    """Inputs by graph input name, as arrays of the declared dtypes."""
+    return {node.attrs.name: np.asarray(value, dtype=node.dtype.np) for node, value in resolve(graph, inputs, named)}
 
 
 def run(graph, *inputs, providers=None, opset: int = 18, **named) -> list[np.ndarray]:

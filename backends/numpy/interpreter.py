@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.feeds import FeedError, resolve
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS
 from ir.errors import IRError
 from ir.ops import source
@@ -58,24 +59,11 @@ def _feed(node, value) -> np.ndarray:
 
 def _bind(graph, inputs, named) -> dict:
     """Inputs by position, then by name; those not given default to their traced values."""
-    if len(inputs) == 1 and isinstance(inputs[0], dict) and not named:
-        named, inputs = inputs[0], ()
-    if len(inputs) > len(graph.inputs):
-        raise KernelError(f"graph {graph.name!r} takes {len(graph.inputs)} inputs "
-                          f"({graph.input_names}), got {len(inputs)}")
-    env = {}
-    for i, node in enumerate(graph.inputs):
-        name = node.attrs.name
-        if i < len(inputs):
-            value = inputs[i]
-        elif name in named:
-            value = named[name]
-        elif node.value is not None:
-            value = node.value
-        else:
-            raise KernelError(f"graph {graph.name!r}: input {name!r} was not given and has no traced value")
-        env[node] = _feed(node, getattr(value, "_value", value))
-    return env
+    try:
+        pairs = resolve(graph, inputs, named)
+    except FeedError as e:
+        raise KernelError(str(e)) from None
+    return {node: _feed(node, value) for node, value in pairs}
 
 
 def evaluate(nodes, env: dict, keep=(), rng=None) -> dict:

@@ -6,6 +6,15 @@ from collections import OrderedDict
 from tracer.nn.module import Module
 
 
+def _insert(container, index: int, module) -> None:
+    """Insert into a numbered container, renumbering the children "0", "1", ..."""
+    items = list(container._modules.values())
+    items.insert(index, module)
+    container._modules.clear()
+    for i, m in enumerate(items):
+        container._modules[str(i)] = m
+
+
 class Sequential(Module):
     """Modules called in order; children are named "0", "1", ... (or by an OrderedDict's keys)."""
 
@@ -59,11 +68,7 @@ class Sequential(Module):
         return self
 
     def insert(self, index: int, module) -> "Sequential":
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _insert(self, index, module)
         return self
 
 
@@ -99,11 +104,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module) -> None:
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _insert(self, index, module)
 
 
 class ModuleDict(Module):
