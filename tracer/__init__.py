@@ -5,7 +5,7 @@ an ``ir.Graph``; ``backward()`` is a graph pass; ``trace`` and ``compile`` hand 
 NumPy interpreter or onnxruntime.
 """
 from ir.dtypes import bool_ as bool  # noqa: A001
-from ir.dtypes import float32, float64, int32, int64, uint8
+from ir.dtypes import float32, float64, int32, int64, uint8  # noqa: F401
 from tracer import autograd, methods  # noqa: F401  (methods binds the torch methods onto Tensor)
 from tracer import nn, optim, utils  # noqa: F401
 from tracer.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401

@@ -12,11 +12,10 @@ import functools
 
 import numpy as np
 
-from ir.dtypes import DType
+from ir.passes import dce
 from tracer.grad_mode import is_grad_enabled
 from tracer.naming import _referenced
 from tracer.tensor import Tensor
-from ir.passes import dce
 from tracer.trace import record, unflatten_like
 
 BACKENDS = ("onnxruntime", "numpy")

@@ -273,7 +273,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._type.numel != 1:
-            raise err(RuntimeError, f"Boolean value of Tensor with more than one value is ambiguous")
+            raise err(RuntimeError, "Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __format__(self, spec: str) -> str:

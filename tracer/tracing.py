@@ -90,7 +90,6 @@ class TraceState:
         self._saved: list = []          # (tensor, node before the trace, version before)
         self._created: list = []        # weakrefs to tensors made inside the trace
         self._used_names: set[str] = set()
-        self.warned_values = 0
         self.strict = False
 
     def node_of(self, t):
@@ -132,7 +131,6 @@ class TraceState:
                 f"{what} reads a traced value into Python inside a compiled function{_at()}. The "
                 "compiled graph would replay the value seen while tracing on every call. Return the "
                 "tensor from the function and read it outside, or compute the branch with tracer.where.")
-        self.warned_values += 1
         warnings.warn(f"{what} converts a traced tensor to a Python value{_at()}; the trace is "
                       "specialised to this value and will not generalise to other inputs.",
                       TracerWarning, stacklevel=3)

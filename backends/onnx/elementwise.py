@@ -101,7 +101,6 @@ def _bce(b, node, xs):
 def _bce_logits(b, node, xs):
     """max(x, 0) - x t + log(1 + exp(-|x|)), torch's stable binary_cross_entropy_with_logits."""
     x, t = xs
-    one = b.scalar_like(1, node.dtype)
     softplus = _log1p_of(b, b.op("Exp", [b.op("Neg", [b.op("Abs", [x])])]), node.dtype)
     return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
 

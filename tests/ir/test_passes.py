@@ -10,7 +10,7 @@ from ir.passes import dce, fold_constants
 
 def test_dce_drops_unused_nodes_and_keeps_results():
     def f(x):
-        unused = torch.exp(x) * 3
+        torch.exp(x) * 3  # computed and never used
         return x + 1
     g = torch.trace(f, torch.ones(3))
     slim = dce(g)

@@ -1,5 +1,4 @@
 """utils.data: datasets, loaders, splits."""
-import numpy as np
 import pytest
 
 import tracer

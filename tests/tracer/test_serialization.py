@@ -1,5 +1,4 @@
 """tracer.save / tracer.load: exact round trips, safe loading of bad files."""
-import zipfile
 
 import numpy as np
 import pytest
