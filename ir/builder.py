@@ -52,6 +52,10 @@ class Builder:
             self._consts[key] = self.graph.add(source.constant, (), source.ConstAttrs(arr), None, self.phase)
         return self._consts[key]
 
+    def const_array(self, value: np.ndarray) -> Node:
+        """A (small) constant array, e.g. class indices for a one-hot."""
+        return self.graph.add(source.constant, (), source.ConstAttrs(np.asarray(value)), None, self.phase)
+
     def full_like(self, ref: Node, value, dtype: DType | None = None) -> Node:
         """``value`` broadcast to ``ref``'s shape, following ``ref`` at run time."""
         scalar = self.const(value, dtype or ref.dtype)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import linalg as L
@@ -113,6 +115,20 @@ def _log_softmax(b, n, g):
     """g - exp(out) sum(g)."""
     total = b(R.sum_, g, axes=(n.attrs.axis,), keepdim=True)
     return (b(E.sub, g, b(E.mul, b(E.exp, n), total)),)
+
+
+def _nll(b, n, g):
+    """-g at each target class (a one-hot made by comparing with the class indices), 0 where ignored."""
+    logp, target = n.inputs
+    classes = logp.shape[1]
+    trailing = (1,) * (len(logp.shape) - 2)
+    index = b.const_array(np.arange(classes, dtype=target.dtype.np).reshape((1, classes) + trailing))
+    t = b.reshape(target, target.shape[:1] + (1,) + target.shape[1:])
+    hit = b(E.eq, t, index)
+    if n.attrs.ignore_index in range(classes):
+        hit = b(E.logical_and, hit, b(E.ne, t, b.const(n.attrs.ignore_index, target.dtype)))
+    g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
+    return b(E.neg, b(E.mul, g1, b(E.cast, hit, dtype=logp.dtype))), None
 
 
 def _clamp(b, n, g):
@@ -236,6 +252,7 @@ RULES = {
     I.index_add: lambda b, n, g: (g, None, b(I.take, g, n.inputs[1], axis=n.attrs.axis)),
     I.gather_elements: lambda b, n, g: (b(I.scatter_add, b.zeros_like(n.inputs[0], g.dtype),
                                           n.inputs[1], g, axis=n.attrs.axis), None),
+    I.nll_loss: _nll,
     I.scatter_add: lambda b, n, g: (g, None, b(I.gather_elements, g, n.inputs[1], axis=n.attrs.axis)),
     L.matmul: _matmul,
 }

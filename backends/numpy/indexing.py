@@ -43,7 +43,18 @@ def _scatter_add(a, base, idx, src):
     return out
 
 
+def _nll(a, logp, target):
+    valid = target != a.ignore_index
+    safe = np.where(valid, target, 0)
+    if safe.size and (safe.max() >= logp.shape[1] or safe.min() < 0):
+        bad = safe.max() if safe.max() >= logp.shape[1] else safe.min()
+        raise IndexError(f"Target {bad} is out of bounds (classes: {logp.shape[1]})")
+    picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1)
+    return np.where(valid, -picked, np.zeros((), logp.dtype))
+
+
 KERNELS = {
+    I.nll_loss: _nll,
     I.take: _take,
     I.index_add: _index_add,
     I.gather_elements: _gather,

@@ -99,9 +99,14 @@ def _bce(b, node, xs):
 
 
 def _bce_logits(b, node, xs):
-    """max(x, 0) - x t + log(1 + exp(-|x|)), torch's stable binary_cross_entropy_with_logits."""
+    """max(x, 0) - x t + softplus(-|x|), torch's stable binary_cross_entropy_with_logits.
+    onnxruntime's Softplus keeps tiny terms exact but has no float64 kernel: there, Kahan's log1p."""
     x, t = xs
-    softplus = _log1p_of(b, b.op("Exp", [b.op("Neg", [b.op("Abs", [x])])]), node.dtype)
+    neg_abs = b.op("Neg", [b.op("Abs", [x])])
+    if node.dtype.name == "float32":
+        softplus = b.op("Softplus", [neg_abs])
+    else:
+        softplus = _log1p_of(b, b.op("Exp", [neg_abs]), node.dtype)
     return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
 
 

@@ -47,7 +47,14 @@ def _scatter_add(b, node, xs):
     return b.op("ScatterElements", [base, idx, src], axis=node.attrs.axis, reduction="add")
 
 
+def _nll(b, node, xs):
+    """ONNX NegativeLogLikelihoodLoss with reduction "none" (same ignore_index meaning)."""
+    return b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction="none",
+                ignore_index=node.attrs.ignore_index)
+
+
 LOWERINGS = {
+    I.nll_loss: _nll,
     I.take: _take,
     I.index_add: _index_add,
     I.gather_elements: _gather_elements,

@@ -2,6 +2,8 @@
 gather_elements (torch.gather), and their scatter-add adjoints."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ir.errors import IRIndexError, op_error
 from ir.ops.base import Op
 from ir.ops.rules import same_dtype
@@ -69,3 +71,23 @@ def _infer_scatter_add(types, a: AxisAttrs):
 
 #: ``base`` with ``src`` added at ``idx`` along ``axis`` elementwise: gather_elements' adjoint.
 scatter_add = Op("scatter_add", _infer_scatter_add, AxisAttrs, arity=3)
+
+
+@dataclass(frozen=True)
+class NllAttrs:
+    ignore_index: int = -100
+
+
+def _infer_nll(types, a: NllAttrs):
+    logp, target = types
+    if not logp.dtype.is_floating_point or logp.rank < 2:
+        raise op_error("nll_loss", types, "expects log-probabilities of shape (N, C, ...)")
+    _check_index("nll_loss", types, target, 0, 1)
+    if target.shape != logp.shape[:1] + logp.shape[2:]:
+        raise op_error("nll_loss", types, f"target must have shape {list(logp.shape[:1] + logp.shape[2:])}")
+    return TensorType(target.shape, logp.dtype)
+
+
+#: Per-element negative log-likelihood -logp[n, target[n], ...] (0 where target == ignore_index):
+#: a primitive so the loss is one ONNX node and its gradient a masked one-hot.
+nll_loss = Op("nll_loss", _infer_nll, NllAttrs, arity=2)

@@ -12,6 +12,7 @@ from tracer.errors import err
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
+from ir.ops import indexing as I
 from tracer.dispatch import apply
 from tracer.ops._util import cast, promote
 from tracer.ops.indexing import gather, one_hot  # noqa: F401
@@ -181,19 +182,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise err(ValueError, f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                   f"({target.shape[0]}).")
     target = cast(target, dtypes.int64)
+    losses = apply(I.nll_loss, [input, target], I.NllAttrs(int(ignore_index)))
     valid = ew.ne(target, ignore_index)
-    safe = ew.where(valid, target, 0)
-    classes = input.shape[1]
-    seen = safe._value  # checked on the value itself, so a trace is not specialised to it
-    if seen.size and (seen.max() >= classes or seen.min() < 0):
-        bad = seen.max() if seen.max() >= classes else seen.min()
-        raise err(IndexError, f"Target {bad} is out of bounds (classes: {classes}).")
-    picked = gather(input, 1, safe.unsqueeze(1)).squeeze(1)
-    w = cast(valid, input.dtype) if weight is None else ew.where(valid, _class_weights(weight, safe), 0.0)
-    loss = ew.neg(ew.mul(picked, w))
+    if weight is None:
+        w = cast(valid, input.dtype)
+    else:
+        w = ew.where(valid, _class_weights(weight, ew.where(valid, target, 0)), 0.0)
+        losses = ew.mul(losses, w)
     if reduction == "mean":
-        return ew.div(rd.sum(loss), rd.sum(w))
-    return _reduce(loss, reduction)
+        return ew.div(rd.sum(losses), rd.sum(w))
+    return _reduce(losses, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
