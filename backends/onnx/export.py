@@ -76,6 +76,29 @@ def _lower_nodes(b, graph, params_as, param_values):
     return inputs, names
 
 
+def _name_outputs(b, graph, names) -> None:
+    """Give each output its name: the producing node writes it directly when it can (no copy,
+    so a bound output buffer is filled in place); an Identity otherwise (a graph input, an
+    initializer, or a value that is already another output)."""
+    produced = {out: node for node in b.nodes for out in node.output}
+    renamed = {}
+    for out_name, node in zip(graph.output_names, graph.outputs):
+        value = names[node]
+        if value in produced and value not in renamed:
+            renamed[value] = out_name
+        else:
+            b.op("Identity", [renamed.get(value, value)], out=out_name)
+    if not renamed:
+        return
+    for node in b.nodes:
+        for i, name in enumerate(node.input):
+            if name in renamed:
+                node.input[i] = renamed[name]
+        for i, name in enumerate(node.output):
+            if name in renamed:
+                node.output[i] = renamed[name]
+
+
 def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initializers", params=None):
     """Lower ``graph`` into an ``onnx.ModelProto`` (see ``export``)."""
     check_opset(opset)
@@ -90,11 +113,11 @@ def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initia
             raise ExportError(f"export: output name {out_name!r} is also an input name; rename the output")
         b.reserve(out_name)
     inputs, names = _lower_nodes(b, graph, params_as, params or {})
+    _name_outputs(b, graph, names)
     outputs = []
     for out_name, node in zip(graph.output_names, graph.outputs):
-        b.op("Identity", [names[node]], out=out_name)
         out_labels = {d: f"{out_name}_dim{d}" for d in dyn.get(node, ())}
-        outputs.append(_value_info(b.nodes[-1].output[0], node, out_labels))
+        outputs.append(_value_info(out_name, node, out_labels))
     onnx_graph = helper.make_graph(b.nodes, graph.name, inputs, outputs, initializer=b.initializers)
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name=PRODUCER, producer_version=VERSION)
