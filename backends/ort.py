@@ -17,7 +17,7 @@ def _key(graph, opset, providers):
 
 #: Below this many multiply-adds per run a graph runs on one thread: for small graphs
 #: onnxruntime's thread-pool hand-offs cost more than they save (measured in bench/train_step.py).
-SINGLE_THREAD_WORK = 2e7
+SINGLE_THREAD_WORK = 1e6
 
 
 def estimated_work(graph) -> float:
