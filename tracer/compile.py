@@ -16,7 +16,7 @@ from ir.passes import dce
 from tracer.grad_mode import is_grad_enabled
 from tracer.naming import _referenced
 from tracer.tensor import Tensor
-from tracer.trace import record, unflatten_like
+from tracer.trace import _input_name, record, unflatten_like
 
 BACKENDS = ("onnxruntime", "numpy")
 
@@ -148,10 +148,8 @@ class CompiledFunction:
         grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._parameters()]
         graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
         self.trace_count += 1
-        outputs = list(graph.outputs) + [n for _, n in state.mutations] + [n for _, n in state.grads]
-        names = list(graph.output_names)
-        names += [f"updated.{_input_name(state, t)}" for t, _ in state.mutations]
-        names += [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
+        outputs = list(graph.outputs) + [n for _, n in state.grads]
+        names = list(graph.output_names) + [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
         entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args), state),
@@ -218,8 +216,3 @@ class CompiledFunction:
         return export(self._last.graph, path, opset=opset or self.opset, params_as="inputs", dynamic_axes=axes)
 
 
-def _input_name(state, t) -> str:
-    for lifted, node in state.lifted:
-        if lifted is t:
-            return node.attrs.name
-    return "value"

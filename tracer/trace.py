@@ -69,10 +69,12 @@ def _as_input(x) -> Tensor:
 
 
 def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
-    """Trace ``fn`` and return ``(graph, state, outputs)``; ``trace`` and ``compile`` share it.
+    """Trace ``fn``; returns ``(graph, state, result tensors, result)``. ``trace`` and
+    ``compile`` share it.
 
-    ``state.lifted`` lists the outside tensors that became inputs and ``state.mutated()`` the
-    ones the function changed, so a caller can feed and write them back.
+    The graph's outputs are ``fn``'s results, then ``updated.<input>`` for every graph input
+    ``fn`` changed in place (the caller writes those back). ``state.lifted`` lists the outside
+    tensors that became inputs and ``state.grads`` the gradients ``fn`` produced for them.
     """
     graph = Graph(name or getattr(fn, "__name__", type(fn).__name__))
     state = tracing.TraceState(graph, discover(fn), lift_all=lift_all)
@@ -87,8 +89,13 @@ def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
         state.mutations = [(t, state.node_of(t)) for t in state.mutated()]
         state.grads = [(t, t._grad._node) for t, _ in state.lifted
                        if t._grad is not None and t._grad._node is not None and t._grad._node in graph]
-    graph.set_outputs(nodes, names)
+    names += [f"updated.{_input_name(state, t)}" for t, _ in state.mutations]
+    graph.set_outputs(nodes + [n for _, n in state.mutations], names)
     return graph, state, outs, result
+
+
+def _input_name(state, t) -> str:
+    return next(node.attrs.name for lifted, node in state.lifted if lifted is t)
 
 
 def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) -> Graph:

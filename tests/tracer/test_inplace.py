@@ -69,3 +69,18 @@ def test_mutating_an_input_inside_a_trace_is_visible_and_recorded():
     f_graph = tracer.trace(f, tracer.ones(2))
     assert state.tolist() == [1.0, 1.0]  # the trace really ran, as torch.jit.trace does
     assert f_graph.outputs
+
+
+def test_traced_mutation_of_an_input_is_an_updated_output():
+    w = tracer.ones(3, requires_grad=True)
+
+    def step(x):
+        with tracer.no_grad():
+            w.sub_(x * 0.5)
+        return (w * 2).sum()
+
+    g = tracer.trace(step, tracer.ones(3))
+    assert g.output_names == ["output", "updated.w"]
+    out, updated = bnp.run(g, np.array([1.0, 2.0, 3.0], np.float32), np.ones(3, np.float32))
+    np.testing.assert_allclose(updated, [0.5, 0.0, -0.5])
+    assert float(out) == 0.0
