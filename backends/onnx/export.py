@@ -99,6 +99,18 @@ def _name_outputs(b, graph, names) -> None:
                 node.output[i] = renamed[name]
 
 
+def _drop_unused(b, output_names) -> None:
+    """Remove ONNX nodes nothing reads (a lowering may bypass a node, as Gemm does a Transpose)."""
+    needed = set(output_names)
+    kept = []
+    for node in reversed(b.nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(node.input)
+    b.nodes = kept[::-1]
+    b.initializers = [i for i in b.initializers if i.name in needed]
+
+
 def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initializers", params=None):
     """Lower ``graph`` into an ``onnx.ModelProto`` (see ``export``)."""
     check_opset(opset)
@@ -114,6 +126,7 @@ def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initia
         b.reserve(out_name)
     inputs, names = _lower_nodes(b, graph, params_as, params or {})
     _name_outputs(b, graph, names)
+    _drop_unused(b, graph.output_names)
     outputs = []
     for out_name, node in zip(graph.output_names, graph.outputs):
         out_labels = {d: f"{out_name}_dim{d}" for d in dyn.get(node, ())}
