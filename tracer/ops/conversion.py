@@ -56,18 +56,11 @@ def byte(self) -> Tensor:
 
 
 def clone(self, *, memory_format=None) -> Tensor:
-    """A copy that stays in the autograd graph (gradient flows through it)."""
-    if self._node is None and tracing.current() is None:
-        out = Tensor._wrap(self._value.copy())
-        out._requires_grad = False
-        return out if not self._requires_grad else _identity(self)
-    return _identity(self)
-
-
-def _identity(t: Tensor) -> Tensor:
-    from tracer.ops.elementwise import add
-    zero = 0 if not t.dtype.is_floating_point else 0.0
-    return add(t, zero) if t.dtype != dtypes.bool_ else cast(cast(t, dtypes.int64), dtypes.bool_)
+    """A copy. When autograd or a trace records it, it is an identity op (a same-dtype cast)
+    that gradients flow through, as torch's clone."""
+    if self._requires_grad or tracing.current() is not None:
+        return apply(E.cast, [self], E.CastAttrs(self.dtype))
+    return Tensor._wrap(self._value.copy())
 
 
 def detach(self) -> Tensor:

@@ -41,8 +41,9 @@ def _expand_ellipsis(index, rank):
         sum(_bool_rank(i) for i in items if _is_bool_index(i))
     if used > rank:
         raise err(IndexError, f"too many indices for tensor of dimension {rank}")
-    if Ellipsis in [i if i is Ellipsis else None for i in items]:
-        pos = next(k for k, i in enumerate(items) if i is Ellipsis)
+    # "Ellipsis in items" would compare tensors elementwise: test identity instead.
+    pos = next((k for k, i in enumerate(items) if i is Ellipsis), None)
+    if pos is not None:
         items[pos:pos + 1] = [slice(None)] * (rank - used)
     else:
         items += [slice(None)] * (rank - used)
