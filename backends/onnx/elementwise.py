@@ -110,6 +110,12 @@ def _bce_logits(b, node, xs):
     return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
 
 
+def _add(b, node, xs):
+    """Add; a linear layer's bias add joins its Gemm."""
+    from backends.onnx.linalg import gemm_with_bias
+    return gemm_with_bias(b, node) or b.op("Add", xs)
+
+
 def _where(b, node, xs):
     """Where; bool branches (no onnxruntime kernel) become (c and x) or (not c and y)."""
     if node.dtype.kind != "b":
@@ -169,7 +175,7 @@ LOWERINGS = {
     E.reciprocal: _simple("Reciprocal"),
     E.logical_not: _simple("Not"),
     E.detach: _simple("Identity"),
-    E.add: _simple("Add"),
+    E.add: _add,
     E.sub: _simple("Sub"),
     E.mul: _simple("Mul"),
     E.div: _simple("Div"),

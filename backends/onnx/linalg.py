@@ -5,14 +5,31 @@ from ir.ops import linalg as L
 from ir.ops import shape as S
 
 
-def _matmul(b, node, xs):
-    """``x @ w.t()`` with 2-D operands (every nn.Linear) becomes ``Gemm(transB=1)`` reading ``w``
-    directly, so no Transpose runs; anything else is a ``MatMul``."""
+def gemm_operands(b, node):
+    """For ``x @ w.t()`` with 2-D float operands (every nn.Linear): the ONNX names of x and w,
+    so ``Gemm(transB=1)`` reads ``w`` directly and no Transpose runs; else None."""
     x, wt = node.inputs
-    if (wt.op is S.permute and wt.attrs.perm == (1, 0) and len(x.shape) == 2
+    if (node.op is L.matmul and wt.op is S.permute and wt.attrs.perm == (1, 0) and len(x.shape) == 2
             and x.dtype.name in ("float32", "float64") and wt.inputs[0] in b.names):
-        return b.op("Gemm", [xs[0], b.names[wt.inputs[0]]], transB=1)
-    return b.op("MatMul", xs)
+        return b.names[x], b.names[wt.inputs[0]]
+    return None
+
+
+def gemm_with_bias(b, add_node):
+    """``(x @ w.t()) + bias`` as one ``Gemm(x, w, bias, transB=1)`` when the product has no other
+    user; the product's own node is then unused and dropped by the exporter."""
+    product, bias = add_node.inputs
+    operands = gemm_operands(b, product) if product.op is L.matmul else None
+    if operands is None or b.users.get(product, 0) != 1 or bias.dtype is not product.dtype:
+        return None
+    if len(bias.shape) > 2 or any(d not in (1, e) for d, e in zip(reversed(bias.shape), reversed(product.shape))):
+        return None
+    return b.op("Gemm", [*operands, b.names[bias]], transB=1)
+
+
+def _matmul(b, node, xs):
+    operands = gemm_operands(b, node)
+    return b.op("Gemm", list(operands), transB=1) if operands else b.op("MatMul", xs)
 
 
 LOWERINGS = {
