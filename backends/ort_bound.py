@@ -37,6 +37,8 @@ class BoundSession:
         self.buffers = [[np.empty(outs[o].shape, dtype=outs[o].dtype.np) for _, o in self.state] for _ in range(2)]
         self.results = [np.empty(outs[r].shape, dtype=outs[r].dtype.np) for r in self.result_names]
         self.bindings = [self._bind(k, types) for k in range(2)]
+        fed = [i for i, (inp, _) in enumerate(self.state) if inp is not None]
+        self.fed_buffers = [[self.buffers[k][i] for i in fed] for k in range(2)]
         self.phase = 0
 
     def _bind(self, k: int, types):
@@ -57,13 +59,9 @@ class BoundSession:
         """Returns ``(results, new state arrays)``. ``state_values`` are the current values of
         the state inputs (copied into the bound buffers only if they are not those buffers)."""
         k = self.phase
-        src = self.buffers[k]
-        values = iter(state_values)
-        for (inp, _), buf in zip(self.state, src):
-            if inp is not None:
-                value = next(values)
-                if value is not buf:
-                    np.copyto(buf, value)
+        for value, buf in zip(state_values, self.fed_buffers[k]):
+            if value is not buf:
+                np.copyto(buf, value)
         io = self.bindings[k]
         for name, value in zip(self.arg_names, args):
             io.bind_cpu_input(name, value)

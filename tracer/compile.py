@@ -194,10 +194,13 @@ class CompiledFunction:
         state_at = [position[p] for p, _ in pairs if p is not None]
         bound = BoundSession(session, graph, free_inputs, pairs, names[:n_results], dynamic_results=self.dynamic)
 
+        free_args = [i for i in free_at if i < n_args]
+        free_outside = [i - n_args for i in free_at if i >= n_args]
+        state_outside = [i - n_args for i in state_at]
+
         def run_ort(args, outside):
-            values = list(args) + list(outside)
-            results, state = bound.run([np.ascontiguousarray(values[i]) for i in free_at],
-                                       [values[i] for i in state_at])
+            fed = [np.ascontiguousarray(args[i]) for i in free_args] + [outside[i] for i in free_outside]
+            results, state = bound.run(fed, [outside[i] for i in state_outside])
             return results, state[:n_updates], state[n_updates:]
         return run_ort
 
