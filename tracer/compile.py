@@ -57,14 +57,18 @@ class _Watched:
 
     def signature(self) -> tuple:
         parts = [m.training for m in self.modules]
-        parts += [id(p) for m in self.modules for p in m._parameters.values()]
+        for m in self.modules:
+            parts.extend(map(id, m._parameters.values()))
         for opt in self.optimizers:
+            state = opt.state
             for group in opt.param_groups:
-                parts += [(k, v if not isinstance(v, list) else tuple(v)) for k, v in group.items() if k != "params"]
+                for k, v in group.items():
+                    if k != "params":
+                        parts.append(tuple(v) if v.__class__ is list else v)
                 for p in group["params"]:
-                    state = opt.state.get(p)
-                    if state:
-                        parts += [(k, id(v)) for k, v in state.items()]
+                    per_param = state.get(p)
+                    if per_param:
+                        parts.extend(map(id, per_param.values()))
         return tuple(parts)
 
     def parameters(self) -> list:

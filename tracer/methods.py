@@ -91,4 +91,4 @@ Tensor.__setitem__ = ix.setitem
 Tensor.T = property(lambda self: sh.permute(self, list(reversed(range(self.dim())))))
 Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
 Tensor.data = property(_data_get, _data_set)
-Tensor.__hash__ = lambda self: id(self)
+Tensor.__hash__ = object.__hash__  # identity, as torch (and fast: dict keys in optimizers)
