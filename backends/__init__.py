@@ -2,6 +2,6 @@
 
 
 def compare(graph, *inputs, **kwargs):
-    """Interpreter vs onnxruntime (see ``backends.compare.compare``)."""
-    from backends.compare import compare as _compare
+    """Interpreter vs onnxruntime, output by output (see ``backends.comparison.compare``)."""
+    from backends.comparison import compare as _compare
     return _compare(graph, *inputs, **kwargs)

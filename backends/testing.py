@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.compare import compare
+from backends import compare
 
 
 def assert_backends_agree(fn, *inputs, grad: bool = True, rtol=None, atol=None, opset: int = 18, seed: int = 0):

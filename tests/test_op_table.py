@@ -12,7 +12,7 @@ import pytest
 import backends.numpy as bnp
 import ir
 import tracer
-from backends.compare import compare
+from backends import compare
 from backends.onnx import export, newest_opset
 from op_table import ROWS, Bool, Int, make_inputs
 

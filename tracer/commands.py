@@ -172,7 +172,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from backends.compare import compare
+    from backends import compare
     graph, feeds = traced_graph(args)
     report = compare(graph, feeds)
     print(report)

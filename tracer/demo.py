@@ -15,7 +15,7 @@ import numpy as np
 import ir
 import tracer as torch
 from ir.passes import dce
-from backends.compare import compare
+from backends import compare
 from backends.onnx import export
 from ir.dot import graphviz_available, render
 from tracer import nn

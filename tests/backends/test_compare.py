@@ -4,7 +4,7 @@ import pytest
 
 import ir
 import tracer as torch
-from backends.compare import compare
+from backends import compare
 from backends.onnx.lowerings import LOWERINGS
 from backends.testing import assert_backends_agree
 from ir.ops import elementwise as E
@@ -62,3 +62,10 @@ def test_session_is_built_once_per_graph(monkeypatch):
     for _ in range(3):
         np.testing.assert_array_equal(bo.run(g, np.ones(3, np.float32))[0], [2, 2, 2])
     assert len(built) == 1
+
+
+def test_backends_compare_is_the_function_even_after_importing_the_module():
+    import backends
+    import backends.comparison  # noqa: F401
+    g = torch.trace(lambda x: x + 1, torch.ones(2))
+    assert backends.compare(g, torch.ones(2)).ok

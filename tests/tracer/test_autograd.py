@@ -205,7 +205,7 @@ def test_backward_inside_a_trace_appends_to_the_graph():
 
 def test_forces_as_the_gradient_of_an_energy_trace_and_export():
     """A model whose forward computes -dE/dx: what torch.onnx cannot export."""
-    from backends.compare import compare
+    from backends import compare
 
     def forces(x):
         x = x.detach().requires_grad_()

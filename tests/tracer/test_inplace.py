@@ -4,7 +4,7 @@ import pytest
 
 import backends.numpy as bnp
 import tracer
-from backends.compare import compare
+from backends import compare
 
 torch = pytest.importorskip("torch")
 
