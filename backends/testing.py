@@ -1,25 +1,27 @@
-"""``assert_backends_agree``: a one-line check for users' own tests."""
+"""``assert_backends_agree`` for graphs: one line in a test to check that the NumPy interpreter
+and onnxruntime agree. (``tracer.testing.assert_backends_agree`` traces a function first.)"""
 from __future__ import annotations
 
 import numpy as np
 
+import ir
 from backends import compare
 
 
-def assert_backends_agree(fn, *inputs, grad: bool = True, rtol=None, atol=None, opset: int = 18, seed: int = 0):
-    """Trace ``fn(*inputs)`` (and, with ``grad``, its gradients) and assert that the NumPy
-    interpreter and onnxruntime agree on every output.
+def assert_backends_agree(graph, *inputs, grad: bool = True, rtol=None, atol=None, opset: int = 18,
+                          seed: int = 0, **named):
+    """Assert that the interpreter and onnxruntime agree on every output of ``graph`` and, with
+    ``grad``, on the gradients of its first output with respect to every floating-point input
+    (a non-scalar output gets a random seed gradient).
 
-    Gradients are taken of the first output with respect to every floating-point input and
-    parameter; a non-scalar output gets a random seed gradient.
+    Args:
+        graph: an ``ir.Graph``.
+        inputs, named: as for ``backends.numpy.run`` (traced values fill in the rest).
 
     Returns:
-        The ``Report`` (raises ``AssertionError`` with the report's table on a mismatch).
+        The ``Report``; raises ``AssertionError`` with the report's table on a mismatch.
     """
-    import ir
-    from tracer import trace
-    graph = trace(fn, *inputs)
-    feeds = {name: value for name, value in zip(graph.input_names, inputs)}
+    feeds = dict(zip(graph.input_names, inputs), **named)
     if grad:
         seeded = graph.outputs[0].shape != ()
         graph = ir.grad(graph, of=0, grad_output=seeded)

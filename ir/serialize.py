@@ -1,4 +1,4 @@
-"""Save and load graphs as JSON: plain data only, validated on load (never pickle or eval)."""
+"""Save and load graphs as JSON: plain data only, validated on load; nothing read is ever executed or unpickled."""
 from __future__ import annotations
 
 import json
