@@ -7,7 +7,7 @@ from ir.errors import IRError
 from ir.node import FORWARD, Node, make_node
 from ir.ops import source
 from ir.ops.base import NO_ATTRS, Op
-from ir.ops.source import InputAttrs
+from ir.ops.source import ConstAttrs, InputAttrs
 
 
 class Graph:
@@ -132,12 +132,23 @@ class Graph:
         return counts
 
     # -- copying, saving, showing ---------------------------------------------------------
-    def copy(self) -> "Graph":
-        """A deep copy of the structure (nodes are new objects; attrs are shared, being frozen)."""
+    def copy(self, keep=None, constants=None) -> "Graph":
+        """A copy of the structure (new node objects; attrs are shared, being frozen).
+
+        Args:
+            keep: if given, only these nodes (and every graph input) are copied.
+            constants: ``{node: array}``: those nodes become constants holding the array.
+        """
+        constants = constants or {}
         new = Graph(self.name)
         mapping: dict[Node, Node] = {}
         for n in self.nodes:
-            clone = Node(n.op, [mapping[i] for i in n.inputs], n.attrs, n.type, n.source, n.phase)
+            if keep is not None and n not in keep and n.op is not source.input_:
+                continue
+            if n in constants:
+                clone = Node(source.constant, (), ConstAttrs(constants[n]), n.type, n.source, n.phase)
+            else:
+                clone = Node(n.op, [mapping[i] for i in n.inputs], n.attrs, n.type, n.source, n.phase)
             if n.op is source.input_:
                 clone.value = n.value  # an input's traced value (parameters) travels with it
             mapping[n] = new.append(clone)

@@ -10,28 +10,10 @@ from ir.graph import Graph
 from ir.node import Node
 from ir.ops import random as RND
 from ir.ops import source
-from ir.ops.source import ConstAttrs
 
 #: Folding stops where a constant would grow past this many elements (an expanded zero
 #: stays an expand of a scalar rather than becoming a large array in the file).
 FOLD_LIMIT = 4096
-
-
-def _rebuild(graph: Graph, keep, replace=None) -> Graph:
-    replace = replace or {}
-    new = Graph(graph.name)
-    mapping: dict[Node, Node] = {}
-    for n in graph.nodes:
-        if n not in keep and n.op is not source.input_:
-            continue
-        if n in replace:
-            clone = Node(source.constant, (), ConstAttrs(replace[n]), n.type, n.source, n.phase)
-        else:
-            clone = Node(n.op, [mapping[i] for i in n.inputs], n.attrs, n.type, n.source, n.phase)
-            clone.value = n.value if n.op is source.input_ else None
-        mapping[n] = new.append(clone)
-    new.set_outputs([mapping[o] for o in graph.outputs], graph.output_names)
-    return new
 
 
 def live_nodes(graph: Graph) -> set:
@@ -48,7 +30,7 @@ def live_nodes(graph: Graph) -> set:
 
 def dce(graph: Graph) -> Graph:
     """Drop nodes no output depends on (graph inputs are kept: callers feed them by position)."""
-    return _rebuild(graph, live_nodes(graph))
+    return graph.copy(keep=live_nodes(graph))
 
 
 def fold_constants(graph: Graph, evaluate) -> Graph:
@@ -69,7 +51,7 @@ def fold_constants(graph: Graph, evaluate) -> Graph:
             if n.type.numel > max(FOLD_LIMIT, biggest):
                 continue
             values[n] = folded[n] = np.array(evaluate(n, [values[i] for i in n.inputs]))
-    return dce(_rebuild(graph, set(graph.nodes), folded)) if folded else graph
+    return dce(graph.copy(constants=folded)) if folded else graph
 
 
 def optimize(graph: Graph, evaluate) -> Graph:

@@ -14,10 +14,10 @@ from tracer.ops.creation import (arange, as_tensor, empty, empty_like, eye, from
                                  linspace, logspace, ones, ones_like, tensor, zeros, zeros_like)
 from tracer.ops.elementwise import *  # noqa: F401,F403
 from tracer.ops.elementwise import abs, pow, round  # noqa: F401,A004
-from tracer.ops.indexing import (argwhere, gather, index_add, index_select, masked_fill, masked_select,  # noqa: F401
-                                 nonzero, scatter_add)
+from tracer.ops.indexing import (argwhere, gather, index_add, index_select, masked_select, nonzero,  # noqa: F401
+                                 scatter_add, where)
 from tracer.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
-from tracer.ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean,  # noqa: F401,A004
+from tracer.ops.reduce import (all, bucketize, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean,  # noqa: F401,A004
                                min, norm, prod, softmax, log_softmax, std, std_mean, sum, var, var_mean)
 from tracer.ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, expand,  # noqa: F401
                               flatten, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, stack,

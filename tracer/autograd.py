@@ -16,6 +16,8 @@ from tracer.backward_plan import Plan, PlanCache, kernels_available, structure_k
 from tracer.dispatch import eager_node
 from tracer.errors import err
 from tracer.grad_mode import no_grad
+from tracer.ops.creation import to_tensor, zeros_like
+from tracer.ops.inplace import assign
 from tracer.tensor import Tensor
 
 _PLANS = PlanCache()  # structure -> backward plan; plans are immutable, so sharing is safe
@@ -57,7 +59,6 @@ def _seed(out: Tensor, gradient, state):
             raise err(RuntimeError, "grad can be implicitly created only for scalar outputs")
         return None
     if not isinstance(gradient, Tensor):
-        from tracer.ops._util import to_tensor
         gradient = to_tensor(gradient, out.dtype)
     if tuple(gradient.shape) != tuple(out.shape):
         raise err(RuntimeError, f"Mismatch in shape: grad_output[0] has a shape of {list(gradient.shape)} and "
@@ -215,7 +216,6 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
     if create_graph:
         t._grad = t._grad + g
         return
-    from tracer.ops.inplace import assign
     with no_grad():
         assign(t._grad, t._grad + g)
 
@@ -237,7 +237,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t, node in zip(ins, wanted):
         g = grads.get(node)
         if g is None and materialize_grads:
-            from tracer.ops.creation import zeros_like
             g = zeros_like(t)
         if g is None and not (allow_unused or materialize_grads):
             raise err(RuntimeError, "One of the differentiated Tensors appears to not have been used in the "

@@ -149,7 +149,7 @@ class CompiledFunction:
 
     def _trace(self, key, args):
         """Trace (which also runs ``fn`` eagerly, so this call's results are real) and cache."""
-        grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._parameters()]
+        grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._watched.parameters()]
         graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
         self.trace_count += 1
         outputs = list(graph.outputs) + [n for _, n in state.grads]
@@ -162,9 +162,6 @@ class CompiledFunction:
         self._cache[key] = entry
         self._last = entry
         return result
-
-    def _parameters(self) -> list:
-        return self._watched.parameters()
 
     def _runner(self, graph, n_args, state):
         """``runner(arg arrays, outside arrays) -> (results, updated state, grads)``."""

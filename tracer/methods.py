@@ -14,13 +14,13 @@ _SAME_NAME = {
     ew: "add sub mul div true_divide floor_divide remainder fmod pow float_power maximum minimum neg negative "
         "abs absolute relu sign floor ceil exp log sqrt rsqrt sin cos tanh sigmoid erf reciprocal logical_not "
         "round trunc fix frac square log2 log10 log1p expm1 tan clamp clip clamp_min clamp_max eq ne lt le gt "
-        "ge not_equal less less_equal greater greater_equal logical_and logical_or logical_xor where isnan "
-        "isinf isfinite nan_to_num lerp addcmul addcdiv",
+        "ge not_equal less less_equal greater greater_equal logical_and logical_or logical_xor isnan "
+        "isinf isfinite nan_to_num lerp addcmul addcdiv masked_fill",
     rd: "sum prod mean var std amax amin argmax argmin max min logsumexp softmax log_softmax all any "
-        "count_nonzero norm",
+        "count_nonzero norm bucketize",
     sh: "reshape view view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose swapaxes "
         "swapdims t movedim expand expand_as broadcast_to repeat narrow split chunk unbind",
-    ix: "index_select gather scatter_add index_add masked_fill masked_select nonzero argwhere",
+    ix: "index_select gather scatter_add index_add masked_select nonzero argwhere",
     la: "matmul mm bmm mv dot outer addmm",
     ip: "add_ sub_ mul_ div_ pow_ clamp_min_ clamp_max_ addcmul_ addcdiv_ lerp_ clamp_ zero_ fill_ copy_ "
         "neg_ exp_ sqrt_ relu_ sigmoid_ tanh_ abs_ masked_fill_ uniform_ normal_ bernoulli_ detach_",
@@ -31,6 +31,7 @@ for _module, _names in _SAME_NAME.items():
     for _name in _names.split():
         setattr(Tensor, _name, getattr(_module, _name))
 
+Tensor.where = lambda self, condition, other: ew.where(condition, self, other)  # x.where(c, y)
 Tensor.float = cv.float_
 Tensor.int = cv.int_
 Tensor.bool = cv.bool__

@@ -13,7 +13,10 @@ import numpy as np
 from ir import dtypes
 from ir.ops import random as RND
 from tracer.dispatch import record_value
+from tracer.ops import elementwise as ew
 from tracer.ops._util import shape_arg
+from tracer.ops.creation import _done
+from tracer.ops.shape import broadcast_tensors
 from tracer.tensor import Tensor
 
 
@@ -94,10 +97,6 @@ def _float(dtype):
     return dtype
 
 
-def _done(t: Tensor, requires_grad: bool) -> Tensor:
-    return t.requires_grad_() if requires_grad else t
-
-
 def uniform_tensor(shape, dtype, low, high, generator=None) -> Tensor:
     dtype = _float(dtype)
     value = _gen(generator).uniform(low, high, size=tuple(shape)).astype(dtype.np)
@@ -146,8 +145,6 @@ def randperm(n, *, generator=None, dtype=None, device=None) -> Tensor:
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False) -> Tensor:
     """N(mean, std): scalar mean/std with a ``size``, or tensors broadcast against each other."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        from tracer.ops import elementwise as ew
-        from tracer.ops.shape import broadcast_tensors
         m, s = (x if isinstance(x, Tensor) else Tensor._wrap(np.float32(x)) for x in (mean, std))
         m, s = broadcast_tensors(m, s)
         base = normal_tensor(m.shape, m.dtype, 0.0, 1.0, generator)
@@ -157,7 +154,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
 
 
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
-    from tracer.ops import elementwise as ew
     probs = input if p is None else p
     draw = uniform_tensor(input.shape, input.dtype, 0.0, 1.0, generator)
     return ew.lt(draw, probs).to(input.dtype)

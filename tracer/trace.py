@@ -9,6 +9,7 @@ from ir.graph import Graph
 from tracer import tracing
 from tracer.errors import err
 from tracer.naming import discover
+from tracer.ops.creation import tensor
 from tracer.tensor import Tensor
 
 
@@ -64,7 +65,6 @@ def _as_input(x) -> Tensor:
         return x
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
-    from tracer.ops.creation import tensor
     return tensor(x)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ir.ops import elementwise as E
 from backends.onnx.builder import ONNX_TYPE
+from backends.onnx.linalg import gemm_with_bias
 from ir import dtypes
 
 _F32 = dtypes.float32
@@ -112,7 +113,6 @@ def _bce_logits(b, node, xs):
 
 def _add(b, node, xs):
     """Add; a linear layer's bias add joins its Gemm."""
-    from backends.onnx.linalg import gemm_with_bias
     return gemm_with_bias(b, node) or b.op("Add", xs)
 
 

@@ -6,31 +6,8 @@ from collections import OrderedDict
 from tracer.nn.module import Module
 
 
-def _insert(container, index: int, module) -> None:
-    """Insert into a numbered container, renumbering the children "0", "1", ..."""
-    items = list(container._modules.values())
-    items.insert(index, module)
-    container._modules.clear()
-    for i, m in enumerate(items):
-        container._modules[str(i)] = m
-
-
-class Sequential(Module):
-    """Modules called in order; children are named "0", "1", ... (or by an OrderedDict's keys)."""
-
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for name, m in args[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(args):
-                self.add_module(str(i), m)
-
-    def forward(self, input):
-        for m in self._modules.values():
-            input = m(input)
-        return input
+class _Numbered(Module):
+    """Children in order, named "0", "1", ...: what Sequential and ModuleList share."""
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -40,7 +17,7 @@ class Sequential(Module):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+            return self._from_items(list(self._modules.items())[idx])
         keys = list(self._modules)
         if not -len(keys) <= idx < len(keys):
             raise IndexError(f"index {idx} is out of range")
@@ -53,26 +30,52 @@ class Sequential(Module):
         keys = list(self._modules)
         for k in (keys[idx] if isinstance(idx, slice) else [keys[idx]]):
             del self._modules[k]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        self._renumber(list(self._modules.values()))
 
-    def append(self, module) -> "Sequential":
+    def append(self, module):
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules) -> "Sequential":
+    def extend(self, modules):
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index: int, module) -> "Sequential":
-        _insert(self, index, module)
+    def insert(self, index: int, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._renumber(items)
         return self
 
+    def _renumber(self, modules) -> None:
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self._modules[str(i)] = m
 
-class ModuleList(Module):
+
+class Sequential(_Numbered):
+    """Modules called in order; children are named "0", "1", ... (or by an OrderedDict's keys)."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, m in args[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(args):
+                self.add_module(str(i), m)
+
+    @staticmethod
+    def _from_items(items):
+        return Sequential(OrderedDict(items))
+
+    def forward(self, input):
+        for m in self._modules.values():
+            input = m(input)
+        return input
+
+
+class ModuleList(_Numbered):
     """A list of modules, registered as "0", "1", ..."""
 
     def __init__(self, modules=None):
@@ -80,31 +83,9 @@ class ModuleList(Module):
         for m in modules or ():
             self.append(m)
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return list(self._modules.values())[idx]
-
-    def __setitem__(self, idx, module) -> None:
-        self._modules[list(self._modules)[idx]] = module
-
-    def append(self, module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module) -> None:
-        _insert(self, index, module)
+    @staticmethod
+    def _from_items(items):
+        return ModuleList([m for _, m in items])
 
 
 class ModuleDict(Module):

@@ -15,7 +15,7 @@ from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from tracer.dispatch import apply
 from tracer.ops._util import cast, promote
-from tracer.ops.indexing import gather, one_hot  # noqa: F401
+from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
 from tracer.ops.linalg import matmul
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
 from tracer.random import uniform_tensor
@@ -167,7 +167,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 def _class_weights(weight, target_safe):
     """weight[target] as a tensor shaped like the target."""
-    from tracer.ops.indexing import index_select
     return index_select(weight, 0, target_safe.reshape(-1)).reshape(target_safe.shape)
 
 

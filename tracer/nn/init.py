@@ -9,6 +9,7 @@ import numpy as np
 
 from tracer.errors import err
 from tracer.grad_mode import no_grad
+from tracer.ops.creation import eye
 from tracer.tensor import Tensor
 
 
@@ -74,7 +75,6 @@ def ones_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from tracer.ops.creation import eye
     with no_grad():
         return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
 

@@ -24,16 +24,7 @@ def scalar(value, dtype) -> Tensor:
     return Tensor._make(np.asarray(value, dtype=dtype.np), TensorType((), dtype))
 
 
-def to_tensor(x, dtype=None) -> Tensor:
-    if isinstance(x, Tensor):
-        return x if dtype is None else cast(x, dtype)
-    if is_scalar(x):
-        return scalar(x, dtype or result_type([_py(x)]))
-    from tracer.ops.creation import tensor
-    return tensor(x, dtype=dtype)
-
-
-def _py(x):
+def py_number(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
@@ -51,7 +42,7 @@ def promote(*xs) -> list[Tensor]:
     for x in xs:
         if not isinstance(x, Tensor) and not is_scalar(x):
             raise err(TypeError, f"expected a Tensor or a number, got {type(x).__name__}")
-    dtype = result_type([x if isinstance(x, Tensor) else _py(x) for x in xs])
+    dtype = result_type([x if isinstance(x, Tensor) else py_number(x) for x in xs])
     return [cast(x, dtype) if isinstance(x, Tensor) else scalar(x, dtype) for x in xs]
 
 

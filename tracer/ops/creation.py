@@ -8,7 +8,8 @@ import numpy as np
 
 from ir import dtypes
 from tracer.errors import err
-from tracer.ops._util import shape_arg
+from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg
+from tracer.promotion import result_type
 from tracer.promotion import default_float
 from tracer.tensor import Tensor
 
@@ -151,3 +152,11 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False) -
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _done(Tensor._wrap(np.eye(n, m if m is not None else n, dtype=(dtype or default_float()).np)), requires_grad)
+
+
+def to_tensor(x, dtype=None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x if dtype is None else cast(x, dtype)
+    if is_scalar(x):
+        return scalar(x, dtype or result_type([py_number(x)]))
+    return tensor(x, dtype=dtype)

@@ -9,7 +9,7 @@ from ir import dtypes
 from ir.ops import elementwise as E
 from tracer.dispatch import apply
 from tracer.errors import err
-from tracer.ops._util import cast, promote, to_float
+from tracer.ops._util import cast, promote, scalar, to_float
 from tracer.tensor import Tensor
 
 
@@ -209,12 +209,15 @@ logical_or = _logical(E.logical_or)
 logical_xor = _logical(E.logical_xor)
 
 
-def where(condition, input=None, other=None) -> Tensor:
-    if input is None and other is None:
-        from tracer.ops.indexing import nonzero
-        return nonzero(condition, as_tuple=True)
+def where(condition, input, other) -> Tensor:
+    """Elementwise choice (``tracer.where`` with one argument is ``indexing.where``)."""
     x, y = promote(input, other)
     return apply(E.where, [cast(condition, dtypes.bool_), x, y])
+
+
+def masked_fill(input, mask, value) -> Tensor:
+    v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
+    return where(mask, cast(v, input.dtype), input)
 
 
 def isnan(input) -> Tensor:
@@ -246,13 +249,3 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
 
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
     return add(input, mul(div(tensor1, tensor2), value))
-
-
-def bucketize(input, boundaries, *, out_int32=False, right=False) -> Tensor:
-    """The bucket of each value: the count of boundaries below it (``right=False``: strictly below)."""
-    from tracer.ops.reduce import sum as sum_
-    from tracer.ops.shape import unsqueeze
-    x = unsqueeze(input, -1) if input.dim() else input.reshape(1)
-    below = le(boundaries, x) if right else lt(boundaries, x)
-    out = sum_(below, dim=-1) if input.dim() else sum_(below)
-    return cast(out, dtypes.int32 if out_int32 else dtypes.int64)

@@ -14,22 +14,11 @@ from ir.ops import shape as S
 from tracer.dispatch import apply
 from tracer.errors import err
 from tracer.ops import elementwise as ew
-from tracer.ops._util import cast, is_scalar, norm_dim, scalar, to_tensor
+from tracer.ops._util import cast, is_scalar, norm_dim, scalar
+from tracer.ops.creation import to_tensor
+from tracer.ops.inplace import assign
+from tracer.ops.shape import broadcast_tensors, expand, permute, reshape, slice_region, unsqueeze
 from tracer.tensor import Tensor, _specialise
-
-
-def slice_dim(x, d, start, end, step) -> Tensor:
-    starts = [0] * x.dim()
-    ends = list(x.shape)
-    steps = [1] * x.dim()
-    starts[d], ends[d], steps[d] = start, end, step
-    return _slice(x, starts, ends, steps)
-
-
-def _slice(x, starts, ends, steps) -> Tensor:
-    if list(starts) == [0] * x.dim() and list(ends) == list(x.shape) and list(steps) == [1] * x.dim():
-        return x
-    return apply(S.slice_, [x], S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps)))
 
 
 def _expand_ellipsis(index, rank):
@@ -112,19 +101,13 @@ def _basic(x, items):
             adv.append((len(shape), _as_index_tensor(i, size, axis)))
             shape.append(size)
         axis += 1
-    out = _slice(x, starts, ends, steps)
-    return reshape_to(out, shape), adv
-
-
-def reshape_to(x, shape):
-    from tracer.ops.shape import reshape
-    return reshape(x, shape)
+    out = slice_region(x, starts, ends, steps)
+    return reshape(out, shape), adv
 
 
 def _advanced(x, adv):
     """Index ``x`` at the (position, index tensor) pairs, NumPy placement: adjacent advanced
     dims are replaced in place; separated ones move the result dims to the front."""
-    from tracer.ops.shape import broadcast_tensors, permute, reshape
     positions = [p for p, _ in adv]
     idx = broadcast_tensors(*[i for _, i in adv]) if len(adv) > 1 else (adv[0][1],)
     adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
@@ -167,7 +150,6 @@ def getitem(x, index) -> Tensor:
 
 def setitem(x, index, value) -> None:
     """``x[index] = value``, as an in-place update of ``x`` (a new value in a traced graph)."""
-    from tracer.ops.inplace import assign
     value = value if isinstance(value, Tensor) else scalar(value, x.dtype)
     value = cast(value, x.dtype)
     if isinstance(index, Tensor) and index.dtype == dtypes.bool_ and tuple(index.shape) == tuple(x.shape):
@@ -181,7 +163,6 @@ def setitem(x, index, value) -> None:
 
 
 def _slice_assign(x, items, value):
-    from tracer.ops.shape import expand, reshape
     starts, ends, steps, kept = [], [], [], []
     axis = 0
     for i in items:
@@ -208,7 +189,6 @@ def _slice_assign(x, items, value):
 def _scatter_assign(x, items, value):
     """Advanced-index assignment. Positions are read from the index values (so a trace is
     specialised to them); for repeated positions the last write wins, as on torch's CPU."""
-    from tracer.ops.shape import expand, reshape
     positions = to_tensor(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape)))
     pos = getitem(positions, tuple(items))
     src = reshape(expand(value, pos.shape), -1)
@@ -248,15 +228,16 @@ def index_add(input, dim, index, source, *, alpha=1) -> Tensor:
     return apply(I.index_add, [input, _as_index_tensor(index, input.shape[d], d), src], I.AxisAttrs(d))
 
 
-def masked_fill(input, mask, value) -> Tensor:
-    v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
-    return ew.where(mask, cast(v, input.dtype), input)
-
-
 def masked_select(input, mask) -> Tensor:
-    from tracer.ops.shape import broadcast_tensors
     x, m = broadcast_tensors(input, mask)
     return getitem(x, m)
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """torch.where: elementwise choice, or with the condition alone, its nonzero indices."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    return ew.where(condition, input, other)
 
 
 def nonzero(input, *, as_tuple=False):
@@ -274,5 +255,4 @@ def argwhere(input):
 def one_hot(tensor, num_classes=-1) -> Tensor:
     n = int(tensor._value.max()) + 1 if num_classes == -1 else num_classes
     classes = to_tensor(np.arange(n, dtype=np.int64))
-    from tracer.ops.shape import unsqueeze
     return cast(ew.eq(unsqueeze(tensor, -1), classes), dtypes.int64)

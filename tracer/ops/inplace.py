@@ -14,6 +14,7 @@ from tracer.errors import err
 from tracer.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, scalar
+from tracer.random import normal_tensor, uniform_tensor
 from tracer.tensor import Tensor
 
 
@@ -135,22 +136,18 @@ def abs_(self):
 
 
 def masked_fill_(self, mask, value):
-    from tracer.ops.indexing import masked_fill
-    return assign(self, masked_fill(self, mask, value))
+    return assign(self, ew.masked_fill(self, mask, value))
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    from tracer.random import uniform_tensor
     return assign(self, uniform_tensor(self.shape, self.dtype, a, b, generator))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    from tracer.random import normal_tensor
     return assign(self, normal_tensor(self.shape, self.dtype, mean, std, generator))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
-    from tracer.random import uniform_tensor
     return assign(self, ew.lt(uniform_tensor(self.shape, self.dtype, 0.0, 1.0, generator), p))
 
 

@@ -177,3 +177,11 @@ def norm(input, p="fro", dim=None, keepdim=False) -> Tensor:
     if is_scalar(p) and p == float("inf"):
         return amax(ew.abs(x), dim if dim is not None else (), keepdim)
     return ew.pow(sum(ew.pow(ew.abs(x), p), dim, keepdim), 1.0 / p)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False) -> Tensor:
+    """The bucket of each value: the count of boundaries below it (``right=False``: strictly below)."""
+    x = input.unsqueeze(-1) if input.dim() else input.reshape(1)
+    below = ew.le(boundaries, x) if right else ew.lt(boundaries, x)
+    out = sum(below, dim=-1) if input.dim() else sum(below)
+    return cast(out, dtypes.int32 if out_int32 else dtypes.int64)

@@ -25,6 +25,20 @@ def _resolve(shape, numel: int) -> tuple[int, ...]:
     return shape
 
 
+def slice_dim(x, d, start, end, step) -> Tensor:
+    starts = [0] * x.dim()
+    ends = list(x.shape)
+    steps = [1] * x.dim()
+    starts[d], ends[d], steps[d] = start, end, step
+    return slice_region(x, starts, ends, steps)
+
+
+def slice_region(x, starts, ends, steps) -> Tensor:
+    if list(starts) == [0] * x.dim() and list(ends) == list(x.shape) and list(steps) == [1] * x.dim():
+        return x
+    return apply(S.slice_, [x], S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps)))
+
+
 def reshape(input, *shape) -> Tensor:
     new = _resolve(shape_arg(shape), input.numel())
     if new == tuple(input.shape):
@@ -186,7 +200,6 @@ def vstack(tensors) -> Tensor:
 
 
 def narrow(input, dim, start, length) -> Tensor:
-    from tracer.ops.indexing import slice_dim
     d = norm_dim(dim, input.dim(), "narrow")
     start = start + input.shape[d] if start < 0 else start
     if start < 0 or start + length > input.shape[d]:
@@ -195,7 +208,6 @@ def narrow(input, dim, start, length) -> Tensor:
 
 
 def split(tensor, split_size_or_sections, dim=0):
-    from tracer.ops.indexing import slice_dim
     d = norm_dim(dim, tensor.dim(), "split")
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
