@@ -12,9 +12,16 @@ import functools
 
 import numpy as np
 
+from backends.numpy import Program
+from backends.onnx import export
+from backends.ort import session_for
+from backends.ort_bound import BoundSession
 from ir.passes import dce
 from tracer.grad_mode import is_grad_enabled
 from tracer.naming import _referenced
+from tracer.nn.module import Module
+from tracer.optim.optimizer import Optimizer
+from tracer.random import default_generator
 from tracer.tensor import Tensor
 from tracer.trace import _input_name, record, unflatten_like
 
@@ -50,8 +57,6 @@ class _Watched:
     Which ``.grad`` exist is checked separately, only for graphs that read them."""
 
     def __init__(self, objs):
-        from tracer.nn.module import Module
-        from tracer.optim.optimizer import Optimizer
         self.modules = [m for _, o in objs if isinstance(o, Module) for m in o.modules()]
         self.optimizers = [o for _, o in objs if isinstance(o, Optimizer)]
 
@@ -168,8 +173,6 @@ class CompiledFunction:
         n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
         n_updates = len(state.mutations)
         if self.backend == "numpy":
-            from backends.numpy import Program
-            from tracer.random import default_generator
             program = Program(graph)
 
             def run_numpy(args, outside):
@@ -179,9 +182,6 @@ class CompiledFunction:
         return self._ort_runner(graph, n_args, n_results, n_updates)
 
     def _ort_runner(self, graph, n_args, n_results, n_updates):
-        from backends.onnx import export
-        from backends.ort import session_for
-        from backends.ort_bound import BoundSession
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)
@@ -213,7 +213,6 @@ class CompiledFunction:
     def export(self, path, opset: int | None = None):
         """Write the most recent graph as ONNX, every input (parameters, optimizer state) kept as
         a named input and every update as an output named ``updated.<input>``."""
-        from backends.onnx import export
         if self._last is None:
             raise RuntimeError("compile: call the compiled function once before exporting it")
         axes = {n.attrs.name: {0: "batch"} for n in self._last.graph.inputs if n.attrs.kind == "input" and self.dynamic}

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import types
 
+from tracer.nn.module import Module
+from tracer.optim.optimizer import Optimizer
+from tracer.tensor import Tensor
+
 
 def _referenced(fn) -> list[tuple[str, object]]:
     """(name, object) for the closure cells and globals a function's code refers to."""
@@ -29,14 +33,11 @@ def _referenced(fn) -> list[tuple[str, object]]:
 
 def discover(fn) -> dict[int, str]:
     """``{id(tensor): name}`` for the parameters, buffers and optimizer state ``fn`` can reach."""
-    from tracer.nn.module import Module
-    from tracer.optim.optimizer import Optimizer
     if isinstance(fn, Module):
         return module_names(fn, "")
     objs = _referenced(fn)
     modules = [(n, o) for n, o in objs if isinstance(o, Module) and module_names(o, "")]
     optims = [(n, o) for n, o in objs if isinstance(o, Optimizer)]
-    from tracer.tensor import Tensor
     names: dict[int, str] = {id(o): n for n, o in objs if isinstance(o, Tensor)}
     for n, m in modules:
         names.update(module_names(m, "" if len(modules) == 1 else f"{n}."))

@@ -5,6 +5,8 @@ The class holds state and the Python protocol; the math lives in ``tracer/ops`` 
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ir import dtypes
@@ -223,7 +225,6 @@ class Tensor:
     @property
     def grad(self):
         if not self.is_leaf and not self._retains_grad:
-            import warnings
             warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
                           "Its .grad attribute won't be populated during autograd.backward(). If you indeed "
                           "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "

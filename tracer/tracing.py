@@ -13,6 +13,7 @@ import weakref
 from ir.graph import Graph
 from ir.ops import source
 from ir.ops.source import ConstAttrs, InputAttrs
+from tracer._source import user_source
 
 _TRACE = contextvars.ContextVar("tracegrad_trace", default=None)
 _IDS = itertools.count(1)  # distinguishes traces; tensors remember the one that made them
@@ -27,7 +28,6 @@ class TraceValueError(RuntimeError):
 
 
 def _at() -> str:
-    from tracer._source import user_source
     where = user_source()
     return f" at {where}" if where else ""
 

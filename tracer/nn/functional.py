@@ -6,6 +6,7 @@ BCE-with-logits uses the log-sum-exp form, cross-entropy goes through log_softma
 from __future__ import annotations
 
 import math
+import warnings
 
 from ir import dtypes
 from tracer.errors import err
@@ -102,7 +103,6 @@ def _reduce(loss, reduction: str) -> Tensor:
 
 def _same_shape(name, input, target):
     if tuple(input.shape) != tuple(target.shape):
-        import warnings
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
                       "the same size.", UserWarning, stacklevel=3)

@@ -10,6 +10,7 @@ import numpy as np
 from tracer.errors import err
 from tracer.grad_mode import no_grad
 from tracer.ops.creation import eye
+from tracer.random import _gen
 from tracer.tensor import Tensor
 
 
@@ -110,7 +111,6 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std) truncated to [a, b], by inverse-CDF sampling as torch does."""
-    from tracer.random import _gen
     norm_cdf = lambda x: (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0  # noqa: E731
     lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
     u = _gen(generator).uniform(2 * lo - 1, 2 * hi - 1, size=tuple(tensor.shape))
@@ -147,7 +147,6 @@ def _giles_large(w):
 
 def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix from the QR decomposition of a normal draw, as torch."""
-    from tracer.random import _gen
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     rows = tensor.shape[0]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ir import dtypes
+from ir.dtypes import DType
 from tracer.errors import err
 from tracer.nn.parameter import Buffer, Parameter
 from tracer.tensor import Tensor
@@ -208,7 +210,6 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        from ir.dtypes import DType
         dtype = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, DType)), None)
         if dtype is not None:
             for p in list(self.parameters()) + list(self.buffers()):
@@ -219,11 +220,9 @@ class Module:
         return self
 
     def float(self):
-        from ir import dtypes
         return self.to(dtypes.float32)
 
     def double(self):
-        from ir import dtypes
         return self.to(dtypes.float64)
 
     def cpu(self):
