@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--out", default="tracegrad-demo", help="output folder (default ./tracegrad-demo/)")
     demo.add_argument("--steps", type=int, default=300, help="eager training steps (default 300)")
 
-    def target(cmd, help_text, out_required=False):
+    def target(cmd, help_text):
         c = sub.add_parser(cmd, help=help_text)
         c.add_argument("target", help="FILE.py:FUNC (a function, an nn.Module class, or a factory)")
         c.add_argument("--input", "-i", action="append", default=[], metavar="NAME=SHAPE[:DTYPE]",

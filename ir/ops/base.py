@@ -6,7 +6,7 @@ The name is used only to save and load graphs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Callable
 
 from ir.types import TensorType
@@ -48,6 +48,3 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
-
-    def attr_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self.attrs))

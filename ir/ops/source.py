@@ -7,6 +7,7 @@ import numpy as np
 
 from ir import dtypes
 from ir.dtypes import DType
+from ir.errors import IRError
 from ir.ops.base import Op
 from ir.types import TensorType
 
@@ -32,6 +33,8 @@ class ConstAttrs:
 
 
 def _infer_input(types, a: InputAttrs) -> TensorType:
+    if a.kind not in INPUT_KINDS:
+        raise IRError(f"input {a.name!r}: kind must be one of {INPUT_KINDS}, got {a.kind!r}")
     return TensorType(tuple(a.shape), a.dtype)
 
 

@@ -76,6 +76,7 @@ def test_load_rejects_a_cyclic_graph(tmp_path):
     (lambda d: d["nodes"][-1]["attrs"].update(axes=[7]), "axes"),
     (lambda d: d["nodes"][-1].update(type={"shape": [3], "dtype": "float32"}), "disagrees"),
     (lambda d: d.update(outputs=[999]), "corrupted"),
+    (lambda d: d["nodes"][0]["attrs"].update(kind="weird"), "kind must be one of"),
 ])
 def test_load_rejects_corrupted_files(tmp_path, corrupt, message):
     data = ir.serialize.to_json(textbook_graph())
