@@ -128,7 +128,7 @@ def _nll(b, n, g):
     if n.attrs.ignore_index in range(classes):
         hit = b(E.logical_and, hit, b(E.ne, t, b.const(n.attrs.ignore_index, target.dtype)))
     g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
-    return b(E.neg, b(E.mul, g1, b(E.cast, hit, dtype=logp.dtype))), None
+    return b(E.where, hit, b(E.neg, g1), b.const(0.0, logp.dtype)), None
 
 
 def _clamp(b, n, g):

@@ -225,6 +225,10 @@ ROWS = [
     R("cross_entropy_probs", lambda m, x, p: m.nn.functional.cross_entropy(x, m.softmax(p, 1)), (5, 4), (5, 4)),
     R("nll_loss_sum", lambda m, x, y: m.nn.functional.nll_loss(m.log_softmax(x, 1), y, reduction="sum"),
       (5, 4), Int((5,), 0, 4)),
+    R("nll_loss_spatial", lambda m, x, y: m.nn.functional.nll_loss(m.log_softmax(x, 1), y), (3, 4, 2),
+      Int((3, 2), 0, 4)),
+    R("cross_entropy_default_ignored", lambda m, x, y: m.nn.functional.cross_entropy(
+        x, y.masked_fill(y == 0, -100)), (8, 4), Int((8,), 0, 4)),
     R("leaky_relu", lambda m, x: m.nn.functional.leaky_relu(x, 0.1), S),
     R("gelu", lambda m, x: m.nn.functional.gelu(x), S, onnx_rtol={"float64": 1e-6}),
     R("gelu_tanh", lambda m, x: m.nn.functional.gelu(x, approximate="tanh"), S),

@@ -17,6 +17,7 @@ from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
 from ir.passes import dce
+from tracer import epoch
 from tracer.grad_mode import is_grad_enabled
 from tracer.naming import _referenced
 from tracer.nn.module import Module
@@ -59,8 +60,18 @@ class _Watched:
     def __init__(self, objs):
         self.modules = [m for _, o in objs if isinstance(o, Module) for m in o.modules()]
         self.optimizers = [o for _, o in objs if isinstance(o, Optimizer)]
+        self._at = None  # the epoch at which ``_signature`` was computed
+        self._signature = None
 
     def signature(self) -> tuple:
+        """Recomputed only when ``tracer.epoch`` moved (a module, param group or optimizer
+        state changed somewhere): otherwise the last one still holds."""
+        at = epoch.now()
+        if at != self._at:
+            self._signature, self._at = self._compute(), at
+        return self._signature
+
+    def _compute(self) -> tuple:
         parts = [m.training for m in self.modules]
         for m in self.modules:
             parts.extend(map(id, m._parameters.values()))
@@ -103,20 +114,24 @@ class CompiledEntry:
         return all((p._grad is not None) == present for p, present in zip(self.params, self.presence))
 
     def run(self, args):
-        values = [a._value if isinstance(a, Tensor) else np.asarray(a) for a in args]
-        results, updates, grads = self.runner(values, [t._value for t in self.outside])
+        results, updates, grads = self.runner(args)
         results = [Tensor._wrap(v) for v in results]
         for t, v in zip(self.mutated, updates):
             t._value = v
             t._vc[0] += 1
             t._node = None
         for p, v in zip(self.grad_owners, grads):
-            if p._grad is None:
+            g = p._grad
+            if g is None:
                 p._grad = Tensor._wrap(v)
             else:
-                p._grad._value = v
-                p._grad._node = None
+                g._value = v
+                g._node = None
         return results
+
+
+def _array(a) -> np.ndarray:
+    return a._value if isinstance(a, Tensor) else np.asarray(a)
 
 
 class CompiledFunction:
@@ -169,19 +184,21 @@ class CompiledFunction:
         return result
 
     def _runner(self, graph, n_args, state):
-        """``runner(arg arrays, outside arrays) -> (results, updated state, grads)``."""
+        """``runner(call args) -> (results, updated state, grads)``, reading the outside tensors
+        (parameters, optimizer state) itself."""
+        outside = [t for t, _ in state.lifted[n_args:]]
         n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
         n_updates = len(state.mutations)
         if self.backend == "numpy":
             program = Program(graph)
 
-            def run_numpy(args, outside):
-                outs = program.run(*args, *outside, rng=default_generator.numpy)
+            def run_numpy(args):
+                outs = program.run(*map(_array, args), *[t._value for t in outside], rng=default_generator.numpy)
                 return outs[:n_results], outs[n_results:n_results + n_updates], outs[n_results + n_updates:]
             return run_numpy
-        return self._ort_runner(graph, n_args, n_results, n_updates)
+        return self._ort_runner(graph, n_args, n_results, n_updates, outside)
 
-    def _ort_runner(self, graph, n_args, n_results, n_updates):
+    def _ort_runner(self, graph, n_args, n_results, n_updates, outside):
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)
@@ -189,19 +206,19 @@ class CompiledFunction:
         updated = names[n_results:n_results + n_updates]
         pairs = [(name[len("updated."):], name) for name in updated] + [(None, n) for n in names[n_results + n_updates:]]
         state_inputs = {p for p, _ in pairs if p is not None}
-        free_inputs = [n for n in graph.input_names if n not in state_inputs]
         position = {n: i for i, n in enumerate(graph.input_names)}
-        free_at = [position[n] for n in free_inputs]
-        state_at = [position[p] for p, _ in pairs if p is not None]
-        bound = BoundSession(session, graph, free_inputs, pairs, names[:n_results], dynamic_results=self.dynamic)
-
+        free_at = [position[n] for n in graph.input_names if n not in state_inputs]
+        bound = BoundSession(session, graph, [graph.input_names[i] for i in free_at], pairs, names[:n_results],
+                             dynamic_results=self.dynamic)
         free_args = [i for i in free_at if i < n_args]
-        free_outside = [i - n_args for i in free_at if i >= n_args]
-        state_outside = [i - n_args for i in state_at]
+        free_outside = [outside[i - n_args] for i in free_at if i >= n_args]
+        state_tensors = [outside[position[p] - n_args] for p, _ in pairs if p is not None]
+        contiguous = np.ascontiguousarray
 
-        def run_ort(args, outside):
-            fed = [np.ascontiguousarray(args[i]) for i in free_args] + [outside[i] for i in free_outside]
-            results, state = bound.run(fed, [outside[i] for i in state_outside])
+        def run_ort(args):
+            fed = [contiguous(_array(args[i])) for i in free_args]
+            fed += [t._value for t in free_outside]
+            results, state = bound.run(fed, [t._value for t in state_tensors])
             return results, state[:n_updates], state[n_updates:]
         return run_ort
 

@@ -15,6 +15,14 @@ ONNX_TYPE = {
     dtypes.bool_: TensorProto.BOOL,
 }
 
+#: ONNX ops whose every evaluation differs: never merged with an identical-looking node.
+NONDETERMINISTIC = frozenset({"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike",
+                              "Bernoulli", "Multinomial", "Dropout"})
+
+#: Constants up to this many elements are stored once however often they are used (class
+#: indices, shapes, scalars); larger ones are stored per use rather than hashed.
+SHARED_CONST_SIZE = 4096
+
 
 class OnnxBuilder:
     """Collects ONNX nodes and initializers while lowering one ir graph.
@@ -35,6 +43,7 @@ class OnnxBuilder:
         self._used: set[str] = set()
         self._next: dict[str, int] = {}  # per base name, the next suffix to try (keeps fresh O(1))
         self._consts: dict = {}
+        self._emitted: dict = {}  # (op, inputs, attrs) -> output: identical nodes are emitted once
 
     def fresh(self, base: str) -> str:
         k = self._next.get(base, 0)
@@ -53,8 +62,18 @@ class OnnxBuilder:
         return name
 
     def op(self, op_type: str, inputs, out: str | None = None, **attrs) -> str:
-        """Emit one ONNX node; returns its (single) output name."""
+        """Emit one ONNX node; returns its (single) output name. A deterministic node identical
+        to one already emitted (same op, inputs and attributes) is not emitted again: its output
+        is reused, so lowerings that rebuild the same value (a one-hot in a loss and in its
+        gradient) share it."""
+        key = None
+        if out is None and op_type not in NONDETERMINISTIC:
+            key = (op_type, tuple(inputs), repr(sorted(attrs.items())))
+            if key in self._emitted:
+                return self._emitted[key]
         out = out or self.fresh(f"{op_type.lower()}")
+        if key is not None:
+            self._emitted[key] = out
         doc = None
         if self.current is not None:
             doc = f"{self.current.phase} {self.current.op.name}" + (f" at {self.current.source}" if self.current.source else "")
@@ -64,10 +83,10 @@ class OnnxBuilder:
         return out
 
     def const(self, value, dtype=None, name: str | None = None) -> str:
-        """An initializer holding ``value`` (small constants are shared)."""
+        """An initializer holding ``value`` (constants up to ``SHARED_CONST_SIZE`` elements are shared)."""
         arr = np.asarray(value, dtype=dtype)
         key = None
-        if arr.size <= 16 and name is None:
+        if arr.size <= SHARED_CONST_SIZE and name is None:
             key = (arr.dtype.str, arr.shape, arr.tobytes())
             if key in self._consts:
                 return self._consts[key]

@@ -17,6 +17,12 @@ def _simple(op_type):
     return lower
 
 
+def _pass_through(b, node, xs):
+    """Identity-like ir ops (detach) emit no node: ONNX values are immutable, so the input's
+    name serves (an output still gets its own name from the exporter)."""
+    return xs[0]
+
+
 def _int_identity(op_type):
     """floor/ceil/round are the identity on integers; ONNX defines them for floats only."""
     def lower(b, node, xs):
@@ -174,7 +180,7 @@ LOWERINGS = {
     E.expm1: _expm1,
     E.reciprocal: _simple("Reciprocal"),
     E.logical_not: _simple("Not"),
-    E.detach: _simple("Identity"),
+    E.detach: _pass_through,
     E.add: _add,
     E.sub: _simple("Sub"),
     E.mul: _simple("Mul"),

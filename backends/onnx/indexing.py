@@ -3,6 +3,8 @@
 normalised first, since torch accepts them."""
 from __future__ import annotations
 
+import numpy as np
+
 from ir.ops import indexing as I
 
 
@@ -48,9 +50,28 @@ def _scatter_add(b, node, xs):
 
 
 def _nll(b, node, xs):
-    """ONNX NegativeLogLikelihoodLoss with reduction "none" (same ignore_index meaning)."""
-    return b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction="none",
-                ignore_index=node.attrs.ignore_index)
+    """-sum over classes of Where(one_hot(target), logp, 0): ONNX's NegativeLogLikelihoodLoss is
+    a function that onnxruntime expands into ~14 nodes. The one-hot is built exactly as the
+    gradient rule's ir nodes lower (Reshape to (N, 1, ...), Equal with the class indices), so
+    the builder emits it once for the loss and its gradient."""
+    logp, target = node.inputs
+    classes = logp.shape[1]
+    trailing = (1,) * (len(logp.shape) - 2)
+    dims = list(target.shape[:1]) + [1] + list(target.shape[1:])
+    dyn = b.dynamic.get(target, set())
+    if dyn - {0}:
+        return b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction="none",
+                    ignore_index=node.attrs.ignore_index)
+    if 0 in dyn:
+        dims[0] = 0
+    column = b.op("Reshape", [_as_int64(b, node, xs[1]), b.int64s(dims)])
+    index = b.const(np.arange(classes, dtype=np.int64).reshape((1, classes) + trailing))
+    hit = b.op("Equal", [column, index])
+    if node.attrs.ignore_index in range(classes):
+        kept = b.op("Not", [b.op("Equal", [column, b.const(node.attrs.ignore_index, dtype="int64")])])
+        hit = b.op("And", [hit, kept])
+    picked = b.op("Where", [hit, xs[0], b.scalar_like(0, logp.dtype)])
+    return b.op("Neg", [b.op("ReduceSum", [picked, b.int64s([1])], keepdims=0)])
 
 
 LOWERINGS = {

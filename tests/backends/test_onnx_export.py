@@ -176,3 +176,31 @@ def test_a_dtype_onnx_cannot_express_names_the_op():
     g = torch.trace(lambda a: a.sum(0, dtype=torch.uint8), torch.tensor(np.array([1, 2, 3], np.uint8)))
     with pytest.raises(ExportError, match="(?s)sum at tests/backends/test_onnx_export.py:\\d+.*uint8"):
         export(g)
+
+
+def test_cross_entropy_training_graph_builds_its_one_hot_once():
+    """NLL lowers to a one-hot select (not NegativeLogLikelihoodLoss, which onnxruntime expands
+    into ~14 nodes), and the loss and its gradient share the one-hot."""
+    graph, x, y = mlp_loss_graph(mlp())
+    model = export(graph, params_as="inputs")
+    ops = [n.op_type for n in model.graph.node]
+    assert "NegativeLogLikelihoodLoss" not in ops
+    one_hots = [n for n in model.graph.node if n.op_type == "Equal" and "y" in {i for m in model.graph.node
+                if m.output[0] in n.input for i in m.input}]
+    assert len(one_hots) == 1
+
+
+def test_identical_nodes_are_emitted_once_but_random_draws_are_not():
+    from backends.onnx.builder import OnnxBuilder
+    b = OnnxBuilder(18)
+    assert b.op("Relu", ["x"]) == b.op("Relu", ["x"])
+    assert b.op("Transpose", ["x"], perm=[1, 0]) != b.op("Transpose", ["x"], perm=[0, 1])
+    assert b.op("RandomUniform", [], shape=[2]) != b.op("RandomUniform", [], shape=[2])
+    assert [n.op_type for n in b.nodes] == ["Relu", "Transpose", "Transpose", "RandomUniform", "RandomUniform"]
+
+
+def test_two_dropouts_of_one_input_stay_two_draws_on_onnxruntime():
+    x = torch.ones(1000)
+    graph = torch.trace(lambda x: torch.stack([nn.functional.dropout(x, 0.5), nn.functional.dropout(x, 0.5)]), x)
+    a, b = _session(export(graph)).run(None, {"x": np.ones(1000, np.float32)})[0]
+    assert (a != b).any()

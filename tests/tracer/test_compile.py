@@ -183,3 +183,59 @@ def test_a_parameter_replaced_by_the_user_between_calls_is_fed():
         model[0].weight.copy_(tracer.zeros(4, 2))  # written by the user, not by the graph
     compiled(x, y)
     assert float(model[0].weight.abs().sum()) == 0.0
+
+
+def test_guarded_state_changed_between_calls_retraces():
+    """The guard is cached between calls and recomputed when a module, param group or
+    optimizer state changes: each change below must be seen."""
+    model, opt, step = setup("SGD", lr=0.1)
+    compiled = tracer.compile(step)
+    x, y = data()
+    compiled(x, y)
+    compiled(x, y)
+    assert compiled.trace_count == 2
+    scheduler = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    scheduler.step()  # lr 0.1 -> 0.05, a constant of the graph
+    before = model[0].weight.detach().numpy().copy()
+    compiled(x, y)
+    assert compiled.trace_count == 3
+    np.testing.assert_allclose(model[0].weight.detach().numpy(), before - 0.05 * model[0].weight.grad.numpy(),
+                               rtol=1e-5, atol=1e-7)
+    model.eval()
+    compiled(x, y)
+    assert compiled.trace_count == 4
+    model.train()
+    compiled(x, y)
+    assert compiled.trace_count == 4  # back to a signature already traced
+    model[0].weight = nn.Parameter(tracer.zeros(4, 2))  # a new parameter object
+    compiled(x, y)
+    assert compiled.trace_count == 5
+    opt.param_groups[0]["momentum"] = 0.5
+    compiled(x, y)
+    compiled(x, y)
+    assert any(s.get("momentum_buffer") is not None for s in opt.state.values())  # momentum now
+    eager_model, eager_opt, eager_step = setup("SGD", lr=0.1)
+    eager_opt.load_state_dict(opt.state_dict())
+    eager_model.load_state_dict(model.state_dict())
+    compiled_again = tracer.compile(eager_step)
+    ref_model, ref_opt, ref_step = setup("SGD", lr=0.1)
+    ref_opt.load_state_dict(opt.state_dict())
+    ref_model.load_state_dict(model.state_dict())
+    for _ in range(3):
+        compiled_again(x, y)
+        ref_step(x, y)
+    for p, q in zip(eager_model.parameters(), ref_model.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_batch_array_changed_in_place_between_calls_is_read_again():
+    """onnxruntime reads bound arrays in place, so a batch bound once is not bound again; its
+    new contents must still be used."""
+    model, _, _ = setup("SGD", lr=0.1)
+    compiled = tracer.compile(lambda x: model(x))
+    x = tracer.ones(8, 2)
+    first = compiled(x).detach().numpy().copy()
+    with tracer.no_grad():
+        x.mul_(2.0)
+    np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
+    assert not np.allclose(compiled(x).detach().numpy(), first)

@@ -5,6 +5,8 @@ from collections import OrderedDict
 
 from ir import dtypes
 from ir.dtypes import DType
+from tracer import epoch
+from tracer.epoch import WatchedOrderedDict
 from tracer.errors import err
 from tracer.nn.parameter import Buffer, Parameter
 from tracer.tensor import Tensor
@@ -16,15 +18,16 @@ class Module:
     training: bool
 
     def __init__(self, *args, **kwargs):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_parameters", WatchedOrderedDict())
+        object.__setattr__(self, "_buffers", WatchedOrderedDict())
         object.__setattr__(self, "_non_persistent", set())
-        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_modules", WatchedOrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------------
     def __setattr__(self, name, value):
         d = self.__dict__
+        epoch.bump()  # compiled functions guard on training modes and parameter identities
         if "_parameters" not in d:
             raise AttributeError("cannot assign to a Module attribute before Module.__init__() call")
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
@@ -68,6 +71,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
+        epoch.bump()
         for store in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(store, {}):
                 del self.__dict__[store][name]
@@ -184,6 +188,7 @@ class Module:
     def train(self, mode: bool = True):
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
+        epoch.bump()
         return self
 
     def eval(self):

@@ -5,6 +5,8 @@ nodes, and state such as Adam's step count is a tensor so the traced graph stays
 """
 from __future__ import annotations
 
+from tracer import epoch
+from tracer.epoch import WatchedDict
 from tracer.errors import err
 from tracer.grad_mode import no_grad
 from tracer.tensor import Tensor
@@ -15,16 +17,21 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
-        self.state: dict = {}
+        self.state: dict = WatchedDict()  # param groups and state dicts move the epoch: compile guards on them
         self.param_groups: list[dict] = []
         params = list(params)
         if not params:
             raise err(ValueError, "optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         for g in groups:
-            self.add_param_group(dict(g))
+            self.add_param_group(g)
+
+    def __setattr__(self, name, value):
+        epoch.bump()
+        object.__setattr__(self, name, value)
 
     def add_param_group(self, group: dict) -> None:
+        group = WatchedDict(group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
@@ -36,6 +43,7 @@ class Optimizer:
         if any(id(p) in seen for p in group["params"]):
             raise err(ValueError, "some parameters appear in more than one parameter group")
         self.param_groups.append(group)
+        epoch.bump()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
@@ -58,7 +66,10 @@ class Optimizer:
             for group in self.param_groups:
                 for p in group["params"]:
                     if p._grad is not None:
-                        self._update(group, p, self.state.setdefault(p, {}))
+                        state = self.state.get(p)
+                        if state is None:
+                            state = self.state[p] = WatchedDict()
+                        self._update(group, p, state)
         return loss
 
     def _update(self, group, p, state) -> None:
@@ -86,10 +97,10 @@ class Optimizer:
             for i, p in zip(saved["params"], own["params"]):
                 by_index[i] = p
             own.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
+        self.state = WatchedDict()
         for i, s in state_dict["state"].items():
             p = by_index[int(i)]
-            self.state[p] = {k: (v.clone().detach() if isinstance(v, Tensor) else v) for k, v in s.items()}
+            self.state[p] = WatchedDict((k, v.clone().detach() if isinstance(v, Tensor) else v) for k, v in s.items())
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
