@@ -127,7 +127,8 @@ def _nll(b, n, g):
     hit = b(E.eq, t, index)
     if n.attrs.ignore_index in range(classes):
         hit = b(E.logical_and, hit, b(E.ne, t, b.const(n.attrs.ignore_index, target.dtype)))
-    g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
+    one = b.single_value(g)  # a mean's gradient: the where below broadcasts it unexpanded
+    g1 = b.reshape(one, (1,) * len(logp.shape)) if one is not None else b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
     return b(E.where, hit, b(E.neg, g1), b.const(0.0, logp.dtype)), None
 
 

@@ -16,9 +16,10 @@ def _keep_ints(fn):
 
 
 def _sigmoid(a, x):
-    """Stable in both tails: exp only ever sees non-positive arguments."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    """1 / (1 + exp(-x)) as torch computes it: exp overflows to inf only where the result
+    is below the smallest normal number, and 1 / inf gives the 0 torch gives there."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
 
 
 def _clamp(a, x):

@@ -45,12 +45,17 @@ def _scatter_add(a, base, idx, src):
 
 def _nll(a, logp, target):
     valid = target != a.ignore_index
-    safe = np.where(valid, target, 0)
-    if safe.size and (safe.max() >= logp.shape[1] or safe.min() < 0):
-        bad = safe.max() if safe.max() >= logp.shape[1] else safe.min()
-        raise IndexError(f"Target {bad} is out of bounds (classes: {logp.shape[1]})")
-    picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1)
-    return np.where(valid, -picked, np.zeros((), logp.dtype))
+    every = valid.all()
+    safe = target if every else np.where(valid, target, 0)
+    classes = logp.shape[1]
+    if safe.size and (safe.view(f"u{safe.itemsize}") >= classes).any():  # negatives wrap to huge
+        bad = safe.max() if safe.max() >= classes else safe.min()
+        raise IndexError(f"Target {bad} is out of bounds (classes: {classes})")
+    if logp.ndim == 2:
+        picked = logp[np.arange(len(safe)), safe]
+    else:
+        picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1)
+    return np.negative(picked) if every else np.where(valid, -picked, np.zeros((), logp.dtype))
 
 
 KERNELS = {

@@ -6,11 +6,13 @@ import numpy as np
 from ir.ops import reduce as R
 
 
-def _reduce(fn):
+def _reduce(ufunc):
+    """``ufunc.reduce`` (what np.sum/np.max call, minus their Python wrappers: same numbers)."""
     def kernel(a, x):
         if not a.axes:
             return x
-        return np.asarray(fn(x, axis=a.axes, keepdims=a.keepdim), dtype=x.dtype)
+        out = ufunc.reduce(x, axis=a.axes, keepdims=a.keepdim)
+        return out if out.__class__ is np.ndarray and out.dtype == x.dtype else np.asarray(out, dtype=x.dtype)
     return kernel
 
 
@@ -32,25 +34,25 @@ def _numel(a, x):
 def _log_softmax(a, x):
     if x.ndim == 0:
         return np.zeros_like(x)
-    shifted = x - np.max(x, axis=a.axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=a.axis, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=a.axis, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=a.axis, keepdims=True))
 
 
 def _softmax(a, x):
     if x.ndim == 0:
         return np.ones_like(x)
-    e = np.exp(x - np.max(x, axis=a.axis, keepdims=True))
-    return e / np.sum(e, axis=a.axis, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=a.axis, keepdims=True))
+    return e / np.add.reduce(e, axis=a.axis, keepdims=True)
 
 
 KERNELS = {
     R.softmax: _softmax,
     R.log_softmax: _log_softmax,
     R.numel: _numel,
-    R.sum_: _reduce(np.sum),
-    R.prod: _reduce(np.prod),
-    R.amax: _reduce(np.max),
-    R.amin: _reduce(np.min),
+    R.sum_: _reduce(np.add),
+    R.prod: _reduce(np.multiply),
+    R.amax: _reduce(np.maximum),
+    R.amin: _reduce(np.minimum),
     R.argmax: _arg(np.argmax),
     R.argmin: _arg(np.argmin),
 }

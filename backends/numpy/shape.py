@@ -18,7 +18,7 @@ def _slice_update(a, base, src):
 
 KERNELS = {
     S.reshape: lambda a, x: x.reshape(a.shape),
-    S.permute: lambda a, x: np.transpose(x, a.perm),
+    S.permute: lambda a, x: x.T if a.perm == (1, 0) else np.transpose(x, a.perm),
     S.expand: lambda a, x: np.broadcast_to(x, a.shape),
     S.expand_like: lambda a, x, ref: np.broadcast_to(x, ref.shape),
     S.concat: lambda a, *xs: np.concatenate(xs, axis=a.axis),

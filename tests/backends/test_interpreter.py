@@ -69,3 +69,44 @@ def test_program_runs_like_the_interpreter_and_checks_its_first_run(monkeypatch)
     monkeypatch.setitem(KERNELS, E.tanh, lambda a, x: np.tanh(x).astype(np.float64))
     with pytest.raises(KernelError, match="tanh: kernel returned float64"):
         fresh.run(x, w.detach().numpy())
+
+
+def test_program_settles_constants_shapes_and_detach_at_build_and_agrees_with_the_interpreter():
+    """mean() divides by numel (a shape, known when the Program is built) and the seed of the
+    gradient is a constant: neither is a kernel call per run; detach reads its input's slot."""
+    from backends.numpy import Program
+    from ir.ops import reduce as R
+    w = torch.tensor([2.0, -1.0, 0.5], requires_grad=True)
+    g = ir.grad(torch.trace(lambda x: ((x * w).detach() + x * w).mean(), torch.ones(3)))
+    program = Program(g)
+    ran = {program.graph.nodes[step[0]].op for step in program.steps}
+    assert R.numel not in ran and E.detach not in ran and len(program.steps) < len(g.nodes) - len(g.inputs)
+    x = np.array([0.3, -0.7, 2.0], np.float32)
+    for _ in range(3):  # the first run is the checked one; later ones take the settled path
+        for a, b in zip(program.run(x, w.detach().numpy()), bnp.run(g, x)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_program_drops_large_values_after_their_last_use(monkeypatch):
+    from backends.numpy import Program
+    from backends.numpy import program as prog
+    g = torch.trace(lambda x: torch.exp(torch.exp(x)).sum(), torch.ones(100))
+    monkeypatch.setattr(prog, "FREE_ABOVE", 50)
+    big = Program(g)
+    assert any(step[-1] for step in big.steps)
+    monkeypatch.setattr(prog, "FREE_ABOVE", 1000)
+    assert not any(step[-1] for step in Program(g).steps)
+    x = np.zeros(100, np.float32)
+    big.run(x)
+    assert big.run(x)[0] == pytest.approx(100 * np.e)
+
+
+def test_program_random_draws_use_the_run_generator():
+    from backends.numpy import Program
+    g = torch.trace(lambda x: x + torch.rand(4), torch.zeros(4))
+    program = Program(g)
+    program.run(np.zeros(4, np.float32), rng=np.random.default_rng(1))
+    a = program.run(np.zeros(4, np.float32), rng=np.random.default_rng(5))[0]
+    b = program.run(np.zeros(4, np.float32), rng=np.random.default_rng(5))[0]
+    np.testing.assert_array_equal(a, b)
+    assert program.run(np.zeros(4, np.float32))[0].shape == (4,)

@@ -198,3 +198,12 @@ def test_module_containers():
     seq = nn.Sequential()
     seq.append(nn.Linear(2, 2))
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
+
+
+@pytest.mark.parametrize("bad", [4, -1, -101])
+def test_cross_entropy_target_out_of_range_is_a_clear_error(bad):
+    logits = tracer.zeros(3, 4)
+    with pytest.raises(Exception, match=f"Target {bad} is out of bounds"):
+        nn.functional.cross_entropy(logits, tracer.tensor([0, bad, 1]))
+    ignored = nn.functional.cross_entropy(logits, tracer.tensor([0, -100, 1]))  # -100: ignore_index
+    assert float(ignored) == pytest.approx(np.log(4))
