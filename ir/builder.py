@@ -5,7 +5,7 @@ import numpy as np
 
 from ir.dtypes import DType
 from ir.node import Node
-from ir.ops import linalg, reduce, shape, source
+from ir.ops import elementwise, linalg, reduce, shape, source
 from ir.ops.base import Op
 
 
@@ -27,6 +27,13 @@ class Builder:
             simpler = self._permute(inputs[0], tuple(attrs["perm"]))
             if simpler is not None:
                 return simpler
+        if op is elementwise.neg:
+            x = inputs[0]
+            if x.op is elementwise.div and x.phase == self.phase and x.inputs[0].op is source.constant \
+                    and x.inputs[0].type.rank == 0 and x.dtype.is_floating_point:
+                # -(c / y) = (-c) / y: a mean's gradient negated (NLL) stays one node
+                c = x.inputs[0]
+                return self(elementwise.div, self.const(-float(c.attrs.value), c.dtype), x.inputs[1])
         return self.graph.add(op, inputs, op.attrs(**attrs), self.source, self.phase)
 
     def _permute(self, x: Node, perm) -> Node | None:

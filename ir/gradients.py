@@ -128,7 +128,10 @@ def _nll(b, n, g):
     if n.attrs.ignore_index in range(classes):
         hit = b(E.logical_and, hit, b(E.ne, t, b.const(n.attrs.ignore_index, target.dtype)))
     one = b.single_value(g)  # a mean's gradient: the where below broadcasts it unexpanded
-    g1 = b.reshape(one, (1,) * len(logp.shape)) if one is not None else b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
+    if one is None:
+        g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
+    else:
+        g1 = one if one.type.rank == 0 else b.reshape(one, (1,) * len(logp.shape))
     return b(E.where, hit, b(E.neg, g1), b.const(0.0, logp.dtype)), None
 
 
