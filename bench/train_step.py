@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 import tracer
-from _timing import median_us
+from _timing import interleaved_us
 
 CASES = {
     "xor 2-4-4-1 b200": ([2, 4, 4, 1], 200, "bce"),
@@ -96,15 +96,15 @@ def main(quick: bool = False):
                         rng.uniform(-bound, bound, b).astype(np.float32)]
         x, y = data(sizes, batch, kind)
         big = sizes[1] > 1000
-        reps = 20 if big else 300
         tx, ty = torch.tensor(x), torch.tensor(y)
         gx, gy = tracer.tensor(x), tracer.tensor(y)
-        results = {"torch eager": median_us(lambda s=build(torch, sizes, kind, weights): s(tx, ty), reps)}
-        results["numpy by hand"] = median_us(lambda s=numpy_step(sizes, kind, weights): s(x, y), reps)
-        results["tracegrad eager"] = median_us(lambda s=build(tracer, sizes, kind, weights): s(gx, gy), reps)
+        steps = {"torch eager": lambda s=build(torch, sizes, kind, weights): s(tx, ty),
+                 "numpy by hand": lambda s=numpy_step(sizes, kind, weights): s(x, y),
+                 "tracegrad eager": lambda s=build(tracer, sizes, kind, weights): s(gx, gy)}
         for backend in ("numpy", "onnxruntime"):
             compiled = tracer.compile(build(tracer, sizes, kind, weights), backend=backend)
-            results[f"tracegrad compiled {backend}"] = median_us(lambda c=compiled: c(gx, gy), reps * 3)
+            steps[f"tracegrad compiled {backend}"] = lambda c=compiled: c(gx, gy)
+        results = interleaved_us(steps, rounds=3 if big else 7, block=3 if big else 200, settle=1 if big else 20)
         base = results["torch eager"]
         for variant, us in results.items():
             print(f"{name:<28} {variant:<24} {us:>10.1f} {base / us:>14.2f}x")

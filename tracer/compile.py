@@ -107,6 +107,7 @@ class CompiledEntry:
         self.grad_owners = [t for t, _ in state.grads]
         self.n_results = n_results
         self.runner = runner
+        self.result_types = None  # set when the runner returns arrays of exactly the traced types
 
     def valid(self) -> bool:
         if not self.grads_matter:
@@ -115,7 +116,8 @@ class CompiledEntry:
 
     def run(self, args):
         results, updates, grads = self.runner(args)
-        results = [Tensor._wrap(v) for v in results]
+        types = self.result_types
+        results = [Tensor._make(v, t) for v, t in zip(results, types)] if types else [Tensor._wrap(v) for v in results]
         for t, v in zip(self.mutated, updates):
             t._value = v
             t._vc[0] += 1
@@ -178,7 +180,10 @@ class CompiledFunction:
         graph = dce(graph)
         entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args), state),
                               grads_before)
-        entry.rebuild = lambda flat, like=result: unflatten_like(like, flat)
+        if self.backend == "onnxruntime" and not self.dynamic:
+            entry.result_types = [n.type for n in graph.outputs[:len(outs)]]  # bound buffers of these types
+        entry.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
+            lambda flat, like=result: unflatten_like(like, flat))
         self._cache[key] = entry
         self._last = entry
         return result
