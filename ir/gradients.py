@@ -118,7 +118,8 @@ def _log_softmax(b, n, g):
 
 
 def _nll(b, n, g):
-    """-g at each target class (a one-hot made by comparing with the class indices), 0 where ignored."""
+    """-g at each target class (a one-hot made by comparing with the class indices), 0 where
+    ignored; a mean divides g by the one-hot's count (the number of targets not ignored)."""
     logp, target = n.inputs
     classes = logp.shape[1]
     trailing = (1,) * (len(logp.shape) - 2)
@@ -127,12 +128,18 @@ def _nll(b, n, g):
     hit = b(E.eq, t, index)
     if n.attrs.ignore_index in range(classes):
         hit = b(E.logical_and, hit, b(E.ne, t, b.const(n.attrs.ignore_index, target.dtype)))
+    zero = b.const(0.0, logp.dtype)
+    if n.attrs.reduction == "mean":
+        count = b(R.sum_, b(E.cast, hit, dtype=logp.dtype), axes=tuple(range(len(logp.shape))), keepdim=False)
+        return b(E.where, hit, b(E.neg, b(E.div, g, count)), zero), None
+    if n.attrs.reduction == "sum":
+        return b(E.where, hit, b(E.neg, g), zero), None
     one = b.single_value(g)  # a mean's gradient: the where below broadcasts it unexpanded
     if one is None:
         g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
     else:
         g1 = one if one.type.rank == 0 else b.reshape(one, (1,) * len(logp.shape))
-    return b(E.where, hit, b(E.neg, g1), b.const(0.0, logp.dtype)), None
+    return b(E.where, hit, b(E.neg, g1), zero), None
 
 
 def _clamp(b, n, g):

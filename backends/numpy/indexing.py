@@ -55,7 +55,14 @@ def _nll(a, logp, target):
         picked = logp[np.arange(len(safe)), safe]
     else:
         picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1)
-    return np.negative(picked) if every else np.where(valid, -picked, np.zeros((), logp.dtype))
+    losses = np.negative(picked) if every else np.where(valid, -picked, np.zeros((), logp.dtype))
+    if a.reduction == "none":
+        return losses
+    total = np.add.reduce(losses, axis=None)
+    if a.reduction == "sum":
+        return np.asarray(total, dtype=logp.dtype)
+    count = np.asarray(losses.size if every else np.count_nonzero(valid), dtype=logp.dtype)
+    return np.asarray(total / count, dtype=logp.dtype)
 
 
 KERNELS = {

@@ -140,6 +140,8 @@ def propagate(graph, dynamic_inputs: dict) -> dict:
             out = set(dyn.get(xs[1], set()))
         elif op is I.nll_loss:
             out = set(dyn.get(xs[1], set())) | {d - 1 if d > 1 else d for d in dyn.get(xs[0], set()) if d != 1}
+            if node.attrs.reduction != "none":
+                out = set()
         elif op in (I.index_add, I.scatter_add):
             out = set(dyn.get(xs[0], set()))
         elif op in E.BINARY or op in E.UNARY or op in (E.where, E.cast, E.clamp, R.softmax, R.log_softmax):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.onnx.builder import ONNX_TYPE
 from ir.ops import indexing as I
 
 
@@ -50,18 +51,21 @@ def _scatter_add(b, node, xs):
 
 
 def _nll(b, node, xs):
-    """-sum over classes of Where(one_hot(target), logp, 0): ONNX's NegativeLogLikelihoodLoss is
-    a function that onnxruntime expands into ~14 nodes. The one-hot is built exactly as the
-    gradient rule's ir nodes lower (Reshape to (N, 1, ...), Equal with the class indices), so
-    the builder emits it once for the loss and its gradient."""
+    """-sum over classes of Where(one_hot(target), logp, 0) (summed or averaged over the
+    one-hot's count for reductions): ONNX's NegativeLogLikelihoodLoss is a function that
+    onnxruntime expands into ~14 nodes. The one-hot and its count are built exactly as the
+    gradient rule's ir nodes lower (Reshape to (N, 1, ...), Equal with the class indices, Cast,
+    ReduceSum), so the builder emits them once for the loss and its gradient."""
     logp, target = node.inputs
+    reduction = node.attrs.reduction
     classes = logp.shape[1]
     trailing = (1,) * (len(logp.shape) - 2)
     dims = list(target.shape[:1]) + [1] + list(target.shape[1:])
     dyn = b.dynamic.get(target, set())
     if dyn - {0}:
-        return b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction="none",
-                    ignore_index=node.attrs.ignore_index)
+        losses = b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction=reduction,
+                      ignore_index=node.attrs.ignore_index)
+        return losses
     if 0 in dyn:
         dims[0] = 0
     column = b.op("Reshape", [_as_int64(b, node, xs[1]), b.int64s(dims)])
@@ -71,7 +75,14 @@ def _nll(b, node, xs):
         kept = b.op("Not", [b.op("Equal", [column, b.const(node.attrs.ignore_index, dtype="int64")])])
         hit = b.op("And", [hit, kept])
     picked = b.op("Where", [hit, xs[0], b.scalar_like(0, logp.dtype)])
-    return b.op("Neg", [b.op("ReduceSum", [picked, b.int64s([1])], keepdims=0)])
+    if reduction == "none":
+        return b.op("Neg", [b.op("ReduceSum", [picked, b.int64s([1])], keepdims=0)])
+    every = b.int64s(list(range(len(logp.shape))))
+    total = b.op("ReduceSum", [picked, every], keepdims=0)
+    if reduction == "mean":
+        count = b.op("ReduceSum", [b.op("Cast", [hit], to=ONNX_TYPE[logp.dtype]), every], keepdims=0)
+        total = b.op("Div", [total, count])
+    return b.op("Neg", [total])
 
 
 LOWERINGS = {

@@ -76,6 +76,7 @@ scatter_add = Op("scatter_add", _infer_scatter_add, AxisAttrs, arity=3)
 @dataclass(frozen=True)
 class NllAttrs:
     ignore_index: int = -100
+    reduction: str = "none"  # "none" | "sum" | "mean" (over the targets not ignored), as torch
 
 
 def _infer_nll(types, a: NllAttrs):
@@ -85,9 +86,12 @@ def _infer_nll(types, a: NllAttrs):
     _check_index("nll_loss", types, target, 0, 1)
     if target.shape != logp.shape[:1] + logp.shape[2:]:
         raise op_error("nll_loss", types, f"target must have shape {list(logp.shape[:1] + logp.shape[2:])}")
-    return TensorType(target.shape, logp.dtype)
+    if a.reduction not in ("none", "sum", "mean"):
+        raise op_error("nll_loss", types, f"reduction must be 'none', 'sum' or 'mean', got {a.reduction!r}")
+    return TensorType(target.shape if a.reduction == "none" else (), logp.dtype)
 
 
-#: Per-element negative log-likelihood -logp[n, target[n], ...] (0 where target == ignore_index):
-#: a primitive so the loss is one ONNX node and its gradient a masked one-hot.
+#: Negative log-likelihood -logp[n, target[n], ...] (0 where target == ignore_index), per element
+#: or summed or averaged over the targets not ignored: a primitive so the loss is a handful of
+#: ONNX nodes and its gradient a masked one-hot.
 nll_loss = Op("nll_loss", _infer_nll, NllAttrs, arity=2)

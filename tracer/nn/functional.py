@@ -181,13 +181,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise err(ValueError, f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                   f"({target.shape[0]}).")
     target = cast(target, dtypes.int64)
+    if weight is None:
+        if reduction not in ("none", "sum", "mean"):
+            raise err(ValueError, f"{reduction} is not a valid value for reduction")
+        return apply(I.nll_loss, [input, target], I.NllAttrs(int(ignore_index), reduction))
     losses = apply(I.nll_loss, [input, target], I.NllAttrs(int(ignore_index)))
     valid = ew.ne(target, ignore_index)
-    if weight is None:
-        w = cast(valid, input.dtype)
-    else:
-        w = ew.where(valid, _class_weights(weight, ew.where(valid, target, 0)), 0.0)
-        losses = ew.mul(losses, w)
+    w = ew.where(valid, _class_weights(weight, ew.where(valid, target, 0)), 0.0)
+    losses = ew.mul(losses, w)
     if reduction == "mean":
         return ew.div(rd.sum(losses), rd.sum(w))
     return _reduce(losses, reduction)
