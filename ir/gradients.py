@@ -212,7 +212,9 @@ def _matmul(b, n, g):
 RULES = {
     E.neg: lambda b, n, g: (b(E.neg, g),),
     E.abs_: lambda b, n, g: (b(E.mul, g, b(E.sign, n.inputs[0])),),
-    E.relu: lambda b, n, g: (_where0(b, b(E.gt, n.inputs[0], _c(b, 0, n)), g),),
+    # From the output, as torch's threshold_backward: relu(x) > 0 exactly where x > 0, and the
+    # matmul before a ReLU then has the ReLU as its only reader (onnxruntime fuses the pair).
+    E.relu: lambda b, n, g: (_where0(b, b(E.gt, n, _c(b, 0, n)), g),),
     E.exp: lambda b, n, g: (b(E.mul, g, n),),
     E.log: lambda b, n, g: (b(E.div, g, n.inputs[0]),),
     E.sqrt: lambda b, n, g: (b(E.div, g, b(E.mul, n, _c(b, 2.0, n))),),
