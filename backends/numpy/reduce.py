@@ -31,17 +31,26 @@ def _numel(a, x):
     return np.asarray(n, dtype=a.dtype.np)
 
 
+def _max_keepdims(x, axis: int):
+    """The max along ``axis``, kept as a size-1 dim. NumPy reduces a short last axis of a 2-D
+    array slowly (3.4 us for 64x10); reducing the leading axis of a contiguous transposed copy
+    gives the same values in half the time."""
+    if x.ndim == 2 and axis in (1, -1) and x.shape[1] <= 64:
+        return np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
+    return np.maximum.reduce(x, axis=axis, keepdims=True)
+
+
 def _log_softmax(a, x):
     if x.ndim == 0:
         return np.zeros_like(x)
-    shifted = x - np.maximum.reduce(x, axis=a.axis, keepdims=True)
+    shifted = x - _max_keepdims(x, a.axis)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=a.axis, keepdims=True))
 
 
 def _softmax(a, x):
     if x.ndim == 0:
         return np.ones_like(x)
-    e = np.exp(x - np.maximum.reduce(x, axis=a.axis, keepdims=True))
+    e = np.exp(x - _max_keepdims(x, a.axis))
     return e / np.add.reduce(e, axis=a.axis, keepdims=True)
 
 
