@@ -115,14 +115,14 @@ class CompiledEntry:
         return all((p._grad is not None) == present for p, present in zip(self.params, self.presence))
 
     def run(self, args):
-        results, updates, grads = self.runner(args)
+        results, state = self.runner(args)  # state: the mutated tensors' new values, then the grads'
         types = self.result_types
         results = [Tensor._make(v, t) for v, t in zip(results, types)] if types else [Tensor._wrap(v) for v in results]
-        for t, v in zip(self.mutated, updates):
+        for t, v in zip(self.mutated, state):
             t._value = v
             t._vc[0] += 1
             t._node = None
-        for p, v in zip(self.grad_owners, grads):
+        for p, v in zip(self.grad_owners, state[len(self.mutated):]):
             g = p._grad
             if g is None:
                 p._grad = Tensor._wrap(v)
@@ -152,19 +152,19 @@ class CompiledFunction:
 
     def _signature(self, args) -> tuple:
         sig = []
+        dynamic = self.dynamic
         for a in args:
             if isinstance(a, Tensor):
                 t = a._type
-                sig.append((t.shape[1:], t.dtype, a._requires_grad) if self.dynamic and t.shape
-                           else (t, a._requires_grad))
+                sig.append((t.shape[1:], t.dtype, a._requires_grad) if dynamic and t.shape else (t, a._requires_grad))
             else:
                 sig.append(("py", repr(a)))
-        return (tuple(sig), is_grad_enabled(), self._watched.signature())
+        return (*sig, is_grad_enabled(), self._watched.signature())
 
     def __call__(self, *args):
         key = self._signature(args)
         entry = self._cache.get(key)
-        if entry is None or not entry.valid():
+        if entry is None or (entry.grads_matter and not entry.valid()):
             return self._trace(key, args)
         self._last = entry
         return entry.rebuild(entry.run(args))
@@ -189,8 +189,8 @@ class CompiledFunction:
         return result
 
     def _runner(self, graph, n_args, state):
-        """``runner(call args) -> (results, updated state, grads)``, reading the outside tensors
-        (parameters, optimizer state) itself."""
+        """``runner(call args) -> (results, new state)``, reading the outside tensors (parameters,
+        optimizer state) itself; the new state lists the mutated tensors' values, then the grads'."""
         outside = [t for t, _ in state.lifted[n_args:]]
         n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
         n_updates = len(state.mutations)
@@ -199,7 +199,7 @@ class CompiledFunction:
 
             def run_numpy(args):
                 outs = program.run(*map(_array, args), *[t._value for t in outside], rng=default_generator.numpy)
-                return outs[:n_results], outs[n_results:n_results + n_updates], outs[n_results + n_updates:]
+                return outs[:n_results], outs[n_results:]
             return run_numpy
         return self._ort_runner(graph, n_args, n_results, n_updates, outside)
 
@@ -222,9 +222,9 @@ class CompiledFunction:
 
         def run_ort(args):
             fed = [contiguous(_array(args[i])) for i in free_args]
-            fed += [t._value for t in free_outside]
-            results, state = bound.run(fed, [t._value for t in state_tensors])
-            return results, state[:n_updates], state[n_updates:]
+            if free_outside:
+                fed += [t._value for t in free_outside]
+            return bound.run(fed, [t._value for t in state_tensors])
         return run_ort
 
     @property
