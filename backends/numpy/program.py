@@ -90,7 +90,11 @@ class Program:
             args = (self.rng_slot,) if n.op in RANDOM_KERNELS else tuple(slot[x] for x in n.inputs)
             kernel = RANDOM_KERNELS.get(n.op) or KERNELS[n.op]
             first, second = (args + (None, None))[:2]
-            self.steps.append((slot[n], kernel, n.attrs, len(args), first, second, args, free))
+            arity = len(args) if len(args) <= 2 else 0
+            plain = getattr(kernel, "plain", None)
+            if plain is not None and arity:
+                kernel, arity = plain, -arity  # called without the attributes
+            self.steps.append((slot[n], kernel, n.attrs, arity, first, second, args, free))
 
     def run(self, *inputs, rng=None, **named) -> list[np.ndarray]:
         """Like ``interpreter.run``; the first call checks every node, later ones do not."""
@@ -100,12 +104,17 @@ class Program:
         values[self.rng_slot] = rng if rng is not None or not self.draws else np.random.default_rng()
         for s, v in zip(self.inputs, inputs):
             values[s] = v
-        # Unrolled for one and two inputs (most nodes): this loop is the backend's overhead.
+        # Unrolled for one and two inputs (most nodes), and without attributes for kernels that
+        # are plain NumPy functions: this loop is the backend's overhead.
         for i, kernel, attrs, arity, a, b, args, free in self.steps:
-            if arity == 1:
-                values[i] = kernel(attrs, values[a])
+            if arity == -2:
+                values[i] = kernel(values[a], values[b])
+            elif arity == -1:
+                values[i] = kernel(values[a])
             elif arity == 2:
                 values[i] = kernel(attrs, values[a], values[b])
+            elif arity == 1:
+                values[i] = kernel(attrs, values[a])
             else:
                 values[i] = kernel(attrs, *[values[k] for k in args])
             if free:
