@@ -53,8 +53,9 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
 
 class _Watched:
     """The modules (flattened once) and optimizers a compiled function reaches, and the part
-    of the call signature they contribute: training modes, parameter and state identities (a
-    replaced tensor must be fed, not the old one) and hyperparameters (baked in as constants).
+    of the call signature they contribute: training modes, parameter and buffer identities,
+    types and requires_grad (a replaced tensor must be fed, not the old one; a frozen one gets
+    no update), optimizer state identities and hyperparameters (baked in as constants).
     Which ``.grad`` exist is checked separately, only for graphs that read them."""
 
     def __init__(self, objs):
@@ -74,7 +75,9 @@ class _Watched:
     def _compute(self) -> tuple:
         parts = [m.training for m in self.modules]
         for m in self.modules:
-            parts.extend(map(id, m._parameters.values()))
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    parts.append(None if t is None else (id(t), t._type, t._requires_grad))
         for opt in self.optimizers:
             state = opt.state
             for group in opt.param_groups:

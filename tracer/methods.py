@@ -1,6 +1,7 @@
 """Binds the torch-style functions onto ``Tensor`` as methods and operators."""
 from __future__ import annotations
 
+from tracer import epoch
 from tracer.ops import conversion as cv
 from tracer.ops import elementwise as ew
 from tracer.ops import indexing as ix
@@ -52,6 +53,7 @@ def _data_set(self, value):
     self._value = value._value
     self._type = value._type
     self._node = None
+    epoch.bump()  # the type may have changed: compiled functions guard on their parameters' types
 
 
 Tensor.__add__ = ew.add

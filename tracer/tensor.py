@@ -11,7 +11,7 @@ import numpy as np
 
 from ir import dtypes
 from ir.types import TensorType
-from tracer import tracing
+from tracer import epoch, tracing
 from tracer.errors import err
 
 
@@ -188,6 +188,7 @@ class Tensor:
             raise err(RuntimeError, "only Tensors of floating point dtype can require gradients "
                       f"(got {self.dtype.name})")
         self._requires_grad = bool(requires_grad)
+        epoch.bump()  # compiled functions guard on their parameters' requires_grad
         node = self._node
         if node is not None and node.meta is not None and _in_trace(node):
             node.meta.requires_grad = self._requires_grad

@@ -239,3 +239,23 @@ def test_a_batch_array_changed_in_place_between_calls_is_read_again():
         x.mul_(2.0)
     np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
     assert not np.allclose(compiled(x).detach().numpy(), first)
+
+
+def test_freezing_a_layer_or_changing_dtypes_between_calls_retraces():
+    model, _, step = setup("SGD", lr=0.1)
+    compiled = tracer.compile(step)
+    x, y = data()
+    compiled(x, y)
+    compiled(x, y)
+    model[0].weight.requires_grad_(False)
+    model[0].weight.grad = None
+    frozen = model[0].weight.detach().numpy().copy()
+    compiled(x, y)
+    compiled(x, y)
+    np.testing.assert_array_equal(model[0].weight.detach().numpy(), frozen)  # no grad, no update
+    assert model[0].weight.grad is None
+    count = compiled.trace_count
+    model.double()
+    loss = compiled(x.double(), y.double())
+    assert loss.dtype == tracer.float64 and compiled.trace_count > count
+    assert model[2].weight.dtype == tracer.float64

@@ -222,6 +222,7 @@ class Module:
                     p._value = p._value.astype(dtype.np)
                     p._type = Tensor._wrap(p._value)._type
                     p._node = None
+            epoch.bump()
         return self
 
     def float(self):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ir.ops import elementwise as E
-from tracer import tracing
+from tracer import epoch, tracing
 from tracer.dispatch import apply
 from tracer.errors import err
 from tracer.grad_mode import is_grad_enabled
@@ -157,5 +157,6 @@ def detach_(self):
     else:
         self._node = None
     self._requires_grad = False
+    epoch.bump()
     return self
 
