@@ -8,13 +8,14 @@ MLPs, with ratios against PyTorch eager measured in the same run.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import numpy as np
-
-import tracer
 from _timing import interleaved_us
 from hand_onnx import hand_step
+
+import tracer
 
 CASES = {
     "xor 2-4-4-1 b200": ([2, 4, 4, 1], 200, "bce"),
@@ -100,13 +101,13 @@ def main(quick: bool = False):
         big = sizes[1] > 1000
         tx, ty = torch.tensor(x), torch.tensor(y)
         gx, gy = tracer.tensor(x), tracer.tensor(y)
-        steps = {"torch eager": lambda s=build(torch, sizes, kind, weights): s(tx, ty),
-                 "numpy by hand": lambda s=numpy_step(sizes, kind, weights): s(x, y),
-                 "onnx graph by hand": lambda s=hand_step(sizes, batch, kind, weights): s(x, y),
-                 "tracegrad eager": lambda s=build(tracer, sizes, kind, weights): s(gx, gy)}
+        steps = {"torch eager": functools.partial(build(torch, sizes, kind, weights), tx, ty),
+                 "numpy by hand": functools.partial(numpy_step(sizes, kind, weights), x, y),
+                 "onnx graph by hand": functools.partial(hand_step(sizes, batch, kind, weights), x, y),
+                 "tracegrad eager": functools.partial(build(tracer, sizes, kind, weights), gx, gy)}
         for backend in ("numpy", "onnxruntime"):
             compiled = tracer.compile(build(tracer, sizes, kind, weights), backend=backend)
-            steps[f"tracegrad compiled {backend}"] = lambda c=compiled: c(gx, gy)
+            steps[f"tracegrad compiled {backend}"] = functools.partial(compiled, gx, gy)
         results = interleaved_us(steps, rounds=3 if big else 7, block=3 if big else 200, settle=1 if big else 20)
         base = results["torch eager"]
         for variant, us in results.items():

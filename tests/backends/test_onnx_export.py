@@ -181,7 +181,7 @@ def test_a_dtype_onnx_cannot_express_names_the_op():
 def test_cross_entropy_training_graph_builds_its_one_hot_once():
     """NLL lowers to a one-hot select (not NegativeLogLikelihoodLoss, which onnxruntime expands
     into ~14 nodes), and the loss and its gradient share the one-hot."""
-    graph, x, y = mlp_loss_graph(mlp())
+    graph, _, _ = mlp_loss_graph(mlp())
     model = export(graph, params_as="inputs")
     ops = [n.op_type for n in model.graph.node]
     assert "NegativeLogLikelihoodLoss" not in ops
