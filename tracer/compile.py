@@ -97,10 +97,9 @@ class _Watched:
 class CompiledEntry:
     """One traced graph and how to feed it and write its results back."""
 
-    def __init__(self, graph, state, n_args: int, n_results: int, runner, grads_before):
+    def __init__(self, graph, state, n_args: int, runner, grads_before):
         self.graph = graph
-        self.outside = [t for t, _ in state.lifted[n_args:]]
-        lifted = {id(t) for t in self.outside}
+        lifted = {id(t) for t, _ in state.lifted[n_args:]}
         # If every grad existed while tracing and none was read (the step zeroes them first),
         # the graph does not depend on them; otherwise later calls need the same grads present.
         self.params = [p for p, _ in grads_before]
@@ -108,7 +107,6 @@ class CompiledEntry:
         self.grads_matter = not all(self.presence) or any(g in lifted for _, g in grads_before)
         self.mutated = [t for t, _ in state.mutations]
         self.grad_owners = [t for t, _ in state.grads]
-        self.n_results = n_results
         self.runner = runner
         self.result_types = None  # set when the runner returns arrays of exactly the traced types
 
@@ -181,8 +179,7 @@ class CompiledFunction:
         names = list(graph.output_names) + [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), len(outs), self._runner(graph, len(args), state),
-                              grads_before)
+        entry = CompiledEntry(graph, state, len(args), self._runner(graph, len(args), state), grads_before)
         if self.backend == "onnxruntime" and not self.dynamic:
             entry.result_types = [n.type for n in graph.outputs[:len(outs)]]  # bound buffers of these types
         entry.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
