@@ -67,7 +67,8 @@ class OnnxBuilder:
         is reused, so lowerings that rebuild the same value (a one-hot in a loss and in its
         gradient) share it."""
         key = None
-        if out is None and op_type not in NONDETERMINISTIC:
+        if out is None and op_type not in NONDETERMINISTIC and not any(
+                isinstance(v, (np.ndarray, TensorProto)) for v in attrs.values()):  # reprs of arrays elide
             key = (op_type, tuple(inputs), repr(sorted(attrs.items())))
             if key in self._emitted:
                 return self._emitted[key]

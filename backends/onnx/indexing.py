@@ -63,9 +63,8 @@ def _nll(b, node, xs):
     dims = list(target.shape[:1]) + [1] + list(target.shape[1:])
     dyn = b.dynamic.get(target, set())
     if dyn - {0}:
-        losses = b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction=reduction,
-                      ignore_index=node.attrs.ignore_index)
-        return losses
+        return b.op("NegativeLogLikelihoodLoss", [xs[0], _as_int64(b, node, xs[1])], reduction=reduction,
+                    ignore_index=node.attrs.ignore_index)
     if 0 in dyn:
         dims[0] = 0
     column = b.op("Reshape", [_as_int64(b, node, xs[1]), b.int64s(dims)])
