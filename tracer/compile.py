@@ -119,18 +119,24 @@ class CompiledEntry:
         results, state = self.runner(args)  # state: the mutated tensors' new values, then the grads'
         types = self.result_types
         results = [Tensor._make(v, t) for v, t in zip(results, types)] if types else [Tensor._wrap(v) for v in results]
-        for t, v in zip(self.mutated, state):
-            t._value = v
-            t._vc[0] += 1
-            t._node = None
-        for p, v in zip(self.grad_owners, state[len(self.mutated):]):
-            g = p._grad
-            if g is None:
-                p._grad = Tensor._wrap(v)
-            else:
-                g._value = v
-                g._node = None
+        write_back(self.mutated, self.grad_owners, state)
         return results
+
+
+def write_back(mutated, grad_owners, state) -> None:
+    """Give the mutated tensors their new values (a version bump each, as an in-place op) and
+    the parameters their gradients (into the existing ``.grad`` tensor where there is one)."""
+    for t, v in zip(mutated, state):
+        t._value = v
+        t._vc[0] += 1
+        t._node = None
+    for p, v in zip(grad_owners, state[len(mutated):]):
+        g = p._grad
+        if g is None:
+            p._grad = Tensor._wrap(v)
+        else:
+            g._value = v
+            g._node = None
 
 
 def _array(a) -> np.ndarray:
@@ -156,8 +162,8 @@ class CompiledFunction:
         dynamic = self.dynamic
         for a in args:
             if isinstance(a, Tensor):
-                t = a._type
-                sig.append((t.shape[1:], t.dtype, a._requires_grad) if dynamic and t.shape else (t, a._requires_grad))
+                t = a._type  # shape and dtype, not the TensorType: their hashes are C calls
+                sig.append((t.shape[1:] if dynamic and t.shape else t.shape, t.dtype, a._requires_grad))
             else:
                 sig.append(("py", repr(a)))
         return (*sig, is_grad_enabled(), self._watched.signature())
