@@ -82,13 +82,32 @@ class _Watched:
             state = opt.state
             for group in opt.param_groups:
                 for k, v in group.items():
-                    if k != "params":
+                    if k not in ("params", "lr"):  # the learning rate is fed, not baked in
                         parts.append(tuple(v) if v.__class__ is list else v)
                 for p in group["params"]:
                     per_param = state.get(p)
                     if per_param:
                         parts.extend(map(id, per_param.values()))
         return tuple(parts)
+
+    def lift_rates(self) -> dict:
+        """Give every optimizer a 0-d tensor per param group holding its learning rate (in the
+        group's parameter dtype, as the float would be cast), read by its update while tracing
+        (``Optimizer._lr``): ``{holder: group}``."""
+        rates = {}
+        for opt in self.optimizers:
+            holders = {}
+            for group in opt.param_groups:
+                dtype = group["params"][0].dtype if group["params"] else None
+                holder = Tensor._wrap(np.asarray(group["lr"], dtype=dtype.np if dtype else np.float32))
+                holders[id(group)] = holder
+                rates[holder] = group
+            opt._lr_inputs = holders
+        return rates
+
+    def drop_rates(self) -> None:
+        for opt in self.optimizers:
+            opt._lr_inputs = None
 
     def parameters(self) -> list:
         return [p for m in self.modules for p in m._parameters.values() if p is not None]
@@ -97,7 +116,7 @@ class _Watched:
 class CompiledEntry:
     """One traced graph and how to feed it and write its results back."""
 
-    def __init__(self, graph, state, n_args: int, runner, grads_before):
+    def __init__(self, graph, state, n_args: int, runner, grads_before, rates):
         self.graph = graph
         lifted = {id(t) for t, _ in state.lifted[n_args:]}
         # If every grad existed while tracing and none was read (the step zeroes them first),
@@ -108,6 +127,8 @@ class CompiledEntry:
         self.mutated = [t for t, _ in state.mutations]
         self.grad_owners = [t for t, _ in state.grads]
         self.runner = runner
+        # Learning rates the graph reads: (holder tensor, its param group, the float it holds).
+        self.rates = [[t, group, group["lr"]] for t, group in rates.items() if id(t) in lifted]
         self.result_types = None  # set when the runner returns arrays of exactly the traced types
 
     def valid(self) -> bool:
@@ -116,6 +137,11 @@ class CompiledEntry:
         return all((p._grad is not None) == present for p, present in zip(self.params, self.presence))
 
     def run(self, args):
+        for rate in self.rates:
+            holder, group, held = rate
+            if group["lr"] != held:  # a new array only when the rate changed (else nothing to rebind)
+                holder._value = np.asarray(group["lr"], dtype=holder._value.dtype)
+                rate[2] = group["lr"]
         results, state = self.runner(args)  # state: the mutated tensors' new values, then the grads'
         types = self.result_types
         results = [Tensor._make(v, t) for v, t in zip(results, types)] if types else [Tensor._wrap(v) for v in results]
@@ -179,13 +205,17 @@ class CompiledFunction:
     def _trace(self, key, args):
         """Trace (which also runs ``fn`` eagerly, so this call's results are real) and cache."""
         grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._watched.parameters()]
-        graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
+        rates = self._watched.lift_rates()
+        try:
+            graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
+        finally:
+            self._watched.drop_rates()
         self.trace_count += 1
         outputs = list(graph.outputs) + [n for _, n in state.grads]
         names = list(graph.output_names) + [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), self._runner(graph, len(args), state), grads_before)
+        entry = CompiledEntry(graph, state, len(args), self._runner(graph, len(args), state), grads_before, rates)
         if self.backend == "onnxruntime" and not self.dynamic:
             entry.result_types = [n.type for n in graph.outputs[:len(outs)]]  # bound buffers of these types
         entry.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (

@@ -110,7 +110,8 @@ def test_exported_training_graph_trains_on_plain_onnxruntime(tmp_path):
     outputs = [o.name for o in session.get_outputs()]
     names = [n for n, _ in model.named_parameters()]
     assert inputs[:2] == ["x", "y"] and {f"updated.{n}" for n in names} <= set(outputs)
-    feeds = {"x": x.numpy(), "y": y.numpy()}
+    assert "opt.lr" in inputs  # the learning rate is an input: a schedule can feed it
+    feeds = {"x": x.numpy(), "y": y.numpy(), "opt.lr": np.array(0.1, np.float32)}
     feeds.update({n: p.detach().numpy() for n, p in model.named_parameters()})
     feeds.update({f"opt.{n}.momentum_buffer": opt.state[p]["momentum_buffer"].numpy()
                   for n, p in model.named_parameters()})
@@ -194,13 +195,16 @@ def test_guarded_state_changed_between_calls_retraces():
     compiled(x, y)
     compiled(x, y)
     assert compiled.trace_count == 2
-    scheduler = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-    scheduler.step()  # lr 0.1 -> 0.05, a constant of the graph
-    before = model[0].weight.detach().numpy().copy()
+    scheduler = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # adds "initial_lr"
     compiled(x, y)
     assert compiled.trace_count == 3
-    np.testing.assert_allclose(model[0].weight.detach().numpy(), before - 0.05 * model[0].weight.grad.numpy(),
-                               rtol=1e-5, atol=1e-7)
+    for lr in (0.05, 0.025):
+        scheduler.step()  # the learning rate is an input of the graph: fed, not retraced
+        before = model[0].weight.detach().numpy().copy()
+        compiled(x, y)
+        assert compiled.trace_count == 3
+        np.testing.assert_allclose(model[0].weight.detach().numpy(), before - lr * model[0].weight.grad.numpy(),
+                                   rtol=1e-5, atol=1e-7)
     model.eval()
     compiled(x, y)
     assert compiled.trace_count == 4
@@ -259,3 +263,26 @@ def test_freezing_a_layer_or_changing_dtypes_between_calls_retraces():
     loss = compiled(x.double(), y.double())
     assert loss.dtype == tracer.float64 and compiled.trace_count > count
     assert model[2].weight.dtype == tracer.float64
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "numpy"])
+@pytest.mark.parametrize("opt_name, kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("AdamW", dict(lr=0.01)),
+                                          ("RMSprop", dict(lr=0.01, momentum=0.5))])
+def test_a_schedule_changing_the_learning_rate_every_step_does_not_retrace(backend, opt_name, kw):
+    x, y = data()
+    results = []
+    for compiled in (False, True):
+        model, opt, step = setup(opt_name, **kw)
+        scheduler = tracer.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+        run = tracer.compile(step, backend=backend) if compiled else step
+        losses = []
+        for _ in range(15):
+            losses.append(float(run(x, y)))
+            scheduler.step()
+        results.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+        if compiled:
+            assert run.trace_count == 2  # no grads yet, then the steady state; never per rate
+    (eager_losses, eager_params), (losses, params) = results
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-5)
+    for p, q in zip(params, eager_params):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-7)

@@ -36,7 +36,7 @@ class Adam(Optimizer):
         if not state:
             self._init_state(group, p, state)
         grad = -p._grad if group["maximize"] else p._grad
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps, wd = self._lr(group), group["betas"], group["eps"], group["weight_decay"]
         step = state["step"]
         step.add_(1)
         if wd and self._decoupled:

@@ -18,6 +18,7 @@ class Optimizer:
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self.state: dict = WatchedDict()  # param groups and state dicts move the epoch: compile guards on them
+        self._lr_inputs = None  # while tracer.compile traces: {id(group): 0-d tensor holding its lr}
         self.param_groups: list[dict] = []
         params = list(params)
         if not params:
@@ -74,6 +75,12 @@ class Optimizer:
 
     def _update(self, group, p, state) -> None:
         raise NotImplementedError
+
+    def _lr(self, group):
+        """The group's learning rate: its float, or while ``tracer.compile`` traces, a 0-d tensor
+        holding it. That tensor is a graph input, so a scheduler changing the rate between
+        compiled calls feeds a new value instead of forcing a new trace."""
+        return group["lr"] if self._lr_inputs is None else self._lr_inputs[id(group)]
 
     def state_dict(self) -> dict:
         index, groups = {}, []

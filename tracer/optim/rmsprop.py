@@ -40,6 +40,6 @@ class RMSprop(Optimizer):
         if group["momentum"] > 0:
             buf = state["momentum_buffer"]
             buf.mul_(group["momentum"]).addcdiv_(grad, avg)
-            p.add_(buf, alpha=-group["lr"])
+            p.sub_(buf * self._lr(group))  # = add_(buf, alpha=-lr)
         else:
-            p.addcdiv_(grad, avg, value=-group["lr"])
+            p.sub_(grad / avg * self._lr(group))  # = addcdiv_(grad, avg, value=-lr)

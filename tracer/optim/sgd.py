@@ -32,4 +32,4 @@ class SGD(Optimizer):
             else:
                 buf.mul_(momentum).add_(d_p, alpha=1 - group["dampening"])
             d_p = d_p.add(buf, alpha=momentum) if group["nesterov"] else buf
-        p.add_(d_p, alpha=-group["lr"])
+        p.sub_(d_p * self._lr(group))  # = add_(d_p, alpha=-lr), bit for bit
