@@ -5,6 +5,7 @@ The class holds state and the Python protocol; the math lives in ``tracer/ops`` 
 """
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -291,6 +292,27 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         raise TypeError("tracegrad tensors are not picklable; use tracer.save, which writes a safe .npz")
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        """``copy.deepcopy`` (a model kept as the best so far, an optimizer's twin), as torch:
+        leaves only; the value, ``requires_grad``, ``.grad`` and the subclass (Parameter) are
+        copied. Pickling stays refused: deepcopy never leaves the process."""
+        if not self.is_leaf:
+            raise err(RuntimeError, "Only Tensors created explicitly by the user (graph leaves) support the "
+                      "deepcopy protocol at the moment. If you were attempting to deepcopy a module, this may "
+                      "be because of a torch.nn.utils.weight_norm usage, see "
+                      "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = object.__new__(type(self))
+        new._init(self._value.copy(), self._type)
+        new._requires_grad = self._requires_grad
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():  # e.g. Buffer.persistent
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        if self._grad is not None:
+            new._grad = copy.deepcopy(self._grad, memo)
+        return new
 
 
 def _trace_id():

@@ -207,3 +207,24 @@ def test_cross_entropy_target_out_of_range_is_a_clear_error(bad):
         nn.functional.cross_entropy(logits, tracer.tensor([0, bad, 1]))
     ignored = nn.functional.cross_entropy(logits, tracer.tensor([0, -100, 1]))  # -100: ignore_index
     assert float(ignored) == pytest.approx(np.log(4))
+
+
+def test_deepcopy_of_a_model_and_its_optimizer_as_torch():
+    import copy
+    import pickle
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    opt = tracer.optim.Adam(model.parameters(), lr=0.1)
+    model(tracer.ones(4, 2)).sum().backward()
+    opt.step()
+    best = copy.deepcopy(model)
+    assert isinstance(best[0].weight, nn.Parameter) and best[0].weight.requires_grad
+    np.testing.assert_array_equal(best[0].weight.grad.numpy(), model[0].weight.grad.numpy())
+    before = best[0].weight.detach().numpy().copy()
+    opt.step()  # the copy is independent of the original
+    np.testing.assert_array_equal(best[0].weight.detach().numpy(), before)
+    twin = copy.deepcopy(opt)
+    assert len(twin.state) == len(opt.state) and twin.param_groups[0]["lr"] == 0.1
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(model(tracer.ones(1, 2)))
+    with pytest.raises(TypeError, match="not picklable"):
+        pickle.dumps(model)
