@@ -41,6 +41,7 @@ class BoundSession:
         self.fed_buffers = [[self.buffers[k][i] for i in fed] for k in range(2)]
         self.phase = 0
         self.last_args = [[None] * len(self.arg_names) for _ in range(2)]  # what each binding holds
+        self.kept = [[None] * len(self.arg_names) for _ in range(2)]  # the arrays bound (kept alive)
 
     def _bind(self, k: int, types):
         io = self.session.io_binding()
@@ -57,8 +58,9 @@ class BoundSession:
         return io
 
     def run(self, args, state_values):
-        """Returns ``(results, new state arrays)``. ``state_values`` are the current values of
-        the state inputs (copied into the bound buffers only if they are not those buffers)."""
+        """Returns ``(results, new state arrays)``. ``args`` are arrays of the declared types (made
+        contiguous here if they are not); ``state_values`` are the current values of the state
+        inputs (copied into the bound buffers only if they are not those buffers)."""
         k = self.phase
         for value, buf in zip(state_values, self.fed_buffers[k]):
             if value is not buf:
@@ -66,11 +68,13 @@ class BoundSession:
         io = self.bindings[k]
         last = self.last_args[k]
         for i, value in enumerate(args):
-            # onnxruntime reads a bound array in place, so one still bound (and kept alive
-            # here) need not be bound again: a full-batch loop binds its data once.
+            # onnxruntime reads a bound contiguous array in place, so one still bound (and kept
+            # alive here) need not be bound again: a full-batch loop binds its data once.
             if value is not last[i]:
-                io.bind_cpu_input(self.arg_names[i], value)
-                last[i] = value
+                fed = np.ascontiguousarray(value)
+                io.bind_cpu_input(self.arg_names[i], fed)
+                last[i] = value if fed is value else None  # a copy is bound anew every call
+                self.kept[k][i] = fed
         self.session.run_with_iobinding(io)
         self.phase = 1 - k
         if self.dynamic_results:

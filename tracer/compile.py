@@ -254,10 +254,9 @@ class CompiledFunction:
         free_args = [i for i in free_at if i < n_args]
         free_outside = [outside[i - n_args] for i in free_at if i >= n_args]
         state_tensors = [outside[position[p] - n_args] for p, _ in pairs if p is not None]
-        contiguous = np.ascontiguousarray
 
         def run_ort(args):
-            fed = [contiguous(_array(args[i])) for i in free_args]
+            fed = [_array(args[i]) for i in free_args]
             if free_outside:
                 fed += [t._value for t in free_outside]
             return bound.run(fed, [t._value for t in state_tensors])

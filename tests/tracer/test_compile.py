@@ -286,3 +286,14 @@ def test_a_schedule_changing_the_learning_rate_every_step_does_not_retrace(backe
     np.testing.assert_allclose(losses, eager_losses, rtol=1e-5)
     for p, q in zip(params, eager_params):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-7)
+
+
+def test_a_non_contiguous_batch_is_fed_by_value_every_call():
+    model, _, _ = setup("SGD", lr=0.1)
+    compiled = tracer.compile(lambda x: model(x))
+    base = np.arange(16, dtype=np.float32).reshape(2, 8) / 10
+    x = tracer.tensor(base).t()  # (8, 2), not contiguous
+    first = compiled(x).detach().numpy().copy()
+    np.testing.assert_allclose(first, model(x).detach().numpy(), rtol=1e-6)
+    x2 = tracer.tensor(base * 2).t()
+    np.testing.assert_allclose(compiled(x2).detach().numpy(), model(x2).detach().numpy(), rtol=1e-6)
