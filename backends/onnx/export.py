@@ -50,9 +50,11 @@ def _value_info(name, node, labels=None):
 def _lower_nodes(b, graph, params_as, param_values):
     inputs, names = [], {}
     b.users = {}  # ir node -> number of uses (graph outputs count): fusions need sole users
+    b.readers = {}  # ir node -> the ir nodes reading it (graph outputs are not among them)
     for n in graph.nodes:
         for i in n.inputs:
             b.users[i] = b.users.get(i, 0) + 1
+            b.readers.setdefault(i, []).append(n)
     for o in graph.outputs:
         b.users[o] = b.users.get(o, 0) + 1
     b.names = names  # lowerings may read an input's own producer (e.g. Gemm skips a Transpose)

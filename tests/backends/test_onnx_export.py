@@ -204,3 +204,20 @@ def test_two_dropouts_of_one_input_stay_two_draws_on_onnxruntime():
     graph = torch.trace(lambda x: torch.stack([nn.functional.dropout(x, 0.5), nn.functional.dropout(x, 0.5)]), x)
     a, b = _session(export(graph)).run(None, {"x": np.ones(1000, np.float32)})[0]
     assert (a != b).any()
+
+
+def test_bce_with_logits_is_short_only_where_single_losses_are_unseen():
+    """A mean of the losses lowers to softplus(x) - x t; per-element losses keep torch's exact
+    form, whose tiny values (a confident right answer) the short one would round to 0."""
+    x = torch.tensor([[30.0], [-3.0], [0.5], [12.0]])
+    t = torch.tensor([[1.0], [0.0], [1.0], [1.0]])
+    f = nn.functional.binary_cross_entropy_with_logits
+    for reduction, short in (("mean", True), ("sum", True), ("none", False)):
+        graph = torch.trace(lambda x, t: f(x, t, reduction=reduction), x, t)
+        model = export(graph)
+        assert ("Abs" not in [n.op_type for n in model.graph.node]) == short
+        got = _session(model).run(None, {"x": x.numpy(), "t": t.numpy()})[0]
+        np.testing.assert_allclose(got, f(x, t, reduction=reduction).numpy(), rtol=1e-6, atol=1e-7)
+    none = _session(export(torch.trace(lambda x, t: f(x, t, reduction="none"), x, t))).run(
+        None, {"x": x.numpy(), "t": t.numpy()})[0]
+    assert none[0, 0] > 0  # e^-30, kept
