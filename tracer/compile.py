@@ -63,13 +63,16 @@ class _Watched:
         self.optimizers = [o for _, o in objs if isinstance(o, Optimizer)]
         self._at = None  # the epoch at which ``_signature`` was computed
         self._signature = None
+        self._tokens: dict = {}  # each distinct signature -> a small int (cheap to hash per call)
 
-    def signature(self) -> tuple:
-        """Recomputed only when ``tracer.epoch`` moved (a module, param group or optimizer
-        state changed somewhere): otherwise the last one still holds."""
+    def signature(self) -> int:
+        """A token for the watched state, recomputed only when ``tracer.epoch`` moved (a module,
+        param group or optimizer state changed somewhere): otherwise the last one still holds.
+        Equal states get equal tokens, so a cache keyed on it finds earlier traces again."""
         at = epoch.now()
         if at != self._at:
-            self._signature, self._at = self._compute(), at
+            self._signature = self._tokens.setdefault(self._compute(), len(self._tokens))
+            self._at = at
         return self._signature
 
     def _compute(self) -> tuple:
@@ -139,9 +142,10 @@ class CompiledEntry:
     def run(self, args):
         for rate in self.rates:
             holder, group, held = rate
-            if group["lr"] != held:  # a new array only when the rate changed (else nothing to rebind)
-                holder._value = np.asarray(group["lr"], dtype=holder._value.dtype)
-                rate[2] = group["lr"]
+            lr = group["lr"]
+            if lr != held:  # a new array only when the rate changed (else nothing to rebind)
+                holder._value = np.asarray(lr, dtype=holder._value.dtype)
+                rate[2] = lr
         results, state = self.runner(args)  # state: the mutated tensors' new values, then the grads'
         types = self.result_types
         results = [Tensor._make(v, t) for v, t in zip(results, types)] if types else [Tensor._wrap(v) for v in results]
