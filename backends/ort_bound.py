@@ -5,7 +5,9 @@ Binding arrays to onnxruntime costs far more than a small step's arithmetic, so 
 binds two buffer sets once and alternates between them: call k reads state from set A and
 writes the new state into set B; call k+1 reads B and writes A. Only the per-call arguments
 are bound on each call. The state arrays it returns are those buffers: like PyTorch's in-place
-updates, the call after next overwrites them.
+updates, the call after next overwrites them. Outputs that are not fed back (gradients) have one
+buffer, which the next call overwrites: nothing reads it during that call, and one set keeps the
+step's memory (and cache footprint) small.
 """
 from __future__ import annotations
 
@@ -34,7 +36,9 @@ class BoundSession:
         outs = dict(zip(graph.output_names, graph.outputs))
         self.state = list(state)
         self.dynamic_results = dynamic_results
-        self.buffers = [[np.empty(outs[o].shape, dtype=outs[o].dtype.np) for _, o in self.state] for _ in range(2)]
+        first = [np.empty(outs[o].shape, dtype=outs[o].dtype.np) for _, o in self.state]
+        second = [np.empty_like(b) if inp is not None else b for (inp, _), b in zip(self.state, first)]
+        self.buffers = [first, second]
         self.results = [np.empty(outs[r].shape, dtype=outs[r].dtype.np) for r in self.result_names]
         self.bindings = [self._bind(k, types) for k in range(2)]
         fed = [i for i, (inp, _) in enumerate(self.state) if inp is not None]

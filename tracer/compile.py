@@ -9,6 +9,7 @@ and compiled code see the same state.
 from __future__ import annotations
 
 import functools
+import operator
 
 import numpy as np
 
@@ -173,6 +174,9 @@ def _array(a) -> np.ndarray:
     return a._value if isinstance(a, Tensor) else np.asarray(a)
 
 
+_VALUE = operator.attrgetter("_value")  # a tensor's array, without a Python frame per call
+
+
 class CompiledFunction:
     """A function traced once per signature and then run on a backend."""
 
@@ -219,7 +223,7 @@ class CompiledFunction:
         names = list(graph.output_names) + [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), self._runner(graph, len(args), state), grads_before, rates)
+        entry = CompiledEntry(graph, state, len(args), self._runner(graph, len(args), state, args), grads_before, rates)
         if self.backend == "onnxruntime" and not self.dynamic:
             entry.result_types = [n.type for n in graph.outputs[:len(outs)]]  # bound buffers of these types
         entry.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
@@ -228,7 +232,7 @@ class CompiledFunction:
         self._last = entry
         return result
 
-    def _runner(self, graph, n_args, state):
+    def _runner(self, graph, n_args, state, example_args):
         """``runner(call args) -> (results, new state)``, reading the outside tensors (parameters,
         optimizer state) itself; the new state lists the mutated tensors' values, then the grads'."""
         outside = [t for t, _ in state.lifted[n_args:]]
@@ -238,12 +242,12 @@ class CompiledFunction:
             program = Program(graph)
 
             def run_numpy(args):
-                outs = program.run(*map(_array, args), *[t._value for t in outside], rng=default_generator.numpy)
+                outs = program.run(*map(_array, args), *map(_VALUE, outside), rng=default_generator.numpy)
                 return outs[:n_results], outs[n_results:]
             return run_numpy
-        return self._ort_runner(graph, n_args, n_results, n_updates, outside)
+        return self._ort_runner(graph, n_args, n_results, n_updates, outside, example_args)
 
-    def _ort_runner(self, graph, n_args, n_results, n_updates, outside):
+    def _ort_runner(self, graph, n_args, n_results, n_updates, outside, example_args):
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)
@@ -259,11 +263,24 @@ class CompiledFunction:
         free_outside = [outside[i - n_args] for i in free_at if i >= n_args]
         state_tensors = [outside[position[p] - n_args] for p, _ in pairs if p is not None]
 
+        # The signature fixes which arguments are tensors, so their values are fetched with C-level
+        # getters: this runs on every call, where a Python frame per value shows.
+        if free_outside or any(not isinstance(a, Tensor) for a in map(example_args.__getitem__, free_args)):
+            def fetch(args):
+                return [_array(args[i]) for i in free_args] + [t._value for t in free_outside]
+        elif len(free_args) == 1:
+            only = free_args[0]
+
+            def fetch(args):
+                return [args[only]._value]
+        else:
+            pick = operator.itemgetter(*free_args)
+
+            def fetch(args):
+                return list(map(_VALUE, pick(args)))
+
         def run_ort(args):
-            fed = [_array(args[i]) for i in free_args]
-            if free_outside:
-                fed += [t._value for t in free_outside]
-            return bound.run(fed, [t._value for t in state_tensors])
+            return bound.run(fetch(args), list(map(_VALUE, state_tensors)))
         return run_ort
 
     @property
