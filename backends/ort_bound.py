@@ -22,7 +22,7 @@ class BoundSession:
         graph: the ir graph it runs (for input/output types).
         arg_names: the graph inputs fed fresh on every call.
         state: ``[(input name or None, output name)]``: a state input and the output that
-            replaces it (input None: an output kept in alternating buffers, e.g. a gradient).
+            replaces it (input None: an output not fed back, e.g. a gradient, kept in one buffer).
         result_names: outputs returned as fresh arrays.
         dynamic_results: the results' shapes vary from call to call (a dynamic batch):
             onnxruntime allocates them; otherwise they land in bound buffers and are copied.
