@@ -61,6 +61,14 @@ class BoundSession:
                 io.bind_output(name, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
         return io
 
+    def bind_arg(self, k: int, i: int, value) -> None:
+        """Bind argument ``i`` of buffer set ``k`` (made contiguous if it is not; a copy is
+        bound anew on every call, since the caller's array may change without us seeing it)."""
+        fed = np.ascontiguousarray(value)
+        self.bindings[k].bind_cpu_input(self.arg_names[i], fed)
+        self.last_args[k][i] = value if fed is value else None
+        self.kept[k][i] = fed
+
     def run(self, args, state_values):
         """Returns ``(results, new state arrays)``. ``args`` are arrays of the declared types (made
         contiguous here if they are not); ``state_values`` are the current values of the state
@@ -75,10 +83,7 @@ class BoundSession:
             # onnxruntime reads a bound contiguous array in place, so one still bound (and kept
             # alive here) need not be bound again: a full-batch loop binds its data once.
             if value is not last[i]:
-                fed = np.ascontiguousarray(value)
-                io.bind_cpu_input(self.arg_names[i], fed)
-                last[i] = value if fed is value else None  # a copy is bound anew every call
-                self.kept[k][i] = fed
+                self.bind_arg(k, i, value)
         self.session.run_with_iobinding(io)
         self.phase = 1 - k
         if self.dynamic_results:

@@ -118,9 +118,10 @@ class _Watched:
 
 
 class CompiledEntry:
-    """One traced graph and how to feed it and write its results back."""
+    """One traced graph; ``run(args) -> result tensors`` (built by ``CompiledFunction._runner``)
+    feeds it, runs it and writes the new state back."""
 
-    def __init__(self, graph, state, n_args: int, runner, grads_before, rates):
+    def __init__(self, graph, state, n_args: int, grads_before, rates):
         self.graph = graph
         lifted = {id(t) for t, _ in state.lifted[n_args:]}
         # If every grad existed while tracing and none was read (the step zeroes them first),
@@ -130,28 +131,25 @@ class CompiledEntry:
         self.grads_matter = not all(self.presence) or any(g in lifted for _, g in grads_before)
         self.mutated = [t for t, _ in state.mutations]
         self.grad_owners = [t for t, _ in state.grads]
-        self.runner = runner
         # Learning rates the graph reads: (holder tensor, its param group, the float it holds).
         self.rates = [[t, group, group["lr"]] for t, group in rates.items() if id(t) in lifted]
-        self.result_types = None  # set when the runner returns arrays of exactly the traced types
+        self.run = None
 
     def valid(self) -> bool:
         if not self.grads_matter:
             return True
         return all((p._grad is not None) == present for p, present in zip(self.params, self.presence))
 
-    def run(self, args):
-        for rate in self.rates:
-            holder, group, held = rate
-            lr = group["lr"]
-            if lr != held:  # a new array only when the rate changed (else nothing to rebind)
-                holder._value = np.asarray(lr, dtype=holder._value.dtype)
-                rate[2] = lr
-        results, state = self.runner(args)  # state: the mutated tensors' new values, then the grads'
-        types = self.result_types
-        results = [Tensor._make(v, t) for v, t in zip(results, types)] if types else [Tensor._wrap(v) for v in results]
-        write_back(self.mutated, self.grad_owners, state)
-        return results
+
+def refresh_rates(rates) -> None:
+    """Put each param group's current learning rate into the tensor the graph reads it from (a
+    new array only when it changed, so an unchanged rate is not bound again)."""
+    for rate in rates:
+        holder, group, held = rate
+        lr = group["lr"]
+        if lr != held:
+            holder._value = np.asarray(lr, dtype=holder._value.dtype)
+            rate[2] = lr
 
 
 def write_back(mutated, grad_owners, state) -> None:
@@ -215,7 +213,7 @@ class CompiledFunction:
         grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._watched.parameters()]
         rates = self._watched.lift_rates()
         try:
-            graph, state, outs, result = record(self.fn, args, lift_all=True, strict=True)
+            graph, state, _, result = record(self.fn, args, lift_all=True, strict=True)
         finally:
             self._watched.drop_rates()
         self.trace_count += 1
@@ -223,31 +221,34 @@ class CompiledFunction:
         names = list(graph.output_names) + [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), self._runner(graph, len(args), state, args), grads_before, rates)
-        if self.backend == "onnxruntime" and not self.dynamic:
-            entry.result_types = [n.type for n in graph.outputs[:len(outs)]]  # bound buffers of these types
+        entry = CompiledEntry(graph, state, len(args), grads_before, rates)
+        entry.run = self._runner(graph, len(args), state, args, entry)
         entry.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
             lambda flat, like=result: unflatten_like(like, flat))
         self._cache[key] = entry
         self._last = entry
         return result
 
-    def _runner(self, graph, n_args, state, example_args):
-        """``runner(call args) -> (results, new state)``, reading the outside tensors (parameters,
-        optimizer state) itself; the new state lists the mutated tensors' values, then the grads'."""
+    def _runner(self, graph, n_args, state, example_args, entry):
+        """``run(call args) -> result tensors``: feeds the arguments and the outside tensors
+        (parameters, optimizer state, learning rates), runs the graph and writes the mutated
+        tensors' new values and the gradients back."""
         outside = [t for t, _ in state.lifted[n_args:]]
         n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
-        n_updates = len(state.mutations)
+        rates, mutated, owners = entry.rates, entry.mutated, entry.grad_owners
         if self.backend == "numpy":
             program = Program(graph)
 
             def run_numpy(args):
+                refresh_rates(rates)
                 outs = program.run(*map(_array, args), *map(_VALUE, outside), rng=default_generator.numpy)
-                return outs[:n_results], outs[n_results:]
+                write_back(mutated, owners, outs[n_results:])
+                return [Tensor._wrap(v) for v in outs[:n_results]]
             return run_numpy
-        return self._ort_runner(graph, n_args, n_results, n_updates, outside, example_args)
+        return self._ort_runner(graph, n_args, n_results, state, outside, example_args, entry)
 
-    def _ort_runner(self, graph, n_args, n_results, n_updates, outside, example_args):
+    def _ort_runner(self, graph, n_args, n_results, state, outside, example_args, entry):
+        n_updates = len(state.mutations)
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)
@@ -262,6 +263,7 @@ class CompiledFunction:
         free_args = [i for i in free_at if i < n_args]
         free_outside = [outside[i - n_args] for i in free_at if i >= n_args]
         state_tensors = [outside[position[p] - n_args] for p, _ in pairs if p is not None]
+        rates, mutated, owners = entry.rates, entry.mutated, entry.grad_owners
 
         # The signature fixes which arguments are tensors, so their values are fetched with C-level
         # getters: this runs on every call, where a Python frame per value shows.
@@ -279,9 +281,37 @@ class CompiledFunction:
             def fetch(args):
                 return list(map(_VALUE, pick(args)))
 
-        def run_ort(args):
-            return bound.run(fetch(args), list(map(_VALUE, state_tensors)))
-        return run_ort
+        if self.dynamic:
+            def run_ort(args):
+                refresh_rates(rates)
+                results, new_state = bound.run(fetch(args), list(map(_VALUE, state_tensors)))
+                write_back(mutated, owners, new_state)
+                return [Tensor._wrap(v) for v in results]
+            return run_ort
+
+        # The static case is ``bound.run`` unrolled into one frame: Python between two
+        # onnxruntime runs costs about twice its own time there (measured in bench/), so every
+        # call through a helper shows in a small step's time.
+        types = [n.type for n in graph.outputs[:n_results]]
+        fed_buffers, bindings, last_args, buffers = bound.fed_buffers, bound.bindings, bound.last_args, bound.buffers
+        result_buffers, run_io, copyto = bound.results, bound.session.run_with_iobinding, np.copyto
+
+        def run_ort_static(args):
+            if rates:
+                refresh_rates(rates)
+            k = bound.phase
+            for t, buf in zip(state_tensors, fed_buffers[k]):
+                if t._value is not buf:  # changed outside the compiled step
+                    copyto(buf, t._value)
+            last = last_args[k]
+            for i, value in enumerate(fetch(args)):
+                if value is not last[i]:
+                    bound.bind_arg(k, i, value)
+            run_io(bindings[k])
+            bound.phase = 1 - k
+            write_back(mutated, owners, buffers[1 - k])
+            return [Tensor._make(r.copy(), t) for r, t in zip(result_buffers, types)]
+        return run_ort_static
 
     @property
     def graph(self):
