@@ -24,6 +24,17 @@ CASES = {
 }
 
 
+def init_weights(sizes, seed: int = 1) -> list:
+    """``[w0, b0, w1, b1, ...]`` drawn as nn.Linear initialises them (uniform in +-1/sqrt(fan_in))."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(a)
+        weights += [rng.uniform(-bound, bound, (b, a)).astype(np.float32),
+                    rng.uniform(-bound, bound, b).astype(np.float32)]
+    return weights
+
+
 def data(sizes, batch, kind):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
@@ -91,12 +102,7 @@ def main(quick: bool = False):
     for name, (sizes, batch, kind) in CASES.items():
         if quick and sizes[1] > 1000:
             continue
-        rng = np.random.default_rng(1)
-        weights = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            bound = 1 / np.sqrt(a)
-            weights += [rng.uniform(-bound, bound, (b, a)).astype(np.float32),
-                        rng.uniform(-bound, bound, b).astype(np.float32)]
+        weights = init_weights(sizes)
         x, y = data(sizes, batch, kind)
         big = sizes[1] > 1000
         tx, ty = torch.tensor(x), torch.tensor(y)

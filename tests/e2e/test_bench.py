@@ -14,20 +14,10 @@ hand_onnx = pytest.importorskip("hand_onnx")
 _timing = pytest.importorskip("_timing")
 
 
-def _weights(sizes):
-    rng = np.random.default_rng(1)
-    weights = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        bound = 1 / np.sqrt(a)
-        weights += [rng.uniform(-bound, bound, (b, a)).astype(np.float32),
-                    rng.uniform(-bound, bound, b).astype(np.float32)]
-    return weights
-
-
 @pytest.mark.parametrize("case", ["xor 2-4-4-1 b200", "mnist 784-32-16-10 b64"])
 def test_bench_steps_agree(case):
     sizes, batch, kind = train_step.CASES[case]
-    weights = _weights(sizes)
+    weights = train_step.init_weights(sizes)
     x, y = train_step.data(sizes, batch, kind)
     by_hand = train_step.numpy_step(sizes, kind, weights)
     graph = hand_onnx.hand_step(sizes, batch, kind, weights)
