@@ -2,9 +2,9 @@
 
 A compiled training step (forward, ``loss.backward()``, ``optimizer.step()``) becomes one
 graph whose inputs are the arguments plus every outside tensor the step reads (parameters,
-buffers, gradients, optimizer state) and whose outputs are the results plus the new values
-of every tensor it changed; after each call those values are written back, so eager code
-and compiled code see the same state.
+buffers, gradients, optimizer state, each param group's learning rate) and whose outputs are
+the results plus the new values of every tensor it changed; after each call those values are
+written back, so eager code and compiled code see the same state.
 """
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ class _Watched:
     """The modules (flattened once) and optimizers a compiled function reaches, and the part
     of the call signature they contribute: training modes, parameter and buffer identities,
     types and requires_grad (a replaced tensor must be fed, not the old one; a frozen one gets
-    no update), optimizer state identities and hyperparameters (baked in as constants).
+    no update), optimizer state identities and hyperparameters (baked in as constants; the
+    learning rate is not: it is a graph input, see ``lift_rates``).
     Which ``.grad`` exist is checked separately, only for graphs that read them."""
 
     def __init__(self, objs):
