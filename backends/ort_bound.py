@@ -71,8 +71,9 @@ class BoundSession:
 
     def run(self, args, state_values):
         """Returns ``(results, new state arrays)``. ``args`` are arrays of the declared types (made
-        contiguous here if they are not); ``state_values`` are the current values of the state
-        inputs (copied into the bound buffers only if they are not those buffers)."""
+        contiguous here if they are not); ``state_values`` (any iterable) are the current values
+        of the state inputs, copied into the bound buffers only if they are not those buffers.
+        This loop runs on every compiled call: keep it one frame, free of helpers."""
         k = self.phase
         for value, buf in zip(state_values, self.fed_buffers[k]):
             if value is not buf:

@@ -282,37 +282,19 @@ class CompiledFunction:
             def fetch(args):
                 return list(map(_VALUE, pick(args)))
 
-        if self.dynamic:
-            def run_ort(args):
-                refresh_rates(rates)
-                results, new_state = bound.run(fetch(args), list(map(_VALUE, state_tensors)))
-                write_back(mutated, owners, new_state)
-                return [Tensor._wrap(v) for v in results]
-            return run_ort
+        # Static shapes: results land in bound buffers of the traced types (copied out by
+        # ``bound.run``), so they are wrapped without re-deriving their types.
+        types = None if self.dynamic else [n.type for n in graph.outputs[:n_results]]
 
-        # The static case is ``bound.run`` unrolled into one frame: Python between two
-        # onnxruntime runs costs about twice its own time there (measured in bench/), so every
-        # call through a helper shows in a small step's time.
-        types = [n.type for n in graph.outputs[:n_results]]
-        fed_buffers, bindings, last_args, buffers = bound.fed_buffers, bound.bindings, bound.last_args, bound.buffers
-        result_buffers, run_io, copyto = bound.results, bound.session.run_with_iobinding, np.copyto
-
-        def run_ort_static(args):
+        def run_ort(args):
             if rates:
                 refresh_rates(rates)
-            k = bound.phase
-            for t, buf in zip(state_tensors, fed_buffers[k]):
-                if t._value is not buf:  # changed outside the compiled step
-                    copyto(buf, t._value)
-            last = last_args[k]
-            for i, value in enumerate(fetch(args)):
-                if value is not last[i]:
-                    bound.bind_arg(k, i, value)
-            run_io(bindings[k])
-            bound.phase = 1 - k
-            write_back(mutated, owners, buffers[1 - k])
-            return [Tensor._make(r.copy(), t) for r, t in zip(result_buffers, types)]
-        return run_ort_static
+            results, new_state = bound.run(fetch(args), map(_VALUE, state_tensors))
+            write_back(mutated, owners, new_state)
+            if types is None:
+                return [Tensor._wrap(v) for v in results]
+            return [Tensor._make(v, t) for v, t in zip(results, types)]
+        return run_ort
 
     @property
     def graph(self):
