@@ -71,15 +71,6 @@ class Builder:
     def zeros_like(self, ref: Node, dtype: DType | None = None) -> Node:
         return self.full_like(ref, 0.0, dtype)
 
-    def single_value(self, x: Node) -> Node | None:
-        """The one-element node that ``x`` merely expands or reshapes (a mean's or sum's
-        gradient), or None. A consumer that broadcasts can take it instead of the expansion."""
-        while x.type.numel != 1 and x.op in (shape.expand, shape.expand_like) and x.inputs[0].type.numel == 1:
-            x = x.inputs[0]
-        while x.op is shape.reshape and x.type.numel == 1:
-            x = x.inputs[0]
-        return x if x.type.numel == 1 else None
-
     def reshape(self, x: Node, shape_) -> Node:
         return x if tuple(x.shape) == tuple(shape_) else self(shape.reshape, x, shape=tuple(shape_))
 

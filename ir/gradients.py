@@ -134,11 +134,7 @@ def _nll(b, n, g):
         return b(E.where, hit, b(E.neg, b(E.div, g, count)), zero), None
     if n.attrs.reduction == "sum":
         return b(E.where, hit, b(E.neg, g), zero), None
-    one = b.single_value(g)  # a mean's gradient: the where below broadcasts it unexpanded
-    if one is None:
-        g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
-    else:
-        g1 = one if one.type.rank == 0 else b.reshape(one, (1,) * len(logp.shape))
+    g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
     return b(E.where, hit, b(E.neg, g1), zero), None
 
 
