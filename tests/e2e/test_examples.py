@@ -28,6 +28,16 @@ def torch_twin(model):
     return torch.nn.Sequential(*layers)
 
 
+def eager_step(model, opt, loss_fn, mod, x, y, squeeze) -> float:
+    """One eager training step (ours or torch's, by ``mod``); the loss as a float."""
+    pred = model(mod.tensor(x))
+    loss = loss_fn(pred[:, 0] if squeeze else pred, mod.tensor(y))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 def lockstep(model, data, loss_name, opt_name, opt_kw, batch_size, steps, squeeze):
     """Train ours and torch's twin on identical batches; return both loss sequences."""
     twin = torch_twin(model)
@@ -41,12 +51,7 @@ def lockstep(model, data, loss_name, opt_name, opt_kw, batch_size, steps, squeez
         idx = order[(step * batch_size) % len(x):][:batch_size]
         for m, opt, loss_fn, mod, out in ((model, ours_opt, ours_loss, tracer, losses[0]),
                                           (twin, their_opt, their_loss, torch, losses[1])):
-            pred = m(mod.tensor(x[idx]))
-            loss = loss_fn(pred[:, 0] if squeeze else pred, mod.tensor(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            out.append(loss.item())
+            out.append(eager_step(m, opt, loss_fn, mod, x[idx], y[idx], squeeze))
     return losses
 
 
@@ -122,12 +127,7 @@ def compiled_vs_torch(model, data, loss_name, opt_name, opt_kw, batch_size, step
     for k in range(steps):
         idx = order[(k % per_epoch) * batch_size:][:batch_size]
         ours.append(float(compiled(tracer.tensor(x[idx]), tracer.tensor(y[idx]))))
-        pred = twin(torch.tensor(x[idx]))
-        loss = their_loss_fn(pred[:, 0] if squeeze else pred, torch.tensor(y[idx]))
-        their_opt.zero_grad()
-        loss.backward()
-        their_opt.step()
-        theirs.append(loss.item())
+        theirs.append(eager_step(twin, their_opt, their_loss_fn, torch, x[idx], y[idx], squeeze))
     np.testing.assert_allclose(ours, theirs, rtol=1e-4)
     # Adam rescales near-zero gradients (pixels that are almost always 0) to full-size steps,
     # so float32 rounding reaches ~1% of one lr=1e-3 step on a few such weights: atol 1e-5.
@@ -153,3 +153,14 @@ def test_compiled_examples_train_like_torch_for_100_steps(backend):
         tracer.manual_seed(1)
         compiled_vs_torch(mnist_mlp.make_model(), mnist_mlp.make_data(), "CrossEntropyLoss", "Adam",
                           dict(lr=0.001), 64, 100, False, backend)
+
+
+def test_the_xor_examples_noisy_layer_registers_and_adds_noise_in_training_only():
+    from xor import NoisyLinear
+    noisy = NoisyLinear(2, 3)
+    assert [n for n, _ in noisy.named_parameters()] == ["w", "b"]
+    tracer.manual_seed(1)
+    layer = NoisyLinear(2, 3)
+    x = tracer.ones(4, 2)
+    assert layer(x).tolist() == layer(x).tolist()
+    assert layer(x, training=True).tolist() != layer(x).tolist()

@@ -10,27 +10,6 @@ from tracer import nn
 torch = pytest.importorskip("torch")
 
 
-class NoisyLinear(nn.Module):
-    """The textbook's custom layer: Gaussian noise added to the input in training only."""
-
-    def __init__(self, input_size, output_size, noise_stddev=0.1):
-        super().__init__()
-        w = tracer.Tensor(input_size, output_size)
-        self.w = nn.Parameter(w)
-        nn.init.xavier_uniform_(self.w)
-        b = tracer.Tensor(output_size).fill_(0)
-        self.b = nn.Parameter(b)
-        self.noise_stddev = noise_stddev
-
-    def forward(self, x, training=False):
-        if training:
-            noise = tracer.normal(0.0, self.noise_stddev, x.shape)
-            x_new = tracer.add(x, noise)
-        else:
-            x_new = x
-        return tracer.add(tracer.mm(x_new, self.w), self.b)
-
-
 class XavierModule(nn.Module):
     """The textbook's Xavier-initialised module built from plain tensors."""
 
@@ -51,8 +30,6 @@ def test_registration_of_parameters_modules_and_plain_tensors():
     x = XavierModule()
     assert list(x.parameters()) == []  # plain tensors stay unregistered, as in torch
     assert x.w1.requires_grad and x.w1.shape == (2, 3)
-    noisy = NoisyLinear(2, 3)
-    assert [n for n, _ in noisy.named_parameters()] == ["w", "b"]
 
 
 def test_repr_matches_torch():
@@ -136,14 +113,6 @@ def test_init_is_reproducible_and_other_initialisers():
     assert nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain("leaky_relu", 0.2)
     t = nn.init.trunc_normal_(tracer.empty(10000), a=-0.5, b=0.5)
     assert float(t.min()) >= -0.5 and float(t.max()) <= 0.5
-
-
-def test_noisy_linear_adds_noise_in_training_only():
-    tracer.manual_seed(1)
-    layer = NoisyLinear(2, 3)
-    x = tracer.ones(4, 2)
-    assert layer(x).tolist() == layer(x).tolist()
-    assert layer(x, training=True).tolist() != layer(x).tolist()
 
 
 @pytest.mark.parametrize("loss", ["MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
