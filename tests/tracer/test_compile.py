@@ -22,6 +22,16 @@ def setup(opt_name="SGD", **kw):
     return model, opt, step
 
 
+def steady(opt_name="SGD", **kw):
+    """A compiled step run twice (no grads yet, then the steady state): (model, opt, compiled, x, y)."""
+    model, opt, step = setup(opt_name, **kw)
+    compiled = tracer.compile(step)
+    x, y = data()
+    compiled(x, y)
+    compiled(x, y)
+    return model, opt, compiled, x, y
+
+
 def data(n=64, seed=1):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
@@ -175,11 +185,7 @@ def test_results_kept_by_the_caller_are_not_overwritten_by_later_calls():
 
 
 def test_a_parameter_replaced_by_the_user_between_calls_is_fed():
-    model, _, step = setup("SGD", lr=0.0)
-    compiled = tracer.compile(step)
-    x, y = data()
-    compiled(x, y)
-    compiled(x, y)
+    model, _, compiled, x, y = steady("SGD", lr=0.0)
     with tracer.no_grad():
         model[0].weight.copy_(tracer.zeros(4, 2))  # written by the user, not by the graph
     compiled(x, y)
@@ -189,11 +195,7 @@ def test_a_parameter_replaced_by_the_user_between_calls_is_fed():
 def test_guarded_state_changed_between_calls_retraces():
     """The guard is cached between calls and recomputed when a module, param group or
     optimizer state changes: each change below must be seen."""
-    model, opt, step = setup("SGD", lr=0.1)
-    compiled = tracer.compile(step)
-    x, y = data()
-    compiled(x, y)
-    compiled(x, y)
+    model, opt, compiled, x, y = steady("SGD", lr=0.1)
     assert compiled.trace_count == 2
     scheduler = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # adds "initial_lr"
     compiled(x, y)
@@ -246,11 +248,7 @@ def test_a_batch_array_changed_in_place_between_calls_is_read_again():
 
 
 def test_freezing_a_layer_or_changing_dtypes_between_calls_retraces():
-    model, _, step = setup("SGD", lr=0.1)
-    compiled = tracer.compile(step)
-    x, y = data()
-    compiled(x, y)
-    compiled(x, y)
+    model, _, compiled, x, y = steady("SGD", lr=0.1)
     model[0].weight.requires_grad_(False)
     model[0].weight.grad = None
     frozen = model[0].weight.detach().numpy().copy()
