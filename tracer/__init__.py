@@ -6,9 +6,10 @@ NumPy interpreter or onnxruntime.
 """
 from ir.dtypes import bool_ as bool  # noqa: A001
 from ir.dtypes import float32, float64, int32, int64, uint8  # noqa: F401
-from tracer import autograd, methods  # noqa: F401  (methods binds the torch methods onto Tensor)
+from tracer import autograd  # noqa: F401  (gives Tensor its backward method)
+from tracer.ops import methods  # noqa: F401  (binds the torch methods onto Tensor)
 from tracer import nn, optim, utils  # noqa: F401
-from tracer.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from tracer.core.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from tracer.ops.conversion import detach, clone  # noqa: F401
 from tracer.ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: F401
                                  linspace, logspace, ones, ones_like, tensor, zeros, zeros_like)
@@ -22,15 +23,14 @@ from tracer.ops.reduce import (all, bucketize, amax, amin, any, argmax, argmin, 
 from tracer.ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, expand,  # noqa: F401
                               flatten, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, stack,
                               swapaxes, swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
-from tracer.promotion import promote_types, result_type  # noqa: F401
+from tracer.core.promotion import promote_types, result_type  # noqa: F401
 from tracer.serialization import LoadError, load, save  # noqa: F401
-from tracer.random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,  # noqa: F401
+from tracer.ops.random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,  # noqa: F401
                            manual_seed, multinomial, normal, rand, rand_like, randint, randint_like, randn,
                            randn_like, randperm, seed, set_rng_state)
-from tracer.tensor import Size, Tensor, device  # noqa: F401
-from tracer.trace import trace  # noqa: F401
-from tracer.compile import compile  # noqa: F401,A004
-from tracer.tracing import TracerWarning, TraceValueError  # noqa: F401
+from tracer.core.tensor import Size, Tensor, device  # noqa: F401
+from tracer.jit import compile, trace  # noqa: F401,A004
+from tracer.core.tracing import TracerWarning, TraceValueError  # noqa: F401
 
 float = float32  # noqa: A001
 double = float64
@@ -55,8 +55,12 @@ def get_default_dtype():
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
-    from tracer import formatting
+    from tracer.core import formatting
     for name, value in (("PRECISION", precision), ("THRESHOLD", threshold), ("EDGEITEMS", edgeitems),
                         ("LINEWIDTH", linewidth)):
         if value is not None:
             setattr(formatting, name, value)
+
+
+#: ``from tracer import *``: the torch-level names, not the module imported for its side effect.
+__all__ = [_name for _name in dir() if not _name.startswith("_") and _name != "methods"]

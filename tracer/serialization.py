@@ -12,7 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 from tracer.nn.parameter import Parameter
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 _STRUCTURE = "__tracegrad_structure__"
 FORMAT = "tracegrad.save/1"

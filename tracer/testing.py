@@ -3,7 +3,7 @@ gradients on the interpreter and onnxruntime (``backends.testing`` does the chec
 from __future__ import annotations
 
 from backends import testing
-from tracer.trace import trace
+from tracer.jit.record import trace
 
 
 def assert_backends_agree(fn, *inputs, grad: bool = True, rtol=None, atol=None, opset: int = 18, seed: int = 0):

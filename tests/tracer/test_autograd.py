@@ -224,7 +224,7 @@ def test_forces_as_the_gradient_of_an_energy_trace_and_export():
 
 def test_cached_backward_plans_keep_results_and_checks():
     """The second backward of a structure runs a cached plan: same numbers, same errors."""
-    from tracer.autograd import _PLANS
+    from tracer.autograd.engine import _PLANS
     results = []
     for _ in range(3):
         w = tracer.tensor([0.5, -1.0, 2.0], requires_grad=True)

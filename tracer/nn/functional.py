@@ -9,18 +9,18 @@ import math
 import warnings
 
 from ir import dtypes
-from tracer.errors import err
+from tracer.core.errors import err
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
-from tracer.dispatch import apply
+from tracer.core.dispatch import apply
 from tracer.ops._util import cast, promote
 from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
 from tracer.ops.linalg import matmul
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
-from tracer.random import uniform_tensor
-from tracer.tensor import Tensor
+from tracer.ops.random import uniform_tensor
+from tracer.core.tensor import Tensor
 
 
 # -- layers ------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import warnings
 
 import numpy as np
 
-from tracer.errors import err
-from tracer.grad_mode import no_grad
+from tracer.core.errors import err
+from tracer.core.grad_mode import no_grad
 from tracer.ops.creation import eye
-from tracer.random import _gen
-from tracer.tensor import Tensor
+from tracer.ops.random import _gen
+from tracer.core.tensor import Tensor
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:

@@ -5,11 +5,11 @@ from collections import OrderedDict
 
 from ir import dtypes
 from ir.dtypes import DType
-from tracer import epoch
-from tracer.epoch import WatchedOrderedDict
-from tracer.errors import err
+from tracer.core import epoch
+from tracer.core.epoch import WatchedOrderedDict
+from tracer.core.errors import err
 from tracer.nn.parameter import Buffer, Parameter
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 class Module:

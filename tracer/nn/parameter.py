@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -7,10 +7,10 @@ from ir import dtypes
 from ir.ops import elementwise as E
 from ir.ops.rules import normalize_axis
 from ir.types import TensorType
-from tracer.dispatch import apply
-from tracer.errors import err
-from tracer.promotion import result_type
-from tracer.tensor import Tensor
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
+from tracer.core.promotion import result_type
+from tracer.core.tensor import Tensor
 
 _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
 

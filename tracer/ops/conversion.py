@@ -4,11 +4,11 @@ from __future__ import annotations
 from ir import dtypes
 from ir.dtypes import DType
 from ir.ops import elementwise as E
-from tracer import tracing
-from tracer.dispatch import apply
-from tracer.errors import err
+from tracer.core import tracing
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
 from tracer.ops._util import cast
-from tracer.tensor import Tensor, device
+from tracer.core.tensor import Tensor, device
 
 
 def to(self, *args, dtype=None, device_=None, copy=False, non_blocking=False, **kwargs) -> Tensor:

@@ -7,11 +7,11 @@ import math
 import numpy as np
 
 from ir import dtypes
-from tracer.errors import err
+from tracer.core.errors import err
 from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg
-from tracer.promotion import result_type
-from tracer.promotion import default_float
-from tracer.tensor import Tensor
+from tracer.core.promotion import result_type
+from tracer.core.promotion import default_float
+from tracer.core.tensor import Tensor
 
 
 def _infer_dtype(data):

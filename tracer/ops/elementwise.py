@@ -7,10 +7,10 @@ import numpy as np
 
 from ir import dtypes
 from ir.ops import elementwise as E
-from tracer.dispatch import apply
-from tracer.errors import err
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
 from tracer.ops._util import cast, promote, scalar, to_float
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 def _binary(op, x, y) -> Tensor:
@@ -249,3 +249,13 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
 
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
     return add(input, mul(div(tensor1, tensor2), value))
+
+
+#: What ``from tracer.ops.elementwise import *`` (and so ``tracer``) exports: the torch functions, no helpers.
+__all__ = """
+abs absolute add addcdiv addcmul ceil clamp clamp_max clamp_min clip cos div eq erf exp expm1
+fix float_power floor floor_divide fmod frac ge greater greater_equal gt isfinite isinf isnan le
+lerp less less_equal log log10 log1p log2 logical_and logical_not logical_or logical_xor lt
+masked_fill maximum minimum mul nan_to_num ne neg negative not_equal pow reciprocal relu
+remainder round rsqrt sigmoid sign sin sqrt square sub tan tanh true_divide trunc where
+""".split()

@@ -11,14 +11,14 @@ import numpy as np
 from ir import dtypes
 from ir.ops import indexing as I
 from ir.ops import shape as S
-from tracer.dispatch import apply
-from tracer.errors import err
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, scalar
 from tracer.ops.creation import to_tensor
 from tracer.ops.inplace import assign
 from tracer.ops.shape import broadcast_tensors, expand, permute, reshape, slice_region, unsqueeze
-from tracer.tensor import Tensor, _specialise
+from tracer.core.tensor import Tensor, _specialise
 
 
 def _expand_ellipsis(index, rank):

@@ -8,14 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 from ir.ops import elementwise as E
-from tracer import epoch, tracing
-from tracer.dispatch import apply
-from tracer.errors import err
-from tracer.grad_mode import is_grad_enabled
+from tracer.core import epoch
+from tracer.core import tracing
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
+from tracer.core.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, scalar
-from tracer.random import normal_tensor, uniform_tensor
-from tracer.tensor import Tensor
+from tracer.ops.random import normal_tensor, uniform_tensor
+from tracer.core.tensor import Tensor
 
 
 def check_inplace(x: Tensor) -> None:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from ir.ops import linalg as L
-from tracer.dispatch import apply
-from tracer.errors import err
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
 from tracer.ops._util import promote
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 def matmul(input, other) -> Tensor:

@@ -8,11 +8,11 @@ from ir import dtypes
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import reduce as R
-from tracer.dispatch import apply
-from tracer.errors import err
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, to_float
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 

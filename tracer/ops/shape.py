@@ -3,10 +3,10 @@ repeat, cat, stack, split, chunk, narrow."""
 from __future__ import annotations
 
 from ir.ops import shape as S
-from tracer.dispatch import apply
-from tracer.errors import err
+from tracer.core.dispatch import apply
+from tracer.core.errors import err
 from tracer.ops._util import norm_dim, promote_all, shape_arg
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 def _resolve(shape, numel: int) -> tuple[int, ...]:

@@ -2,7 +2,7 @@
 a float32 tensor, so the bias corrections are graph ops and a traced step stays exact."""
 from __future__ import annotations
 
-from tracer.errors import err
+from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
 from tracer.ops.elementwise import maximum
 from tracer.optim.optimizer import Optimizer

@@ -5,11 +5,11 @@ nodes, and state such as Adam's step count is a tensor so the traced graph stays
 """
 from __future__ import annotations
 
-from tracer import epoch
-from tracer.epoch import WatchedDict
-from tracer.errors import err
-from tracer.grad_mode import no_grad
-from tracer.tensor import Tensor
+from tracer.core import epoch
+from tracer.core.epoch import WatchedDict
+from tracer.core.errors import err
+from tracer.core.grad_mode import no_grad
+from tracer.core.tensor import Tensor
 
 
 class Optimizer:
@@ -60,7 +60,7 @@ class Optimizer:
     def step(self, closure=None):
         loss = None
         if closure is not None:
-            from tracer.grad_mode import enable_grad
+            from tracer.core.grad_mode import enable_grad
             with enable_grad():
                 loss = closure()
         with no_grad():

@@ -1,7 +1,7 @@
 """RMSprop (torch's single-tensor algorithm: centered, momentum, weight decay)."""
 from __future__ import annotations
 
-from tracer.errors import err
+from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
 from tracer.optim.optimizer import Optimizer
 

@@ -1,7 +1,7 @@
 """SGD with momentum, dampening, Nesterov and weight decay (torch's single-tensor algorithm)."""
 from __future__ import annotations
 
-from tracer.errors import err
+from tracer.core.errors import err
 from tracer.optim.optimizer import Optimizer
 
 

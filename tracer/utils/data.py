@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from tracer.errors import err
+from tracer.core.errors import err
 from tracer.ops.creation import tensor as make_tensor
 from tracer.ops.shape import stack
-from tracer.random import Generator, default_generator, randperm
-from tracer.tensor import Tensor
+from tracer.ops.random import Generator, default_generator, randperm
+from tracer.core.tensor import Tensor
 
 
 class Dataset:

@@ -12,8 +12,10 @@ import numpy as np
 
 from ir import dtypes
 from ir.types import TensorType
-from tracer import epoch, tracing
-from tracer.errors import err
+from tracer.core import epoch
+from tracer.core import tracing
+from tracer.core.errors import err
+from tracer.core.formatting import tensor_repr
 
 
 class Size(tuple):
@@ -210,11 +212,6 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (see ``tracer.autograd.backward``)."""
-        from tracer.autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
     @property
     def is_leaf(self) -> bool:
         node = self._node
@@ -285,7 +282,6 @@ class Tensor:
         return format(repr(self), spec)
 
     def __repr__(self) -> str:
-        from tracer.formatting import tensor_repr
         return tensor_repr(self)
 
     __str__ = __repr__

@@ -6,7 +6,7 @@ import types
 
 from tracer.nn.module import Module
 from tracer.optim.optimizer import Optimizer
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 def _referenced(fn) -> list[tuple[str, object]]:

@@ -1,16 +1,27 @@
-"""The work behind each ``tracegrad`` subcommand (argument parsing lives in ``cli.py``)."""
+"""The work behind each ``tracegrad`` subcommand (argument parsing lives in ``parser.py``)."""
 from __future__ import annotations
 
 import importlib.util
 import inspect
 import os
 import re
+import subprocess
 import sys
 from collections import Counter
 
 import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
 
-from tracer.cli import UsageError, WorkError
+import ir
+import tracer
+from backends import compare
+from backends.onnx import ExportError, export
+from ir.dot import graphviz_available, render
+from tracer.cli.demo import run_demo
+from tracer.cli.errors import UsageError, WorkError
+from tracer.jit.record import _arg_names
+from tracer.nn import Module
 
 _DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
 
@@ -42,7 +53,6 @@ def load_target(spec: str):
 
 
 def _instantiate(obj, spec):
-    from tracer.nn import Module
     if isinstance(obj, type) and issubclass(obj, Module):
         return _call(obj, spec)
     if callable(obj) and not isinstance(obj, Module):
@@ -92,7 +102,6 @@ def parse_input(text: str, rng) -> tuple[str, np.ndarray]:
 
 
 def _param_names(fn) -> list[str]:
-    from tracer.trace import _arg_names
     return _arg_names(fn, 64)
 
 
@@ -114,8 +123,6 @@ def build_inputs(fn, specs, seed):
 
 def traced_graph(args):
     """Load, trace (with --grad, differentiate) and return ``(graph, feeds by input name)``."""
-    import ir
-    import tracer
     fn = load_target(args.target)
     arrays = build_inputs(fn, args.input, args.seed)
     try:
@@ -154,7 +161,6 @@ def summary(graph) -> str:
 
 
 def cmd_export(args) -> int:
-    from backends.onnx import ExportError, export
     graph, _ = traced_graph(args)
     dynamic = {}
     for item in args.dynamic:
@@ -172,7 +178,6 @@ def cmd_export(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from backends import compare
     graph, feeds = traced_graph(args)
     report = compare(graph, feeds)
     print(report)
@@ -180,7 +185,6 @@ def cmd_compare(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from ir.dot import render
     ext = os.path.splitext(args.output)[1].lower().lstrip(".")
     if ext not in ("svg", "png", "dot"):
         raise UsageError(f"output must end in .svg, .png or .dot, got {args.output!r}")
@@ -199,7 +203,6 @@ def cmd_show(args) -> int:
 
 
 def _graph_from(args):
-    import ir
     if args.target.endswith(".json"):
         if not os.path.isfile(args.target):
             raise UsageError(f"no such file: {args.target}")
@@ -211,7 +214,6 @@ def _graph_from(args):
 
 
 def _onnx_model(path):
-    import onnx
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")
     try:
@@ -221,8 +223,6 @@ def _onnx_model(path):
 
 
 def _onnx_picture(path, ext) -> bytes:
-    import subprocess
-    from ir.dot import graphviz_available
     model = _onnx_model(path)
     lines = ['digraph onnx {', '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#dbe9f6"];']
     producers = {}
@@ -248,7 +248,6 @@ def _onnx_picture(path, ext) -> bytes:
 
 
 def cmd_info(args) -> int:
-    from onnx import numpy_helper
     model = _onnx_model(args.model)
     opsets = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
     print(f"model: {args.model}")
@@ -270,12 +269,10 @@ def cmd_info(args) -> int:
 
 
 def _type_text(value_info) -> str:
-    from onnx import TensorProto
     t = value_info.type.tensor_type
     dims = [d.dim_param or str(d.dim_value) for d in t.shape.dim]
     return f"{TensorProto.DataType.Name(t.elem_type).lower()}[{', '.join(dims)}]"
 
 
 def cmd_demo(args) -> int:
-    from tracer.demo import run_demo
     return run_demo(args.out, args.steps)

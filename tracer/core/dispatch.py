@@ -14,10 +14,10 @@ from ir.ops import elementwise as E
 from ir.ops import source
 from ir.ops.base import NO_ATTRS
 from ir.ops.source import ConstAttrs, InputAttrs
-from tracer import tracing
-from tracer._source import user_source
-from tracer.grad_mode import _ENABLED
-from tracer.tensor import Tensor
+from tracer.core import tracing
+from tracer.core.source import user_source
+from tracer.core.grad_mode import _ENABLED
+from tracer.core.tensor import Tensor
 
 
 def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# tracer/core/source.py -> the folder holding the tracer, ir and backends packages
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _OWN = tuple(os.path.join(_ROOT, pkg) + os.sep for pkg in ("tracer", "ir", "backends"))
 
 

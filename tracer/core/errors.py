@@ -1,7 +1,7 @@
 """Errors raised to users: the builtin type torch raises, its message, and the user's line."""
 from __future__ import annotations
 
-from tracer._source import user_source
+from tracer.core.source import user_source
 
 
 def err(cls: type[Exception], message: str) -> Exception:

@@ -1,7 +1,7 @@
 """Binds the torch-style functions onto ``Tensor`` as methods and operators."""
 from __future__ import annotations
 
-from tracer import epoch
+from tracer.core import epoch
 from tracer.ops import conversion as cv
 from tracer.ops import elementwise as ew
 from tracer.ops import indexing as ix
@@ -9,7 +9,7 @@ from tracer.ops import inplace as ip
 from tracer.ops import linalg as la
 from tracer.ops import reduce as rd
 from tracer.ops import shape as sh
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 _SAME_NAME = {
     ew: "add sub mul div true_divide floor_divide remainder fmod pow float_power maximum minimum neg negative "

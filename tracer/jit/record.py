@@ -6,11 +6,11 @@ import inspect
 import numpy as np
 
 from ir.graph import Graph
-from tracer import tracing
-from tracer.errors import err
-from tracer.naming import discover
+from tracer.core import tracing
+from tracer.core.errors import err
+from tracer.jit.naming import discover
 from tracer.ops.creation import tensor
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 def _arg_names(fn, count: int) -> list[str]:

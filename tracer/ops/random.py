@@ -12,12 +12,12 @@ import numpy as np
 
 from ir import dtypes
 from ir.ops import random as RND
-from tracer.dispatch import record_value
+from tracer.core.dispatch import record_value
 from tracer.ops import elementwise as ew
 from tracer.ops._util import shape_arg
 from tracer.ops.creation import _done
 from tracer.ops.shape import broadcast_tensors
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 
 class Generator:

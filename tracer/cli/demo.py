@@ -19,7 +19,7 @@ from backends import compare
 from backends.onnx import export
 from ir.dot import graphviz_available, render
 from tracer import nn
-from tracer.progress import Progress
+from tracer.cli.progress import Progress
 
 
 AGREEMENT = 1e-3  # relative, on the losses of 20 compiled vs eager steps

@@ -11,14 +11,14 @@ from ir.autodiff import append_gradients
 from ir.graph import Graph
 from ir.ops import elementwise as E
 from ir.ops import source
-from tracer import tracing
-from tracer.backward_plan import Plan, PlanCache, kernels_available, structure_key
-from tracer.dispatch import eager_node
-from tracer.errors import err
-from tracer.grad_mode import no_grad
+from tracer.core import tracing
+from tracer.autograd.plan import Plan, PlanCache, kernels_available, structure_key
+from tracer.core.dispatch import eager_node
+from tracer.core.errors import err
+from tracer.core.grad_mode import no_grad
 from tracer.ops.creation import to_tensor, zeros_like
 from tracer.ops.inplace import assign
-from tracer.tensor import Tensor
+from tracer.core.tensor import Tensor
 
 _PLANS = PlanCache()  # structure -> backward plan; plans are immutable, so sharing is safe
 

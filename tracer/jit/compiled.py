@@ -18,14 +18,14 @@ from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
 from ir.passes import dce
-from tracer import epoch
-from tracer.grad_mode import is_grad_enabled
-from tracer.naming import _referenced
+from tracer.core import epoch
+from tracer.core.grad_mode import is_grad_enabled
+from tracer.jit.naming import _referenced
 from tracer.nn.module import Module
 from tracer.optim.optimizer import Optimizer
-from tracer.random import default_generator
-from tracer.tensor import Tensor
-from tracer.trace import _input_name, record, unflatten_like
+from tracer.ops.random import default_generator
+from tracer.core.tensor import Tensor
+from tracer.jit.record import _input_name, record, unflatten_like
 
 BACKENDS = ("onnxruntime", "numpy")
 

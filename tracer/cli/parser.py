@@ -1,23 +1,11 @@
-"""The ``tracegrad`` command: demo, export, compare, show, info.
-
-Exit codes: 0 success, 1 the work failed (the user's function raised, backends disagree),
-2 bad usage (missing file, unknown function, malformed shape). Errors are one line on stderr.
-"""
+"""The ``tracegrad`` command line: its subcommands and their arguments (argparse only, so
+``tracegrad --help`` answers without loading NumPy or ONNX)."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 
-class UsageError(Exception):
-    """Bad arguments: exit code 2."""
-
-
-class WorkError(Exception):
-    """The requested work failed: exit code 1."""
-
-
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tracegrad", description="Trace PyTorch-style Python into a graph IR, "
                                 "differentiate it, run it on NumPy or onnxruntime, export it to ONNX.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -48,31 +36,3 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarise an .onnx file")
     info.add_argument("model")
     return p
-
-
-def main(argv=None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    from tracer import commands
-    try:
-        return getattr(commands, f"cmd_{args.command}")(args) or 0
-    except UsageError as e:
-        print(f"tracegrad {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except WorkError as e:
-        print(f"tracegrad {args.command}: failed: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("tracegrad: interrupted", file=sys.stderr)
-        return 1
-    except (RuntimeError, ValueError, TypeError, IndexError, OSError) as e:
-        # Anything the user's code or data triggers past the checks above: one line, exit 1.
-        print(f"tracegrad {args.command}: failed: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,7 +13,7 @@ import weakref
 from ir.graph import Graph
 from ir.ops import source
 from ir.ops.source import ConstAttrs, InputAttrs
-from tracer._source import user_source
+from tracer.core.source import user_source
 
 _TRACE = contextvars.ContextVar("tracegrad_trace", default=None)
 _IDS = itertools.count(1)  # distinguishes traces; tensors remember the one that made them
