@@ -11,7 +11,7 @@ from ir.autodiff import append_gradients
 from ir.graph import Graph
 from ir.ops import elementwise as E
 from ir.ops import source
-from tracer.core import tracing
+from tracer.core import tensor_state, tracing
 from tracer.autograd.plan import Plan, PlanCache, kernels_available, structure_key
 from tracer.core.dispatch import eager_node
 from tracer.core.errors import err
@@ -120,7 +120,7 @@ def _run_pass(nodes, roots, seeds, wrt, state, create_graph, plan_key=None):
     if keep_all:
         for n in new:
             n.value = env[n]
-            n.meta = tracing.NodeMeta([0], create_graph)
+            tensor_state.annotate(n, create_graph)
     if plan_key is not None and kernels_available(graph, start):
         _PLANS.put(plan_key, Plan(nodes, graph, start, grads, reads))
     return {w: _grad_tensor(g, env[g], create_graph, state) if g is not None else None for w, g in grads.items()}
@@ -154,14 +154,12 @@ def _free(nodes) -> None:
             n.value = None
 
 
-def _grad_tensor(node, value, create_graph, state) -> Tensor:
+def _grad_tensor(node, value, create_graph, trace) -> Tensor:
     t = Tensor._make(value, node.type)
-    if create_graph or state is not None:
-        t._node = node
-        t._requires_grad = create_graph
-        node.meta = tracing.NodeMeta(t._vc, create_graph)
-        if state is not None:
-            state.created(t)
+    if create_graph or trace is not None:
+        tensor_state.bind(t, node, create_graph)
+        if trace is not None:
+            trace.created(t)
     return t
 
 
@@ -210,11 +208,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g``, keeping the grad tensor's identity (as torch does on the CPU)."""
-    if t._grad is None:
-        t._grad = g
-        return
-    if create_graph:
-        t._grad = t._grad + g
+    if t._grad is None or create_graph:
+        t.grad = g if t._grad is None else t._grad + g
         return
     with no_grad():
         assign(t._grad, t._grad + g)

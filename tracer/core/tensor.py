@@ -12,8 +12,7 @@ import numpy as np
 
 from ir import dtypes
 from ir.types import TensorType
-from tracer.core import epoch
-from tracer.core import tracing
+from tracer.core import tensor_state, tracing
 from tracer.core.errors import err
 from tracer.core.formatting import tensor_repr
 
@@ -190,14 +189,7 @@ class Tensor:
         if requires_grad and not self.dtype.is_floating_point:
             raise err(RuntimeError, "only Tensors of floating point dtype can require gradients "
                       f"(got {self.dtype.name})")
-        self._requires_grad = bool(requires_grad)
-        epoch.bump()  # compiled functions guard on their parameters' requires_grad
-        node = self._node
-        if node is not None and node.meta is not None and _in_trace(node):
-            node.meta.requires_grad = self._requires_grad
-            node.meta.leaf = self if requires_grad else None
-        else:
-            self._node = None
+        tensor_state.set_requires_grad(self, bool(requires_grad))
         return self
 
     def retain_grad(self) -> None:
@@ -314,11 +306,6 @@ class Tensor:
 def _trace_id():
     state = tracing._TRACE.get()
     return None if state is None else state.id
-
-
-def _in_trace(node) -> bool:
-    state = tracing.current()
-    return state is not None and node in state.graph
 
 
 def _specialise(what: str) -> None:

@@ -36,6 +36,12 @@ def current() -> "TraceState | None":
     return _TRACE.get()
 
 
+def in_trace(node) -> bool:
+    """Whether ``node`` belongs to the graph being traced now."""
+    state = _TRACE.get()
+    return state is not None and node in state.graph
+
+
 class NodeMeta:
     """What the tracer knows of a recorded node: the version stamp of the tensor holding its
     value (to detect in-place changes before backward), whether gradients flow through it,

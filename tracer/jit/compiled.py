@@ -18,7 +18,7 @@ from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
 from ir.passes import dce
-from tracer.core import epoch
+from tracer.core import epoch, tensor_state
 from tracer.core.grad_mode import is_grad_enabled
 from tracer.jit.naming import _referenced
 from tracer.nn.module import Module
@@ -149,24 +149,20 @@ def refresh_rates(rates) -> None:
         holder, group, held = rate
         lr = group["lr"]
         if lr != held:
-            holder._value = np.asarray(lr, dtype=holder._value.dtype)
+            tensor_state.refill(holder, np.asarray(lr, dtype=holder._value.dtype))
             rate[2] = lr
 
 
-def write_back(mutated, grad_owners, state) -> None:
+def write_back(mutated, grad_owners, values) -> None:
     """Give the mutated tensors their new values (a version bump each, as an in-place op) and
     the parameters their gradients (into the existing ``.grad`` tensor where there is one)."""
-    for t, v in zip(mutated, state):
-        t._value = v
-        t._vc[0] += 1
-        t._node = None
-    for p, v in zip(grad_owners, state[len(mutated):]):
-        g = p._grad
-        if g is None:
-            p._grad = Tensor._wrap(v)
+    for t, v in zip(mutated, values):
+        tensor_state.write(t, v)
+    for p, v in zip(grad_owners, values[len(mutated):]):
+        if p._grad is None:
+            p.grad = Tensor._wrap(v)
         else:
-            g._value = v
-            g._node = None
+            tensor_state.write(p._grad, v)
 
 
 def _array(a) -> np.ndarray:

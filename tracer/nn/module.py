@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 from ir import dtypes
 from ir.dtypes import DType
-from tracer.core import epoch
+from tracer.core import epoch, tensor_state
 from tracer.core.epoch import WatchedOrderedDict
 from tracer.core.errors import err
 from tracer.nn.parameter import Buffer, Parameter
@@ -179,9 +179,7 @@ class Module:
         for k, target in own.items():
             if k in state_dict:
                 src = state_dict[k]
-                target._value = src._value.astype(target.dtype.np, copy=True)
-                target._vc[0] += 1
-                target._node = None
+                tensor_state.write(target, src._value.astype(target.dtype.np, copy=True))
         return _IncompatibleKeys(missing, unexpected)
 
     # -- modes ----------------------------------------------------------------------
@@ -204,7 +202,7 @@ class Module:
             if p._grad is None:
                 continue
             if set_to_none:
-                p._grad = None
+                p.grad = None
             else:
                 p._grad.detach_().zero_()
 
@@ -219,9 +217,7 @@ class Module:
         if dtype is not None:
             for p in list(self.parameters()) + list(self.buffers()):
                 if p.dtype.is_floating_point:
-                    p._value = p._value.astype(dtype.np)
-                    p._type = Tensor._wrap(p._value)._type
-                    p._node = None
+                    tensor_state.set_data(p, p._value.astype(dtype.np))
             epoch.bump()
         return self
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ir import dtypes
 from ir.dtypes import DType
 from ir.ops import elementwise as E
-from tracer.core import tracing
+from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops._util import cast
@@ -67,9 +67,7 @@ def detach(self) -> Tensor:
     """The same value, cut from the graph (a ``detach`` node inside a trace)."""
     if tracing.current() is not None:
         out = apply(E.detach, [self])
-        out._requires_grad = False
-        if out._node is not None and out._node.meta is not None:
-            out._node.meta.requires_grad = False
+        tensor_state.stop_gradient(out)
         return out
     return Tensor._make(self._value, self._type)
 

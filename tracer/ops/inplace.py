@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ir.ops import elementwise as E
-from tracer.core import epoch
-from tracer.core import tracing
+from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.core.grad_mode import is_grad_enabled
@@ -33,34 +32,23 @@ def assign(x: Tensor, new: Tensor) -> Tensor:
                       f"{list(np.broadcast_shapes(tuple(new.shape), tuple(x.shape)))}")
         new = new.expand(x.shape)
     new = cast(new, x.dtype)
-    was_leaf = x.is_leaf
-    old = x._node
-    x._vc[0] += 1
-    x._value = new._value
-    state = tracing.current()
-    node = new._node
-    if node is not None:
-        node.meta.vc, node.meta.version = x._vc, x._vc[0]
-        if old is not None and old in node.inputs:
-            node.meta.cloned = old  # torch keeps the original of an in-place op's own input
-    if was_leaf and x._requires_grad:
-        _stay_leaf(x, new, state)
+    if x.is_leaf and x._requires_grad:
+        _stay_leaf(x, new, tracing.current())
     else:
-        x._node = node
-        x._requires_grad = x._requires_grad or new._requires_grad
+        tensor_state.overwrite(x, new)
     return x
 
 
-def _stay_leaf(x, new, state):
+def _stay_leaf(x, new, trace):
     """A leaf updated under no_grad (an optimizer step) stays a leaf. In a trace its new value
     is a node that stops gradients and is marked as this leaf, so later uses differentiate to it."""
-    if state is None or new._node is None:
-        x._node = None
+    tensor_state.overwrite(x, new)
+    if trace is None or new._node is None:
+        tensor_state.keep_leaf(x, None)
         return
-    node = state.graph.add(E.detach, (new._node,), source_=new._node.source)
+    node = trace.graph.add(E.detach, (new._node,), source_=new._node.source)
     node.value = new._value
-    node.meta = tracing.NodeMeta(x._vc, True, leaf=x)
-    x._node = node
+    tensor_state.keep_leaf(x, node)
 
 
 def _binary_(fn):
@@ -153,11 +141,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def detach_(self):
-    if self._node is not None and tracing.current() is not None:
-        self._node = apply(E.detach, [self])._node
-    else:
-        self._node = None
-    self._requires_grad = False
-    epoch.bump()
+    node = apply(E.detach, [self])._node if self._node is not None and tracing.current() is not None else None
+    tensor_state.forget_node(self, node)
+    tensor_state.set_requires_grad(self, False)
     return self
 

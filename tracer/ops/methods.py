@@ -1,7 +1,7 @@
 """Binds the torch-style functions onto ``Tensor`` as methods and operators."""
 from __future__ import annotations
 
-from tracer.core import epoch
+from tracer.core import tensor_state
 from tracer.ops import conversion as cv
 from tracer.ops import elementwise as ew
 from tracer.ops import indexing as ix
@@ -50,10 +50,7 @@ def _data_get(self):
 
 def _data_set(self, value):
     """``t.data = v`` swaps the value without autograd (no version bump, as in torch)."""
-    self._value = value._value
-    self._type = value._type
-    self._node = None
-    epoch.bump()  # the type may have changed: compiled functions guard on their parameters' types
+    tensor_state.set_data(self, value._value)
 
 
 Tensor.__add__ = ew.add

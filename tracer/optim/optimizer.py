@@ -52,7 +52,7 @@ class Optimizer:
                 if p._grad is None:
                     continue
                 if set_to_none:
-                    p._grad = None
+                    p.grad = None
                 else:
                     with no_grad():
                         p._grad.zero_()
