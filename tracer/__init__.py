@@ -9,6 +9,7 @@ from ir.dtypes import float32, float64, int32, int64, uint8  # noqa: F401
 from tracer import autograd  # noqa: F401  (gives Tensor its backward method)
 from tracer.ops import methods  # noqa: F401  (binds the torch methods onto Tensor)
 from tracer import nn, optim, utils  # noqa: F401
+from tracer.core import formatting as _formatting
 from tracer.core.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from tracer.ops.conversion import detach, clone  # noqa: F401
 from tracer.ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,  # noqa: F401
@@ -55,11 +56,10 @@ def get_default_dtype():
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
-    from tracer.core import formatting
     for name, value in (("PRECISION", precision), ("THRESHOLD", threshold), ("EDGEITEMS", edgeitems),
                         ("LINEWIDTH", linewidth)):
         if value is not None:
-            setattr(formatting, name, value)
+            setattr(_formatting, name, value)
 
 
 #: ``from tracer import *``: the torch-level names, not the module imported for its side effect.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ir import dtypes
 from ir.types import TensorType
-from tracer.core import epoch, tracing
+from tracer.core import tracing, watch
 from tracer.core.tracing import NodeMeta
 
 
@@ -103,4 +103,4 @@ def set_requires_grad(t, flag: bool) -> None:
 
 def moved(t) -> None:
     """Record that ``t``'s type or ``requires_grad`` changed (compiled functions guard on it)."""
-    epoch.bump()
+    watch.tensor_changed(t)

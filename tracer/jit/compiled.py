@@ -18,14 +18,15 @@ from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
 from ir.passes import dce
-from tracer.core import epoch, tensor_state
+from tracer.core import tensor_state
+from tracer.core.watch import Guard, watchers_of
 from tracer.core.grad_mode import is_grad_enabled
 from tracer.jit.naming import _referenced
 from tracer.nn.module import Module
 from tracer.optim.optimizer import Optimizer
 from tracer.ops.random import default_generator
 from tracer.core.tensor import Tensor
-from tracer.jit.record import _input_name, record, unflatten_like
+from tracer.jit.record import record, unflatten_like
 
 BACKENDS = ("onnxruntime", "numpy")
 
@@ -63,18 +64,19 @@ class _Watched:
     def __init__(self, objs):
         self.modules = [m for _, o in objs if isinstance(o, Module) for m in o.modules()]
         self.optimizers = [o for _, o in objs if isinstance(o, Optimizer)]
-        self._at = None  # the epoch at which ``_signature`` was computed
+        self._guard = Guard()  # marked stale by the watched modules, optimizers and tensors
+        for owner in self.modules + self.optimizers:
+            owner._watchers.add(self._guard)
         self._signature = None
         self._tokens: dict = {}  # each distinct signature -> a small int (cheap to hash per call)
 
     def signature(self) -> int:
-        """A token for the watched state, recomputed only when ``tracer.epoch`` moved (a module,
-        param group or optimizer state changed somewhere): otherwise the last one still holds.
-        Equal states get equal tokens, so a cache keyed on it finds earlier traces again."""
-        at = epoch.now()
-        if at != self._at:
+        """A token for the watched state, recomputed only when one of its owners changed it
+        (otherwise the last one still holds). Equal states get equal tokens, so a cache keyed
+        on it finds earlier traces again."""
+        if self._guard.stale:
+            self._guard.stale = False
             self._signature = self._tokens.setdefault(self._compute(), len(self._tokens))
-            self._at = at
         return self._signature
 
     def _compute(self) -> tuple:
@@ -82,6 +84,8 @@ class _Watched:
         for m in self.modules:
             for store in (m._parameters, m._buffers):
                 for t in store.values():
+                    if t is not None:
+                        watchers_of(t).add(self._guard)  # its type and requires_grad are guarded too
                     parts.append(None if t is None else (id(t), t._type, t._requires_grad))
         for opt in self.optimizers:
             state = opt.state
@@ -119,22 +123,26 @@ class _Watched:
 
 
 class CompiledEntry:
-    """One traced graph; ``run(args) -> result tensors`` (built by ``CompiledFunction._runner``)
-    feeds it, runs it and writes the new state back."""
+    """One traced graph; ``run(args) -> result tensors`` (built by ``make_runner(entry)``)
+    feeds it, runs it and writes the new state back; ``rebuild`` nests the results as ``fn``
+    returned them."""
 
-    def __init__(self, graph, state, n_args: int, grads_before, rates):
+    def __init__(self, graph, rec, n_args: int, grads_before, rates, make_runner):
         self.graph = graph
-        lifted = {id(t) for t, _ in state.lifted[n_args:]}
+        lifted = {id(t) for t, _ in rec.lifted[n_args:]}
         # If every grad existed while tracing and none was read (the step zeroes them first),
         # the graph does not depend on them; otherwise later calls need the same grads present.
         self.params = [p for p, _ in grads_before]
         self.presence = [g is not None for _, g in grads_before]
         self.grads_matter = not all(self.presence) or any(g in lifted for _, g in grads_before)
-        self.mutated = [t for t, _ in state.mutations]
-        self.grad_owners = [t for t, _ in state.grads]
+        self.mutated = [t for t, _ in rec.mutations]
+        self.grad_owners = [t for t, _ in rec.grads]
         # Learning rates the graph reads: (holder tensor, its param group, the float it holds).
         self.rates = [[t, group, group["lr"]] for t, group in rates.items() if id(t) in lifted]
-        self.run = None
+        result = rec.result
+        self.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
+            lambda flat: unflatten_like(result, flat))
+        self.run = make_runner(self)
 
     def valid(self) -> bool:
         if not self.grads_matter:
@@ -210,28 +218,27 @@ class CompiledFunction:
         grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._watched.parameters()]
         rates = self._watched.lift_rates()
         try:
-            graph, state, _, result = record(self.fn, args, lift_all=True, strict=True)
+            rec = record(self.fn, args, lift_all=True, strict=True)
         finally:
             self._watched.drop_rates()
         self.trace_count += 1
-        outputs = list(graph.outputs) + [n for _, n in state.grads]
-        names = list(graph.output_names) + [f"grad.{_input_name(state, t)}" for t, _ in state.grads]
+        graph = rec.graph
+        outputs = list(graph.outputs) + [n for _, n in rec.grads]
+        names = list(graph.output_names) + [f"grad.{rec.input_name(t)}" for t, _ in rec.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, state, len(args), grads_before, rates)
-        entry.run = self._runner(graph, len(args), state, args, entry)
-        entry.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
-            lambda flat, like=result: unflatten_like(like, flat))
+        entry = CompiledEntry(graph, rec, len(args), grads_before, rates,
+                              lambda e: self._runner(graph, len(args), rec, args, e))
         self._cache[key] = entry
         self._last = entry
-        return result
+        return rec.result
 
-    def _runner(self, graph, n_args, state, example_args, entry):
+    def _runner(self, graph, n_args, rec, example_args, entry):
         """``run(call args) -> result tensors``: feeds the arguments and the outside tensors
         (parameters, optimizer state, learning rates), runs the graph and writes the mutated
         tensors' new values and the gradients back."""
-        outside = [t for t, _ in state.lifted[n_args:]]
-        n_results = len(graph.outputs) - len(state.mutations) - len(state.grads)
+        outside = [t for t, _ in rec.lifted[n_args:]]
+        n_results = len(graph.outputs) - len(rec.mutations) - len(rec.grads)
         rates, mutated, owners = entry.rates, entry.mutated, entry.grad_owners
         if self.backend == "numpy":
             program = Program(graph)
@@ -242,10 +249,9 @@ class CompiledFunction:
                 write_back(mutated, owners, outs[n_results:])
                 return [Tensor._wrap(v) for v in outs[:n_results]]
             return run_numpy
-        return self._ort_runner(graph, n_args, n_results, state, outside, example_args, entry)
+        return self._ort_runner(graph, n_args, n_results, len(rec.mutations), outside, example_args, entry)
 
-    def _ort_runner(self, graph, n_args, n_results, state, outside, example_args, entry):
-        n_updates = len(state.mutations)
+    def _ort_runner(self, graph, n_args, n_results, n_updates, outside, example_args, entry):
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,14 +69,34 @@ def _as_input(x) -> Tensor:
     return tensor(x)
 
 
-def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
-    """Trace ``fn``; returns ``(graph, state, result tensors, result)``. ``trace`` and
-    ``compile`` share it.
+@dataclass
+class Recording:
+    """What one trace of a function produced (``trace`` and ``compile`` share it).
 
-    The graph's outputs are ``fn``'s results, then ``updated.<input>`` for every graph input
-    ``fn`` changed in place (the caller writes those back). ``state.lifted`` lists the outside
-    tensors that became inputs and ``state.grads`` the gradients ``fn`` produced for them.
+    Attributes:
+        graph: outputs are ``fn``'s results, then ``updated.<input>`` for every graph input
+            ``fn`` changed in place (the caller writes those back).
+        lifted: ``(tensor, input node)`` for every tensor that became a graph input, in order
+            (the arguments first).
+        mutations: ``(tensor, node of its final value)`` for the inputs changed in place.
+        grads: ``(tensor, node of its .grad)`` for the inputs whose gradient ``fn`` produced.
+        outputs: ``fn``'s result tensors, flattened; ``result`` is the result as returned.
     """
+
+    graph: Graph
+    lifted: list
+    mutations: list
+    grads: list
+    outputs: list
+    result: object
+
+    def input_name(self, t) -> str:
+        """The graph input name of a lifted tensor."""
+        return next(node.attrs.name for lifted, node in self.lifted if lifted is t)
+
+
+def record(fn, example_inputs, *, name=None, lift_all=False, strict=False) -> Recording:
+    """Trace ``fn`` on ``example_inputs`` (see ``Recording``)."""
     graph = Graph(name or getattr(fn, "__name__", type(fn).__name__))
     state = tracing.TraceState(graph, discover(fn), lift_all=lift_all)
     state.strict = strict
@@ -86,16 +107,13 @@ def record(fn, example_inputs, *, name=None, lift_all=False, strict=False):
         result = fn(*inputs)
         outs, names = flatten_outputs(result)
         nodes = [state.node_of(t) for t in outs]
-        state.mutations = [(t, state.node_of(t)) for t in state.mutated()]
-        state.grads = [(t, t._grad._node) for t, _ in state.lifted
-                       if t._grad is not None and t._grad._node is not None and t._grad._node in graph]
-    names += [f"updated.{_input_name(state, t)}" for t, _ in state.mutations]
-    graph.set_outputs(nodes + [n for _, n in state.mutations], names)
-    return graph, state, outs, result
-
-
-def _input_name(state, t) -> str:
-    return next(node.attrs.name for lifted, node in state.lifted if lifted is t)
+        mutations = [(t, state.node_of(t)) for t in state.mutated()]
+        grads = [(t, t._grad._node) for t, _ in state.lifted
+                 if t._grad is not None and t._grad._node is not None and t._grad._node in graph]
+    rec = Recording(graph, list(state.lifted), mutations, grads, outs, result)
+    names += [f"updated.{rec.input_name(t)}" for t, _ in mutations]
+    graph.set_outputs(nodes + [n for _, n in mutations], names)
+    return rec
 
 
 def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) -> Graph:
@@ -114,5 +132,4 @@ def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) 
         unrolled; a ``loss.backward()`` or ``optimizer.step()`` inside ``fn`` is recorded too.
         Like ``torch.jit.trace``, ``fn`` really runs: its side effects happen once.
     """
-    graph, _, _, _ = record(fn, example_inputs, name=name, lift_all=lift_all)
-    return graph
+    return record(fn, example_inputs, name=name, lift_all=lift_all).graph

@@ -5,8 +5,8 @@ from collections import OrderedDict
 
 from ir import dtypes
 from ir.dtypes import DType
-from tracer.core import epoch, tensor_state
-from tracer.core.epoch import WatchedOrderedDict
+from tracer.core import tensor_state
+from tracer.core.watch import Watchers, WatchedOrderedDict
 from tracer.core.errors import err
 from tracer.nn.parameter import Buffer, Parameter
 from tracer.core.tensor import Tensor
@@ -18,18 +18,20 @@ class Module:
     training: bool
 
     def __init__(self, *args, **kwargs):
-        object.__setattr__(self, "_parameters", WatchedOrderedDict())
-        object.__setattr__(self, "_buffers", WatchedOrderedDict())
+        watchers = Watchers()  # compiled functions guard on training modes and parameter identities
+        object.__setattr__(self, "_watchers", watchers)
+        object.__setattr__(self, "_parameters", WatchedOrderedDict(watchers))
+        object.__setattr__(self, "_buffers", WatchedOrderedDict(watchers))
         object.__setattr__(self, "_non_persistent", set())
-        object.__setattr__(self, "_modules", WatchedOrderedDict())
+        object.__setattr__(self, "_modules", WatchedOrderedDict(watchers))
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------------
     def __setattr__(self, name, value):
         d = self.__dict__
-        epoch.bump()  # compiled functions guard on training modes and parameter identities
         if "_parameters" not in d:
             raise AttributeError("cannot assign to a Module attribute before Module.__init__() call")
+        d["_watchers"].changed()
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
             self._forget(name)
@@ -71,7 +73,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
-        epoch.bump()
+        self.__dict__["_watchers"].changed()
         for store in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(store, {}):
                 del self.__dict__[store][name]
@@ -186,7 +188,7 @@ class Module:
     def train(self, mode: bool = True):
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
-        epoch.bump()
+            m._watchers.changed()
         return self
 
     def eval(self):
@@ -218,7 +220,6 @@ class Module:
             for p in list(self.parameters()) + list(self.buffers()):
                 if p.dtype.is_floating_point:
                     tensor_state.set_data(p, p._value.astype(dtype.np))
-            epoch.bump()
         return self
 
     def float(self):

@@ -3,6 +3,7 @@ repeat, cat, stack, split, chunk, narrow."""
 from __future__ import annotations
 
 from ir.ops import shape as S
+from ir.ops.rules import broadcast_shapes
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops._util import norm_dim, promote_all, shape_arg
@@ -145,7 +146,6 @@ broadcast_to = expand
 
 
 def broadcast_tensors(*tensors):
-    from ir.ops.rules import broadcast_shapes
     shape = broadcast_shapes("broadcast_tensors", [t._type for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
 

@@ -5,10 +5,9 @@ nodes, and state such as Adam's step count is a tensor so the traced graph stays
 """
 from __future__ import annotations
 
-from tracer.core import epoch
-from tracer.core.epoch import WatchedDict
+from tracer.core.watch import WatchedDict, Watchers
 from tracer.core.errors import err
-from tracer.core.grad_mode import no_grad
+from tracer.core.grad_mode import enable_grad, no_grad
 from tracer.core.tensor import Tensor
 
 
@@ -16,8 +15,9 @@ class Optimizer:
     """Base class: subclasses implement ``_update(group, param, state)``."""
 
     def __init__(self, params, defaults: dict):
+        object.__setattr__(self, "_watchers", Watchers())  # compiled functions guard on groups and state
         self.defaults = dict(defaults)
-        self.state: dict = WatchedDict()  # param groups and state dicts move the epoch: compile guards on them
+        self.state: dict = WatchedDict(self._watchers)
         self._lr_inputs = None  # while tracer.compile traces: {id(group): 0-d tensor holding its lr}
         self.param_groups: list[dict] = []
         params = list(params)
@@ -28,11 +28,11 @@ class Optimizer:
             self.add_param_group(g)
 
     def __setattr__(self, name, value):
-        epoch.bump()
+        self._watchers.changed()
         object.__setattr__(self, name, value)
 
     def add_param_group(self, group: dict) -> None:
-        group = WatchedDict(group)
+        group = WatchedDict(self._watchers, group)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
@@ -44,7 +44,7 @@ class Optimizer:
         if any(id(p) in seen for p in group["params"]):
             raise err(ValueError, "some parameters appear in more than one parameter group")
         self.param_groups.append(group)
-        epoch.bump()
+        self._watchers.changed()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
@@ -60,7 +60,6 @@ class Optimizer:
     def step(self, closure=None):
         loss = None
         if closure is not None:
-            from tracer.core.grad_mode import enable_grad
             with enable_grad():
                 loss = closure()
         with no_grad():
@@ -69,7 +68,7 @@ class Optimizer:
                     if p._grad is not None:
                         state = self.state.get(p)
                         if state is None:
-                            state = self.state[p] = WatchedDict()
+                            state = self.state[p] = WatchedDict(self._watchers)
                         self._update(group, p, state)
         return loss
 
@@ -104,10 +103,11 @@ class Optimizer:
             for i, p in zip(saved["params"], own["params"]):
                 by_index[i] = p
             own.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = WatchedDict()
+        self.state = WatchedDict(self._watchers)
         for i, s in state_dict["state"].items():
             p = by_index[int(i)]
-            self.state[p] = WatchedDict((k, v.clone().detach() if isinstance(v, Tensor) else v) for k, v in s.items())
+            copied = ((k, v.clone().detach() if isinstance(v, Tensor) else v) for k, v in s.items())
+            self.state[p] = WatchedDict(self._watchers, copied)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
