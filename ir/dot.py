@@ -6,33 +6,8 @@ import html
 import shutil
 import subprocess
 
-from ir.ops import source
-
-FORWARD_FILL = "#dbe9f6"
-BACKWARD_FILL = "#fde2c8"
-INPUT_FILL = "#d9f2d9"
-PARAM_FILL = "#fff2b3"
-OUTPUT_COLOR = "#b03a2e"
-
-
-def _label(node) -> str:
-    if node.op is source.input_:
-        return f"{node.attrs.name}\\n{node.type}"
-    if node.op is source.constant:
-        v = node.attrs.value
-        text = f"{v.item():.4g}" if v.size == 1 else f"const {list(v.shape)}"
-        return f"{text}\\n{node.type.dtype.name}"
-    return f"{node.op.name}\\n{node.type}"
-
-
-def node_style(node) -> dict:
-    """Fill colour and shape by role: data input, parameter/state, forward op, backward op."""
-    if node.op is source.input_:
-        fill = INPUT_FILL if node.attrs.kind == "input" else PARAM_FILL
-        return {"fill": fill, "shape": "ellipse"}
-    if node.op is source.constant:
-        return {"fill": "#eeeeee", "shape": "note"}
-    return {"fill": BACKWARD_FILL if node.phase == "backward" else FORWARD_FILL, "shape": "box"}
+from ir.style import OUTPUT_COLOR, label, node_style
+from ir.svg import draw
 
 
 def to_dot(graph) -> str:
@@ -47,7 +22,7 @@ def to_dot(graph) -> str:
         st = node_style(n)
         extra = f', color="{OUTPUT_COLOR}", penwidth=2' if n in outputs else ""
         tip = html.escape(n.source or "", quote=True)
-        lines.append(f'  {ids[n]} [label="{_label(n)}", shape={st["shape"]}, fillcolor="{st["fill"]}", '
+        lines.append(f'  {ids[n]} [label="{label(n)}", shape={st["shape"]}, fillcolor="{st["fill"]}", '
                      f'tooltip="{tip}"{extra}];')
     for n in graph.nodes:
         for inp in n.inputs:
@@ -77,7 +52,6 @@ def render(graph, fmt: str) -> bytes:
             return done.stdout
         raise RuntimeError(f"Graphviz failed: {done.stderr.decode(errors='replace').strip()}")
     if fmt == "svg":
-        from ir.svg import draw
         return draw(graph).encode()
     raise RuntimeError(f"rendering {fmt.upper()} needs Graphviz's 'dot' program, which is not installed "
                        "(Debian: apt-get install graphviz). SVG and DOT output work without it.")

@@ -7,7 +7,7 @@ import html
 
 import networkx as nx
 
-from ir.dot import OUTPUT_COLOR, _label, node_style
+from ir.style import OUTPUT_COLOR, label, node_style
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 38, 24, 46, 20
 
@@ -43,7 +43,7 @@ def draw(graph) -> str:
         tip = html.escape(f"{n.op.name} {n.type} [{n.phase}]" + (f" at {n.source}" if n.source else ""))
         parts.append(f'<g><title>{tip}</title><rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" '
                      f'rx="{rx:.0f}" fill="{st["fill"]}" stroke="{stroke}" stroke-width="{2 if n in outputs else 1}"/>')
-        for k, text in enumerate(_label(n).split("\\n")):
+        for k, text in enumerate(label(n).split("\\n")):
             parts.append(f'<text x="{x + BOX_W / 2:.1f}" y="{y + 15 + 12 * k:.1f}" text-anchor="middle">'
                          f'{html.escape(text[:28])}</text>')
         parts.append("</g>")

@@ -5,7 +5,7 @@ import pytest
 
 import ir
 import tracer
-from ir import dot
+from ir import dot, style
 from ir.svg import draw
 
 
@@ -19,7 +19,7 @@ def test_dot_has_a_box_per_node_two_phase_colours_and_tooltips():
     text = g.to_dot()
     assert text.startswith('digraph "<lambda>"')
     assert text.count("label=") >= len(g.nodes)
-    assert dot.FORWARD_FILL in text and dot.BACKWARD_FILL in text
+    assert style.FORWARD_FILL in text and style.BACKWARD_FILL in text
     assert 'tooltip="tests/ir/test_pictures.py:' in text
     assert "grad.w" in text
 
