@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ir import dot, printing, serialize
 from ir.errors import IRError
 from ir.node import FORWARD, Node, make_node
 from ir.ops import source
@@ -156,20 +157,35 @@ class Graph:
         return new
 
     def save(self, path) -> None:
-        from ir.serialize import save
-        save(self, path)
+        """Write the graph as JSON (``ir.load`` reads it back)."""
+        serialize.save(self, path)
+
+    @classmethod
+    def from_json(cls, data) -> "Graph":
+        """The graph ``serialize.to_json`` describes; raises ``GraphFormatError`` if malformed."""
+        decoded = serialize.decode(data)
+        graph = cls(decoded.name)
+        for node in decoded.nodes:
+            graph.append(node)
+        try:
+            graph.set_outputs(decoded.outputs, decoded.output_names)
+        except IRError as err:
+            raise serialize.corrupted(err) from None
+        return graph
 
     def to_dot(self) -> str:
-        from ir.dot import to_dot
-        return to_dot(self)
+        return dot.to_dot(self)
 
     def _repr_svg_(self):
-        from ir.dot import render_svg
-        return render_svg(self)
+        return dot.render_svg(self)
 
     def __str__(self) -> str:
-        from ir.printing import format_graph
-        return format_graph(self)
+        return printing.format_graph(self)
 
     def __repr__(self) -> str:
         return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.inputs)} inputs, {len(self.outputs)} outputs>"
+
+
+def load(path) -> Graph:
+    """Load a graph saved by ``Graph.save``; raises ``GraphFormatError`` on a malformed file."""
+    return Graph.from_json(serialize.read(path))

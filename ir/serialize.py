@@ -1,15 +1,18 @@
-"""Save and load graphs as JSON: plain data only, validated on load; nothing read is ever executed or unpickled."""
+"""Save and load graphs as JSON: plain data only, validated on load; nothing read is ever executed or unpickled.
+
+This module works on nodes: ``decode`` turns the JSON data into checked nodes, and
+``ir.graph`` (which imports this module) assembles them into a ``Graph``.
+"""
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from ir import dtypes
 from ir.dtypes import DType
 from ir.errors import GraphFormatError, IRError
-from ir.graph import Graph
 from ir.node import FORWARD, BACKWARD, Node, infer_type
 from ir.ops.base import REGISTRY
 
@@ -40,7 +43,8 @@ def _decode(value):
     raise GraphFormatError(f"unexpected attribute value {value!r}")
 
 
-def to_json(graph: Graph) -> dict:
+def to_json(graph) -> dict:
+    """The graph as plain JSON data (what ``save`` writes)."""
     ids = {n: i for i, n in enumerate(graph.nodes)}
     nodes = [{"op": n.op.name, "inputs": [ids[i] for i in n.inputs], "phase": n.phase, "source": n.source,
               "attrs": {f.name: _encode(getattr(n.attrs, f.name)) for f in fields(n.attrs)},
@@ -49,7 +53,7 @@ def to_json(graph: Graph) -> dict:
             "outputs": [ids[o] for o in graph.outputs], "output_names": list(graph.output_names)}
 
 
-def save(graph: Graph, path) -> None:
+def save(graph, path) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(to_json(graph), f)
 
@@ -78,30 +82,47 @@ def _node_from(entry, i, built) -> Node:
     return Node(op, inputs, attrs, type_, entry.get("source"), phase)
 
 
-def from_json(data) -> Graph:
+@dataclass(frozen=True)
+class Decoded:
+    """A graph file's content, checked: nodes in order (each input an earlier node), outputs."""
+
+    name: str
+    nodes: list
+    outputs: list
+    output_names: list | None
+
+
+def _check_header(data) -> None:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise GraphFormatError("not a tracegrad graph file (missing 'format': 'tracegrad.graph')")
     if data.get("version") != VERSION:
         raise GraphFormatError(f"unsupported graph file version {data.get('version')!r} (expected {VERSION})")
-    graph = Graph(str(data.get("name", "graph")))
+
+
+def decode(data) -> Decoded:
+    """The nodes and outputs of ``to_json`` data; raises ``GraphFormatError`` on anything malformed."""
+    _check_header(data)
     built: list[Node] = []
     try:
         for i, entry in enumerate(data["nodes"]):
-            built.append(graph.append(_node_from(entry, i, built)))
-        outs = [built[o] for o in data["outputs"]]
-        graph.set_outputs(outs, data.get("output_names"))
+            built.append(_node_from(entry, i, built))
+        outputs = [built[o] for o in data["outputs"]]
     except GraphFormatError:
         raise
     except (IRError, KeyError, TypeError, ValueError, IndexError) as err:
-        raise GraphFormatError(f"corrupted graph file: {type(err).__name__}: {err}") from None
-    return graph
+        raise corrupted(err) from None
+    return Decoded(str(data.get("name", "graph")), built, outputs, data.get("output_names"))
 
 
-def load(path) -> Graph:
-    """Load a graph saved by ``Graph.save``; raises ``GraphFormatError`` on a malformed file."""
+def corrupted(err: Exception) -> GraphFormatError:
+    """The error for a file whose content breaks a graph invariant."""
+    return GraphFormatError(f"corrupted graph file: {type(err).__name__}: {err}")
+
+
+def read(path):
+    """The JSON data of a graph file; raises ``GraphFormatError`` if it is not valid JSON."""
     try:
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+            return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise GraphFormatError(f"{path}: not valid JSON ({err})") from None
-    return from_json(data)
