@@ -237,10 +237,12 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
             raise err(RuntimeError, "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self._value
+        return tensor_state.share(self)._value  # the caller's array sees later in-place changes, as torch's
 
     def __array__(self, dtype=None, copy=None):
-        return self._value if dtype is None else self._value.astype(dtype)
+        if dtype is not None:
+            return self._value.astype(dtype)
+        return tensor_state.share(self)._value
 
     def item(self):
         if self._type.numel != 1:
@@ -297,7 +299,8 @@ class Tensor:
         new._requires_grad = self._requires_grad
         memo[id(self)] = new
         for key, value in self.__dict__.items():  # e.g. Buffer.persistent
-            new.__dict__[key] = copy.deepcopy(value, memo)
+            if key not in tensor_state.STORAGE_KEYS:  # the copy owns a fresh array
+                new.__dict__[key] = copy.deepcopy(value, memo)
         if self._grad is not None:
             new._grad = copy.deepcopy(self._grad, memo)
         return new

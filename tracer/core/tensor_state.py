@@ -3,14 +3,26 @@
 Everything above ``tracer/core`` changes tensors only through these functions, so the rules
 live in one place: an in-place change bumps the version counter (a backward that saved the
 old value then refuses to run, as torch's does), a recorded node carries the metadata autograd
-needs (``NodeMeta``), and a change of type or ``requires_grad`` moves the tensor's generation,
-which compiled functions read for their guards.
+needs (``NodeMeta``), and a change of type or ``requires_grad`` tells the compiled functions
+that guard on the tensor.
+
+Storage is shared as in torch. A view (``detach()``, ``.data``, reshape, permute, slicing)
+holds a NumPy view of its base's array and the base's version counter; ``from_numpy``,
+``as_tensor``, ``numpy()`` and ``.data =`` share arrays with the caller. An in-place change of
+a tensor whose array is shared is written into that array, so every sharer sees it, and a
+view's base gets a new recorded value too (in a trace the graph stays pure). A tensor whose
+array nobody else holds simply takes the new array, which is cheaper and looks the same.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ir import dtypes
+from ir.ops import elementwise as E
 from ir.types import TensorType
 from tracer.core import tracing, watch
+from tracer.core.errors import err
+from tracer.core.grad_mode import is_grad_enabled
 from tracer.core.tracing import NodeMeta
 
 
@@ -42,15 +54,103 @@ def overwrite(x, new) -> None:
     the op's saved original (torch clones it), so its version change is not an error.
     """
     old = x._node
-    x._vc[0] += 1
-    x._value = new._value
     node = new._node
+    cloned = node is not None and old is not None and old in node.inputs
+    if cloned and old.value is x._value and is_shared(x):
+        old.value = old.value.copy()  # the op's backward reads the original, which is written over next
+    _store(x, new._value)
+    x._vc[0] += 1
     if node is not None:
         node.meta.vc, node.meta.version = x._vc, x._vc[0]
-        if old is not None and old in node.inputs:
+        if cloned:
             node.meta.cloned = old
     x._node = node
     x._requires_grad = x._requires_grad or new._requires_grad
+    if "_view" in x.__dict__:
+        _update_base(x)
+
+
+def _store(t, value) -> None:
+    """``t``'s array becomes ``value``: written into the shared array, or simply replaced."""
+    if not is_shared(t):
+        t._value = value
+        return
+    if t._value.flags.writeable:
+        np.copyto(t._value, value)
+    elif "_view" in t.__dict__:
+        raise err(RuntimeError, "unsupported operation: more than one element of the written-to tensor "
+                  "refers to a single memory location. Please clone() the tensor before performing the operation.")
+    else:
+        t._value = np.array(value)  # a broadcast value from an earlier fill: nothing else can see into it
+
+
+def _update_base(view) -> None:
+    """After an in-place change of ``view``, its base records its new value (the array is
+    already written): rebuilt from the view's new value by the view's ``undo``, and so on up a
+    chain of views. Only the graph needs it: inside a trace, or while autograd records."""
+    base, undo, differentiable = view.__dict__["_view"]
+    if tracing.current() is None and not (base._node is not None and (differentiable and is_grad_enabled())):
+        _forget_leaf_nodes(base)
+        return
+    rebuilt = undo(view)
+    node = rebuilt._node
+    if node is not None:
+        node.meta.vc, node.meta.version = base._vc, base._vc[0]
+    if base.is_leaf and base._requires_grad:
+        if node is not None and tracing.current() is not None:
+            node = tracing.current().graph.add(E.detach, (node,), source_=node.source)
+            node.value = rebuilt._value
+        keep_leaf(base, node if tracing.current() is not None else None)
+    else:
+        base._node = node
+        base._requires_grad = base._requires_grad or rebuilt._requires_grad
+    if "_view" in base.__dict__:
+        _update_base(base)
+
+
+def _forget_leaf_nodes(t) -> None:
+    """Up a chain of views: a leaf's recorded input node holds the old version, so the next use
+    of the leaf makes a new one."""
+    while t is not None:
+        if t.is_leaf:
+            t._node = None
+        found = t.__dict__.get("_view")
+        t = None if found is None else found[0]
+
+
+def make_view(out, base, undo, differentiable: bool = True):
+    """Mark ``out`` as a view of ``base`` when its array is a NumPy view of base's: they share
+    the version counter, and ``undo(new view) -> new base`` rebuilds the base's value from an
+    in-place change of the view. ``differentiable`` is False for ``detach()``/``.data``.
+    Returns ``out``."""
+    if out is base or not np.may_share_memory(out._value, base._value):
+        return out
+    out._vc = base._vc
+    out.__dict__["_view"] = (base, undo, differentiable)
+    base.__dict__["_shared"] = True
+    out.__dict__["_shared"] = True
+    return out
+
+
+def view_base(t):
+    """``(base, differentiable)`` when ``t`` is a view, else None."""
+    found = t.__dict__.get("_view")
+    return None if found is None else (found[0], found[2])
+
+
+def share(t):
+    """``t``'s array is held outside it too (a NumPy array the user has, another tensor): later
+    in-place changes are written into the array. Returns ``t``."""
+    t.__dict__["_shared"] = True
+    return t
+
+
+#: The ``__dict__`` entries that tie a tensor to other holders of its array.
+STORAGE_KEYS = frozenset({"_view", "_shared"})
+
+
+def is_shared(t) -> bool:
+    return "_shared" in t.__dict__
 
 
 def keep_leaf(x, node) -> None:
@@ -64,7 +164,7 @@ def keep_leaf(x, node) -> None:
 def write(t, value) -> None:
     """A new value from outside autograd (loading a state dict, a compiled step's write-back):
     a version bump, no recorded node."""
-    t._value = value
+    _store(t, value)
     t._vc[0] += 1
     t._node = None
 
@@ -81,6 +181,7 @@ def set_data(t, value) -> None:
     t._value = value
     t._type = TensorType(value.shape, dtypes.from_numpy(value.dtype))
     t._node = None
+    share(t)  # ``p.data = v``: p and v now hold one array
     moved(t)
 
 

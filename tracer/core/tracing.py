@@ -109,7 +109,10 @@ class TraceState:
         name = name or self.names.get(id(t))
         made_here = t._born == self.id and kind is None
         if made_here or not (kind or t._requires_grad or self.lift_all):
-            node = self.graph.add(source.constant, (), ConstAttrs(t._value))
+            # An array shared with other holders (tensor_state.is_shared) may be written in place later:
+            # the graph keeps the value it saw.
+            value = t._value.copy() if "_shared" in t.__dict__ else t._value
+            node = self.graph.add(source.constant, (), ConstAttrs(value))
         else:
             kind = kind or ("param" if t._requires_grad else "state")
             name = self._unique(name or kind)

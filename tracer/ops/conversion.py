@@ -68,8 +68,14 @@ def detach(self) -> Tensor:
     if tracing.current() is not None:
         out = apply(E.detach, [self])
         tensor_state.stop_gradient(out)
-        return out
-    return Tensor._make(self._value, self._type)
+    else:
+        out = Tensor._make(self._value, self._type)
+    return tensor_state.make_view(out, self, _same, differentiable=False)
+
+
+def _same(view) -> Tensor:
+    """A ``detach()`` view's base takes the view's new value as it is."""
+    return view
 
 
 def contiguous(self, memory_format=None) -> Tensor:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ir import dtypes
+from tracer.core import tensor_state
 from tracer.core.errors import err
 from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg
 from tracer.core.promotion import result_type
@@ -66,7 +67,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
-        return Tensor._wrap(data)
+        return tensor_state.share(Tensor._wrap(data))
     return tensor(data, dtype=dtype)
 
 
@@ -74,7 +75,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor over the same array (no copy), as torch.from_numpy."""
     if not isinstance(ndarray, np.ndarray):
         raise err(TypeError, f"expected np.ndarray (got {type(ndarray).__name__})")
-    return Tensor._wrap(ndarray)
+    return tensor_state.share(Tensor._wrap(ndarray))
 
 
 def _filled(size, value, dtype, requires_grad) -> Tensor:

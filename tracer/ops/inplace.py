@@ -19,8 +19,17 @@ from tracer.core.tensor import Tensor
 
 
 def check_inplace(x: Tensor) -> None:
-    if x._requires_grad and x.is_leaf and is_grad_enabled():
+    if not is_grad_enabled():
+        return
+    if x._requires_grad and x.is_leaf:
         raise err(RuntimeError, "a leaf Variable that requires grad is being used in an in-place operation.")
+    view = tensor_state.view_base(x)
+    while view is not None and view[1]:
+        base = view[0]
+        if base._requires_grad and base.is_leaf:
+            raise err(RuntimeError, "a view of a leaf Variable that requires grad is being used in an in-place "
+                      "operation.")
+        view = tensor_state.view_base(base)
 
 
 def assign(x: Tensor, new: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ir.ops import shape as S
 from ir.ops.rules import broadcast_shapes
+from tracer.core import tensor_state
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops._util import norm_dim, promote_all, shape_arg
@@ -37,14 +38,17 @@ def slice_dim(x, d, start, end, step) -> Tensor:
 def slice_region(x, starts, ends, steps) -> Tensor:
     if list(starts) == [0] * x.dim() and list(ends) == list(x.shape) and list(steps) == [1] * x.dim():
         return x
-    return apply(S.slice_, [x], S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps)))
+    attrs = S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps))
+    return tensor_state.make_view(apply(S.slice_, [x], attrs), x, lambda v: apply(S.slice_update, [x, v], attrs))
 
 
 def reshape(input, *shape) -> Tensor:
     new = _resolve(shape_arg(shape), input.numel())
     if new == tuple(input.shape):
         return input
-    return apply(S.reshape, [input], S.ShapeAttrs(new))
+    old = S.ShapeAttrs(tuple(input.shape))
+    return tensor_state.make_view(apply(S.reshape, [input], S.ShapeAttrs(new)), input,
+                                  lambda v: apply(S.reshape, [v], old))
 
 
 view = reshape
@@ -99,7 +103,9 @@ def permute(input, *dims) -> Tensor:
                   f"{input.dim()} dims of a tensor of shape {list(input.shape)}")
     if perm == tuple(range(input.dim())):
         return input
-    return apply(S.permute, [input], S.PermuteAttrs(perm))
+    inverse = S.PermuteAttrs(tuple(sorted(range(len(perm)), key=perm.__getitem__)))
+    return tensor_state.make_view(apply(S.permute, [input], S.PermuteAttrs(perm)), input,
+                                  lambda v: apply(S.permute, [v], inverse))
 
 
 def transpose(input, dim0, dim1) -> Tensor:
@@ -135,7 +141,7 @@ def expand(input, *sizes) -> Tensor:
     target = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     if target == tuple(input.shape):
         return input
-    return apply(S.expand, [input], S.ShapeAttrs(target))
+    return tensor_state.make_view(apply(S.expand, [input], S.ShapeAttrs(target)), input, None)
 
 
 def expand_as(input, other) -> Tensor:
