@@ -23,6 +23,10 @@ class GraphFormatError(IRError, ValueError):
     """A saved graph is malformed (bad JSON, unknown op, cycle, dangling input)."""
 
 
+class DynamicShapeError(IRError):
+    """A graph cannot be exported with the requested dynamic axes (an op bakes a dynamic size in)."""
+
+
 def op_error(op: str, types, detail: str, cls: type[IRError] = IRError) -> IRError:
     """The standard error for an op whose shape/dtype rule rejects its inputs."""
     shown = ", ".join(str(t) for t in types)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.onnx.dynamic import _fail, reshape_plan
+from ir.ops.dynamic import fail as _fail
+from ir.ops.shape import reshape_plan
 from ir.ops import shape as S
 
 

@@ -11,25 +11,31 @@ from ir.ops.rules import elementwise, require_float, same_dtype
 from ir.types import TensorType
 
 
-def _unary_any(name: str) -> Op:
-    return Op(name, lambda types, a: types[0])
+def _unary_any(name: str, differentiable: bool = True) -> Op:
+    return Op(name, lambda types, a: types[0], elementwise=True, differentiable=differentiable)
 
 
 def _unary_float(name: str) -> Op:
     def infer(types, a):
         require_float(name, types)
         return types[0]
-    return Op(name, infer)
+    return Op(name, infer, elementwise=True)
 
 
-def _binary(name: str, out_dtype: DType | None = None, float_only: bool = False) -> Op:
+def _binary(name: str, out_dtype: DType | None = None, float_only: bool = False,
+            differentiable: bool = True) -> Op:
     """A broadcasting binary op; inputs share a dtype, the output has it or ``out_dtype``."""
     def infer(types, a):
         if float_only:
             require_float(name, types)
         dtype = same_dtype(name, types)
         return elementwise(name, types, dtype if out_dtype is None else out_dtype)
-    return Op(name, infer, arity=2)
+    return Op(name, infer, arity=2, elementwise=True, differentiable=differentiable)
+
+
+def _predicate(name: str) -> Op:
+    """A broadcasting comparison or logical op: bool out, so no gradient flows through it."""
+    return _binary(name, dtypes.bool_, differentiable=False)
 
 
 # Unary ops that keep the dtype (integers allowed).
@@ -56,9 +62,10 @@ expm1 = _unary_float("expm1")
 reciprocal = _unary_float("reciprocal")
 
 #: Identity that stops gradients: ``Tensor.detach`` and no-grad results inside a trace.
-detach = _unary_any("detach")
+detach = _unary_any("detach", differentiable=False)
 
-logical_not = Op("logical_not", lambda types, a: TensorType(types[0].shape, dtypes.bool_))
+logical_not = Op("logical_not", lambda types, a: TensorType(types[0].shape, dtypes.bool_),
+                 elementwise=True, differentiable=False)
 
 # Binary arithmetic: same dtype in, same dtype out.
 add = _binary("add")
@@ -80,15 +87,15 @@ binary_cross_entropy = _binary("binary_cross_entropy", float_only=True)
 binary_cross_entropy_with_logits = _binary("binary_cross_entropy_with_logits", float_only=True)
 
 # Comparisons and logic: bool out.
-eq = _binary("eq", dtypes.bool_)
-ne = _binary("ne", dtypes.bool_)
-lt = _binary("lt", dtypes.bool_)
-le = _binary("le", dtypes.bool_)
-gt = _binary("gt", dtypes.bool_)
-ge = _binary("ge", dtypes.bool_)
-logical_and = _binary("logical_and", dtypes.bool_)
-logical_or = _binary("logical_or", dtypes.bool_)
-logical_xor = _binary("logical_xor", dtypes.bool_)
+eq = _predicate("eq")
+ne = _predicate("ne")
+lt = _predicate("lt")
+le = _predicate("le")
+gt = _predicate("gt")
+ge = _predicate("ge")
+logical_and = _predicate("logical_and")
+logical_or = _predicate("logical_or")
+logical_xor = _predicate("logical_xor")
 
 
 def _infer_where(types, a):
@@ -99,7 +106,7 @@ def _infer_where(types, a):
     return elementwise("where", types, x.dtype)
 
 
-where = Op("where", _infer_where, arity=3)
+where = Op("where", _infer_where, arity=3, elementwise=True)
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,7 @@ class CastAttrs:
     dtype: DType
 
 
-cast = Op("cast", lambda types, a: TensorType(types[0].shape, a.dtype), CastAttrs)
+cast = Op("cast", lambda types, a: TensorType(types[0].shape, a.dtype), CastAttrs, elementwise=True)
 
 
 @dataclass(frozen=True)
@@ -124,10 +131,4 @@ def _infer_clamp(types, a: ClampAttrs):
     return types[0]
 
 
-clamp = Op("clamp", _infer_clamp, ClampAttrs)
-
-UNARY = (neg, abs_, relu, sign, floor, ceil, round_, exp, log, sqrt, rsqrt, sin, cos, tanh,
-         sigmoid, erf, log1p, expm1, reciprocal, logical_not, detach)
-BINARY = (add, sub, mul, div, pow_, maximum, minimum, remainder, floor_divide, binary_cross_entropy,
-          binary_cross_entropy_with_logits,
-          eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor)
+clamp = Op("clamp", _infer_clamp, ClampAttrs, elementwise=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ir.errors import IRIndexError, op_error
+from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.ops.rules import same_dtype
 from ir.ops.shape import AxisAttrs
@@ -29,8 +30,16 @@ def _infer_take(types, a: AxisAttrs):
     return TensorType(_take_shape(x.shape, idx.shape, a.axis), x.dtype)
 
 
+def _dynamic_take(node, dyn) -> set[int]:
+    """x's dims around ``axis`` keep theirs; the index's dims replace ``axis``."""
+    x, idx = node.inputs
+    axis, k = node.attrs.axis, len(idx.shape)
+    around = {d if d < axis else d + k - 1 for d in D.dims(dyn, x) if d != axis}
+    return around | {axis + d for d in D.dims(dyn, idx)}
+
+
 #: ``x`` indexed along ``axis`` by an integer tensor of any shape (numpy.take, ONNX Gather).
-take = Op("take", _infer_take, AxisAttrs, arity=2)
+take = Op("take", _infer_take, AxisAttrs, arity=2, dynamic=_dynamic_take)
 
 
 def _infer_index_add(types, a: AxisAttrs):
@@ -44,7 +53,7 @@ def _infer_index_add(types, a: AxisAttrs):
 
 
 #: ``base`` with ``src`` added at ``idx`` along ``axis`` (repeats accumulate): take's adjoint.
-index_add = Op("index_add", _infer_index_add, AxisAttrs, arity=3)
+index_add = Op("index_add", _infer_index_add, AxisAttrs, arity=3, dynamic=D.like_input(0))
 
 
 def _infer_gather_elements(types, a: AxisAttrs):
@@ -57,7 +66,8 @@ def _infer_gather_elements(types, a: AxisAttrs):
     return TensorType(idx.shape, x.dtype)
 
 
-gather_elements = Op("gather_elements", _infer_gather_elements, AxisAttrs, arity=2)
+gather_elements = Op("gather_elements", _infer_gather_elements, AxisAttrs, arity=2,
+                     dynamic=D.like_input(1))
 
 
 def _infer_scatter_add(types, a: AxisAttrs):
@@ -70,7 +80,7 @@ def _infer_scatter_add(types, a: AxisAttrs):
 
 
 #: ``base`` with ``src`` added at ``idx`` along ``axis`` elementwise: gather_elements' adjoint.
-scatter_add = Op("scatter_add", _infer_scatter_add, AxisAttrs, arity=3)
+scatter_add = Op("scatter_add", _infer_scatter_add, AxisAttrs, arity=3, dynamic=D.like_input(0))
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,17 @@ def _infer_nll(types, a: NllAttrs):
     return TensorType(target.shape if a.reduction == "none" else (), logp.dtype)
 
 
+def _dynamic_nll(node, dyn) -> set[int]:
+    """Per-element losses have the target's dims, which are logp's without the class dim 1;
+    a sum or mean is a scalar."""
+    if node.attrs.reduction != "none":
+        return set()
+    logp, target = node.inputs
+    from_logp = {d - 1 if d > 1 else d for d in D.dims(dyn, logp) if d != 1}
+    return D.dims(dyn, target) | from_logp
+
+
 #: Negative log-likelihood -logp[n, target[n], ...] (0 where target == ignore_index), per element
 #: or summed or averaged over the targets not ignored: a primitive so the loss is a handful of
 #: ONNX nodes and its gradient a masked one-hot.
-nll_loss = Op("nll_loss", _infer_nll, NllAttrs, arity=2)
+nll_loss = Op("nll_loss", _infer_nll, NllAttrs, arity=2, dynamic=_dynamic_nll)

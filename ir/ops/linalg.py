@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ir.errors import op_error
+from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.ops.rules import broadcast_shapes, same_dtype
 from ir.types import TensorType
@@ -27,4 +28,22 @@ def _infer_matmul(types, attrs):
     return TensorType(matmul_shape(types), dtype)
 
 
-matmul = Op("matmul", _infer_matmul, arity=2)
+def _dynamic_matmul(node, dyn) -> set[int]:
+    """Rows follow x, columns follow y, batch dims broadcast; a contracted dim leaves no trace."""
+    x, y = node.inputs
+    rank, xr, yr = len(node.shape), len(x.shape), len(y.shape)
+    out = set()
+    offset_x = rank - xr if yr > 1 else rank - (xr - 1)
+    for d in D.dims(dyn, x):
+        if d == xr - 1:
+            continue
+        out.add(rank - 2 if d == xr - 2 and yr > 1 else (rank - 1 if d == xr - 2 else d + offset_x))
+    offset_y = rank - yr if xr > 1 else rank - (yr - 1)
+    for d in D.dims(dyn, y):
+        if d == max(yr - 2, 0):
+            continue
+        out.add(rank - 1 if d == yr - 1 else d + offset_y)
+    return out
+
+
+matmul = Op("matmul", _infer_matmul, arity=2, dynamic=_dynamic_matmul)

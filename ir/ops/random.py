@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ir.dtypes import DType
+from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.types import TensorType
 
@@ -23,5 +24,11 @@ def _infer(types, a: RandomAttrs):
     return TensorType(tuple(a.shape), a.dtype)
 
 
-random_uniform = Op("random_uniform", _infer, RandomAttrs, arity=0)
-random_normal = Op("random_normal", _infer, RandomAttrs, arity=0)
+def _random(name: str) -> Op:
+    """A draw of a fixed shape: new numbers on every run, so never folded, merged or differentiated."""
+    return Op(name, _infer, RandomAttrs, arity=0, dynamic=D.static, nondeterministic=True,
+              differentiable=False)
+
+
+random_uniform = _random("random_uniform")
+random_normal = _random("random_normal")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ir import dtypes
 from ir.errors import IRIndexError, op_error
+from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.types import TensorType
 
@@ -24,6 +25,20 @@ def reduced_shape(shape, axes, keepdim) -> tuple[int, ...]:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
+def reduced_dims(node, dyn, axes) -> set[int]:
+    """Dynamic-shape rule of a reduction over ``axes``: a reduced dim leaves no symbolic size,
+    the kept ones keep theirs (renumbered unless ``keepdim``)."""
+    dyn_x = D.dims(dyn, node.inputs[0])
+    if node.attrs.keepdim:
+        return {d for d in dyn_x if d not in axes}
+    kept = [d for d in range(len(node.inputs[0].shape)) if d not in axes]
+    return {kept.index(d) for d in dyn_x if d in kept}
+
+
+def _dynamic_reduce(node, dyn) -> set[int]:
+    return reduced_dims(node, dyn, node.attrs.axes)
+
+
 def _reduce(name: str, empty_ok: bool = True) -> Op:
     def infer(types, a: ReduceAttrs):
         (t,) = types
@@ -34,7 +49,7 @@ def _reduce(name: str, empty_ok: bool = True) -> Op:
             raise op_error(name, types, "cannot reduce over an empty dimension (the operation "
                            "has no identity)", IRIndexError)
         return TensorType(reduced_shape(t.shape, a.axes, a.keepdim), t.dtype)
-    return Op(name, infer, ReduceAttrs)
+    return Op(name, infer, ReduceAttrs, dynamic=_dynamic_reduce)
 
 
 sum_ = _reduce("sum")
@@ -49,7 +64,12 @@ class ArgAttrs:
     keepdim: bool = False
 
 
+def _dynamic_arg(node, dyn) -> set[int]:
+    return reduced_dims(node, dyn, (node.attrs.axis,))
+
+
 def _arg(name: str) -> Op:
+    """An index of the extreme along one axis: integer out, so no gradient flows through it."""
     def infer(types, a: ArgAttrs):
         (t,) = types
         if not 0 <= a.axis < max(t.rank, 1):
@@ -58,7 +78,7 @@ def _arg(name: str) -> Op:
             raise op_error(name, types, "cannot take the arg of an empty dimension", IRIndexError)
         axes = (a.axis,) if t.rank else ()
         return TensorType(reduced_shape(t.shape, axes, a.keepdim), dtypes.int64)
-    return Op(name, infer, ArgAttrs)
+    return Op(name, infer, ArgAttrs, dynamic=_dynamic_arg, differentiable=False)
 
 
 argmax = _arg("argmax")
@@ -80,7 +100,8 @@ def _infer_numel(types, a: NumelAttrs):
 
 #: The number of elements over ``axes`` as a 0-d value: ``mean`` divides by it, so an
 #: exported graph computes the count from the runtime shape (a dynamic batch dim).
-numel = Op("numel", _infer_numel, NumelAttrs)
+numel = Op("numel", _infer_numel, NumelAttrs, dynamic=D.static, differentiable=False,
+           shape_only_inputs=(0,))
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,7 @@ def _softmax(name: str) -> Op:
         if not 0 <= a.axis < max(t.rank, 1):
             raise op_error(name, types, f"axis {a.axis} out of range", IRIndexError)
         return t
-    return Op(name, infer, SoftmaxAttrs)
+    return Op(name, infer, SoftmaxAttrs, dynamic=D.like_input(0))
 
 
 #: Primitives (not compositions) for speed: one ONNX node each and a two-node gradient.

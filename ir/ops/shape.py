@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ir.errors import IRError, IRIndexError, op_error
+from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.ops.rules import same_dtype
 from ir.types import TensorType
@@ -28,7 +29,37 @@ def _infer_reshape(types, a: ShapeAttrs):
     return TensorType(tuple(a.shape), t.dtype)
 
 
-reshape = Op("reshape", _infer_reshape, ShapeAttrs)
+def reshape_plan(node, dyn_in: set) -> tuple[list[int], set]:
+    """The ONNX Reshape target (0 copies an input dim, -1 is inferred) and the dynamic out dims.
+
+    A dynamic dim that keeps its place and size is copied; one other dynamic dim may land on
+    an output dim it divides (inferred); more would need sizes only known at run time.
+    """
+    x = node.inputs[0]
+    shape = list(node.attrs.shape)
+    out_dyn = set()
+    for i in sorted(dyn_in):
+        if i < len(shape) and shape[i] == x.shape[i]:
+            shape[i] = 0
+            out_dyn.add(i)
+    left = [i for i in dyn_in if i not in out_dyn]
+    if len(left) > 1:
+        D.fail(node, "more than one dynamic dim would be merged or moved")
+    if left:
+        size = x.shape[left[0]]
+        fits = [j for j, d in enumerate(shape) if j not in out_dyn and d > 0 and size and d % size == 0]
+        if not fits:
+            D.fail(node, f"the dynamic dim {left[0]} does not map onto any output dim")
+        shape[fits[0]] = -1
+        out_dyn.add(fits[0])
+    return shape, out_dyn
+
+
+def _dynamic_reshape(node, dyn) -> set[int]:
+    return reshape_plan(node, D.dims(dyn, node.inputs[0]))[1]
+
+
+reshape = Op("reshape", _infer_reshape, ShapeAttrs, dynamic=_dynamic_reshape)
 
 
 @dataclass(frozen=True)
@@ -44,7 +75,12 @@ def _infer_permute(types, a: PermuteAttrs):
     return TensorType(tuple(t.shape[p] for p in a.perm), t.dtype)
 
 
-permute = Op("permute", _infer_permute, PermuteAttrs)
+def _dynamic_permute(node, dyn) -> set[int]:
+    dyn_x = D.dims(dyn, node.inputs[0])
+    return {i for i, p in enumerate(node.attrs.perm) if p in dyn_x}
+
+
+permute = Op("permute", _infer_permute, PermuteAttrs, dynamic=_dynamic_permute)
 
 
 def _infer_expand(types, a: ShapeAttrs):
@@ -57,7 +93,14 @@ def _infer_expand(types, a: ShapeAttrs):
     return TensorType(tuple(a.shape), t.dtype)
 
 
-expand = Op("expand", _infer_expand, ShapeAttrs)
+def _dynamic_expand(node, dyn) -> set[int]:
+    """The input's dynamic dims, right-aligned in the output (a new leading dim is fixed)."""
+    x = node.inputs[0]
+    offset = len(node.shape) - len(x.shape)
+    return {d + offset for d in D.dims(dyn, x)}
+
+
+expand = Op("expand", _infer_expand, ShapeAttrs, dynamic=_dynamic_expand)
 
 
 @dataclass(frozen=True)
@@ -81,7 +124,15 @@ def _infer_concat(types, a: AxisAttrs):
     return TensorType(shape, dtype)
 
 
-concat = Op("concat", _infer_concat, AxisAttrs, arity=None)
+def _dynamic_concat(node, dyn) -> set[int]:
+    """Dims other than the axis line up as in broadcasting; the axis' size is a static sum."""
+    out = D.broadcast(node, dyn)
+    if node.attrs.axis in out:
+        D.fail(node, "concatenating along a dynamic dim")
+    return out
+
+
+concat = Op("concat", _infer_concat, AxisAttrs, arity=None, dynamic=_dynamic_concat)
 
 
 @dataclass(frozen=True)
@@ -107,13 +158,23 @@ def _check_slice(name, types, t, a: SliceAttrs):
                            IRIndexError)
 
 
+def _dynamic_slice(node, dyn) -> set[int]:
+    """A dynamic dim survives only when the slice takes all of it."""
+    a = node.attrs
+    dyn_x = D.dims(dyn, node.inputs[0])
+    for d in dyn_x:
+        if (a.starts[d], a.ends[d], a.steps[d]) != (0, node.inputs[0].shape[d], 1):
+            D.fail(node, f"slicing along dynamic dim {d}")
+    return dyn_x
+
+
 def _infer_slice(types, a: SliceAttrs):
     (t,) = types
     _check_slice("slice", types, t, a)
     return TensorType(slice_shape(t.shape, a), t.dtype)
 
 
-slice_ = Op("slice", _infer_slice, SliceAttrs)
+slice_ = Op("slice", _infer_slice, SliceAttrs, dynamic=_dynamic_slice)
 
 
 def _infer_slice_update(types, a: SliceAttrs):
@@ -127,7 +188,7 @@ def _infer_slice_update(types, a: SliceAttrs):
 
 
 #: ``base`` with ``base[slices] = src``: the backward of slice, and sliced assignment.
-slice_update = Op("slice_update", _infer_slice_update, SliceAttrs, arity=2)
+slice_update = Op("slice_update", _infer_slice_update, SliceAttrs, arity=2, dynamic=_dynamic_slice)
 
 
 def _infer_expand_like(types, a):
@@ -138,4 +199,5 @@ def _infer_expand_like(types, a):
 
 #: ``x`` broadcast to ``ref``'s shape. Gradient rules use it instead of a fixed-shape expand,
 #: so an exported graph follows the runtime shape of ``ref`` (a dynamic batch dim).
-expand_like = Op("expand_like", _infer_expand_like, arity=2)
+expand_like = Op("expand_like", _infer_expand_like, arity=2, dynamic=D.like_input(1),
+                 shape_only_inputs=(1,))

@@ -8,6 +8,7 @@ import numpy as np
 from ir import dtypes
 from ir.dtypes import DType
 from ir.errors import IRError
+from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.types import TensorType
 
@@ -42,5 +43,5 @@ def _infer_const(types, a: ConstAttrs) -> TensorType:
     return TensorType(tuple(a.value.shape), dtypes.from_numpy(a.value.dtype))
 
 
-input_ = Op("input", _infer_input, InputAttrs, arity=0)
-constant = Op("constant", _infer_const, ConstAttrs, arity=0)
+input_ = Op("input", _infer_input, InputAttrs, arity=0, dynamic=D.marked, differentiable=False)
+constant = Op("constant", _infer_const, ConstAttrs, arity=0, dynamic=D.static, differentiable=False)

@@ -1,5 +1,5 @@
 """Every ir op has all its facets (kernel, lowering, gradient rule or an explicit 'not
-differentiable', a dynamic-shape rule) and is exercised by the op table."""
+differentiable', a dynamic-shape rule), consistent traits, and is exercised by the op table."""
 import warnings
 
 import pytest
@@ -8,8 +8,10 @@ import ir
 import tracer
 from backends.numpy import KERNELS, RANDOM_KERNELS
 from backends.onnx import LOWERINGS
-from ir.gradients import NOT_DIFFERENTIABLE, RULES
+from ir.gradients import RULES
+from ir.ops import dynamic as D
 from ir.ops import source
+from ir.ops.base import REGISTRY, Op
 
 #: Ops the op table cannot cover (random draws never match torch), with the test that does.
 COVERED_ELSEWHERE = {
@@ -20,13 +22,88 @@ COVERED_ELSEWHERE = {
 OPS = [op for op in ir.ops.all_ops() if not op.name.startswith("test_")]
 
 
+def missing_facets(op) -> list[str]:
+    """What ``op`` lacks, one line per facet (empty when it is complete)."""
+    missing = []
+    if op is not source.input_:  # the caller feeds an input: it has no kernel or lowering
+        if op not in KERNELS and op not in RANDOM_KERNELS:
+            missing.append("no NumPy kernel")
+        if op not in LOWERINGS:
+            missing.append("no ONNX lowering")
+    if (op in RULES) == (not op.differentiable):
+        missing.append("needs exactly one of a gradient rule or differentiable=False")
+    if not callable(op.dynamic):
+        missing.append("no dynamic-shape rule (dynamic=...)")
+    return missing
+
+
+def inconsistent_traits(op) -> list[str]:
+    """Traits that contradict each other or the backends' tables."""
+    problems = []
+    if op.nondeterministic and op.differentiable:
+        problems.append("nondeterministic but differentiable")
+    if op.nondeterministic != (op in RANDOM_KERNELS):
+        problems.append("nondeterministic exactly when its kernel draws (RANDOM_KERNELS)")
+    if op.elementwise and op.arity == 0:
+        problems.append("elementwise without inputs")
+    for pos in op.shape_only_inputs:
+        if pos < 0 or (op.arity is not None and pos >= op.arity):
+            problems.append(f"shape_only_inputs position {pos} is not an input")
+    return problems
+
+
+@pytest.fixture
+def scratch_ops():
+    """Ops defined in a test leave the global registry when it ends."""
+    before = dict(REGISTRY)
+    yield
+    REGISTRY.clear()
+    REGISTRY.update(before)
+
+
+def _identity(types, attrs):
+    return types[0]
+
+
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_op_has_every_facet(op):
-    if op is not source.input_:
-        assert op in KERNELS or op in RANDOM_KERNELS, f"{op.name}: no NumPy kernel"
-        assert op in LOWERINGS, f"{op.name}: no ONNX lowering"
-    assert (op in RULES) != (op in NOT_DIFFERENTIABLE), \
-        f"{op.name}: needs exactly one of a gradient rule or a NOT_DIFFERENTIABLE entry"
+    assert missing_facets(op) == [], f"{op.name}: " + "; ".join(missing_facets(op))
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+def test_op_traits_are_consistent(op):
+    assert inconsistent_traits(op) == [], f"{op.name}: " + "; ".join(inconsistent_traits(op))
+
+
+def test_a_made_up_op_is_reported_facet_by_facet(scratch_ops):
+    bare = Op("test_bare", _identity)
+    assert missing_facets(bare) == ["no NumPy kernel", "no ONNX lowering",
+                                    "needs exactly one of a gradient rule or differentiable=False",
+                                    "no dynamic-shape rule (dynamic=...)"]
+    stopped = Op("test_stopped", _identity, dynamic=D.like_input(0), differentiable=False)
+    assert missing_facets(stopped) == ["no NumPy kernel", "no ONNX lowering"]
+    assert "test_bare" in REGISTRY  # the fixture, not the test, takes them out again
+
+
+def test_made_up_ops_do_not_stay_registered():
+    assert not any(name.startswith("test_") for name in REGISTRY)
+
+
+def test_an_elementwise_op_gets_the_broadcasting_rule_from_its_trait(scratch_ops):
+    op = Op("test_elementwise", _identity, elementwise=True)
+    assert op.dynamic is D.broadcast
+    assert not inconsistent_traits(op)
+
+
+@pytest.mark.parametrize("traits, message", [
+    ({"nondeterministic": True}, "nondeterministic op passes no gradient"),
+    ({"shape_only_inputs": (1,)}, "position 1 is not an input"),
+    ({"arity": 0}, "without inputs passes no gradient"),
+])
+def test_contradicting_traits_are_rejected_at_definition(scratch_ops, traits, message):
+    with pytest.raises(TypeError, match=message):
+        Op("test_contradiction", _identity, dynamic=D.static, **traits)
+    assert "test_contradiction" not in REGISTRY
 
 
 def test_op_table_exercises_every_op():
