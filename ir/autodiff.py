@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from ir.builder import Builder
 from ir.errors import IRError
-from ir.gradients import NOT_DIFFERENTIABLE, RULES
+from ir.gradients import RULES
 from ir.node import BACKWARD, Node
+from ir.ops import all_ops
 from ir.ops import elementwise as E
-from ir.ops import shape as S
-from ir.ops import source
 
 
 def _reaching(nodes, sources) -> set[Node]:
@@ -25,8 +24,9 @@ def _reaching(nodes, sources) -> set[Node]:
     return reach
 
 
-#: (op, input position) pairs that read only their input's shape, never its value.
-SHAPE_ONLY = frozenset({(S.expand_like, 1)})
+#: (op, input position) pairs that read only their input's shape, never its value: derived
+#: from the ops' ``shape_only_inputs`` trait, for readers outside ir that ask by pair.
+SHAPE_ONLY = frozenset((op, pos) for op in all_ops() for pos in op.shape_only_inputs)
 
 
 def _value_reads(graph, start: int, first_new: int) -> set:
@@ -34,7 +34,7 @@ def _value_reads(graph, start: int, first_new: int) -> set:
     reads = set()
     for node in graph.nodes[first_new:]:
         for pos, inp in enumerate(node.inputs):
-            if graph.index(inp) < start and (node.op, pos) not in SHAPE_ONLY:
+            if graph.index(inp) < start and pos not in node.op.shape_only_inputs:
                 reads.add(inp)
     return reads
 
@@ -70,14 +70,12 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None, reads: dict
     grads: dict[Node, Node] = {of: seed} if of in reach else {}
     for node in reversed(graph.nodes[:end]):
         g = grads.get(node)
-        if g is None or node.op is source.input_ or not node.inputs:
-            continue
-        if node.op in NOT_DIFFERENTIABLE:
+        if g is None or not node.op.differentiable:
             continue
         rule = RULES.get(node.op)
         if rule is None:
-            raise IRError(f"{node.op.name}: no gradient rule (add one to ir/gradients.py or list the "
-                          f"op in NOT_DIFFERENTIABLE)" + (f"\n  at {node.source}" if node.source else ""))
+            raise IRError(f"{node.op.name}: no gradient rule (add one to ir/gradients.py, or define the "
+                          f"op with differentiable=False)" + (f"\n  at {node.source}" if node.source else ""))
         b.source = node.source
         first_new = len(graph.nodes)
         in_grads = rule(b, node, g)

@@ -8,7 +8,6 @@ import numpy as np
 
 from ir.graph import Graph
 from ir.node import Node
-from ir.ops import random as RND
 from ir.ops import source
 
 #: Folding stops where a constant would grow past this many elements (an expanded zero
@@ -34,7 +33,8 @@ def dce(graph: Graph) -> Graph:
 
 
 def fold_constants(graph: Graph, evaluate) -> Graph:
-    """Replace parameter-free subgraphs by constants.
+    """Replace parameter-free subgraphs by constants (a random draw stays a draw: folding it
+    would freeze one sample into the graph).
 
     Args:
         graph: the graph.
@@ -46,7 +46,7 @@ def fold_constants(graph: Graph, evaluate) -> Graph:
     for n in graph.nodes:
         if n.op is source.constant:
             values[n] = n.attrs.value
-        elif n.inputs and n.op not in (RND.random_uniform, RND.random_normal) and all(i in values for i in n.inputs):
+        elif n.inputs and not n.op.nondeterministic and all(i in values for i in n.inputs):
             biggest = max(values[i].size for i in n.inputs)
             if n.type.numel > max(FOLD_LIMIT, biggest):
                 continue

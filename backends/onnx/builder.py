@@ -15,7 +15,8 @@ ONNX_TYPE = {
     dtypes.bool_: TensorProto.BOOL,
 }
 
-#: ONNX ops whose every evaluation differs: never merged with an identical-looking node.
+#: ONNX op types that draw anew on every evaluation, whichever ir node (or none) emits them.
+#: Nodes lowering a nondeterministic ir op are never merged either (``Op.nondeterministic``).
 NONDETERMINISTIC = frozenset({"RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike",
                               "Bernoulli", "Multinomial", "Dropout"})
 
@@ -66,9 +67,10 @@ class OnnxBuilder:
         """Emit one ONNX node; returns its (single) output name. A deterministic node identical
         to one already emitted (same op, inputs and attributes) is not emitted again: its output
         is reused, so lowerings that rebuild the same value (a one-hot in a loss and in its
-        gradient) share it."""
+        gradient) share it. Random nodes are never merged: each evaluation differs."""
         key = None
-        if out is None and op_type not in NONDETERMINISTIC and not any(
+        drawing = op_type in NONDETERMINISTIC or (self.current is not None and self.current.op.nondeterministic)
+        if out is None and not drawing and not any(
                 isinstance(v, (np.ndarray, TensorProto)) for v in attrs.values()):  # reprs of arrays elide
             key = (op_type, tuple(inputs), repr(sorted(attrs.items())))
             if key in self._emitted:
