@@ -9,7 +9,7 @@ from ir import dtypes
 from ir.ops import elementwise as E
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
-from tracer.ops._util import cast, promote, scalar, to_float
+from tracer.ops._util import cast, is_scalar, promote, scalar, to_float
 from tracer.core.tensor import Tensor
 
 
@@ -19,14 +19,22 @@ def _binary(op, x, y) -> Tensor:
 
 def add(input, other, *, alpha=1) -> Tensor:
     if alpha != 1:
+        input, other = _common(input, other)  # a float32 other scaled into a float64 input: in float64
         other = mul(other, alpha)
     return _binary(E.add, input, other)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     if alpha != 1:
+        input, other = _common(input, other)
         other = mul(other, alpha)
     return _binary(E.sub, input, other)
+
+
+def _common(*xs):
+    """The operands of a fused torch op in their common dtype before any partial result, as
+    torch computes addcmul, addcdiv, lerp and ``alpha=`` in one dtype."""
+    return promote(*xs) if all(isinstance(x, Tensor) or is_scalar(x) for x in xs) else xs
 
 
 def mul(input, other) -> Tensor:
@@ -240,15 +248,22 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
 
 
 def lerp(input, end, weight) -> Tensor:
+    input, end = _common(input, end)
     return add(input, mul(weight, sub(end, input)))
 
 
 def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
-    return add(input, mul(mul(tensor1, tensor2), value))
+    """input + value * tensor1 * tensor2, in torch's CPU order: (value * tensor1) * tensor2."""
+    input, tensor1, tensor2 = _common(input, tensor1, tensor2)
+    scaled = tensor1 if value == 1 else mul(tensor1, value)
+    return add(input, mul(scaled, tensor2))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
-    return add(input, mul(div(tensor1, tensor2), value))
+    """input + value * tensor1 / tensor2, in torch's CPU order: (value * tensor1) / tensor2."""
+    input, tensor1, tensor2 = _common(input, tensor1, tensor2)
+    scaled = tensor1 if value == 1 else mul(tensor1, value)
+    return add(input, div(scaled, tensor2))
 
 
 #: What ``from tracer.ops.elementwise import *`` (and so ``tracer``) exports: the torch functions, no helpers.

@@ -1,11 +1,14 @@
-"""Adam and AdamW (torch's single-tensor algorithm, ``amsgrad`` included). The step count is
-a float32 tensor, so the bias corrections are graph ops and a traced step stays exact."""
+"""Adam and AdamW (torch's single-tensor algorithm, ``amsgrad`` included).
+
+The step count is a float32 tensor (torch's ``state["step"]``), and the bias corrections are
+computed from it in double precision as torch computes them in Python: a Python float eagerly,
+float64 graph ops in a trace (the step count is graph state, so a traced step stays exact)."""
 from __future__ import annotations
 
 from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
 from tracer.ops.elementwise import maximum
-from tracer.optim.optimizer import Optimizer
+from tracer.optim.optimizer import Optimizer, bias_correction
 
 
 class Adam(Optimizer):
@@ -46,14 +49,14 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(grad, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = (1 - beta2 ** step).sqrt()
+        step_size = lr / bias_correction(beta1, step)
+        bias_correction2_sqrt = bias_correction(beta2, step) ** 0.5
         second = exp_avg_sq
         if group["amsgrad"]:
             state["max_exp_avg_sq"].copy_(maximum(state["max_exp_avg_sq"], exp_avg_sq))
             second = state["max_exp_avg_sq"]
         denom = (second.sqrt() / bias_correction2_sqrt).add(eps)
-        p.sub_(exp_avg / denom * (lr / bias_correction1))
+        p.sub_(exp_avg * step_size / denom)  # = addcdiv_(exp_avg, denom, value=-step_size), in its order
 
 
 class AdamW(Adam):

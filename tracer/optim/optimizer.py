@@ -6,9 +6,19 @@ nodes, and state such as Adam's step count is a tensor so the traced graph stays
 from __future__ import annotations
 
 from tracer.core.watch import WatchedDict, Watchers
+from tracer.core import tracing
 from tracer.core.errors import err
 from tracer.core.grad_mode import enable_grad, no_grad
 from tracer.core.tensor import Tensor
+
+
+def bias_correction(beta: float, step) -> "float | Tensor":
+    """``1 - beta ** step`` in double precision, as torch computes it from the step count: a
+    Python float eagerly; inside a trace, a float64 0-d graph value (reading the step into
+    Python would freeze it into the graph)."""
+    if tracing.current() is None:
+        return 1 - beta ** step._value.item()
+    return 1 - beta ** step.double()
 
 
 class Optimizer:

@@ -42,4 +42,4 @@ class RMSprop(Optimizer):
             buf.mul_(group["momentum"]).addcdiv_(grad, avg)
             p.sub_(buf * self._lr(group))  # = add_(buf, alpha=-lr)
         else:
-            p.sub_(grad / avg * self._lr(group))  # = addcdiv_(grad, avg, value=-lr)
+            p.sub_(grad * self._lr(group) / avg)  # = addcdiv_(grad, avg, value=-lr): (lr grad) / avg
