@@ -15,7 +15,7 @@ from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from tracer.core.dispatch import apply
-from tracer.ops._util import cast, promote
+from tracer.ops._util import cast, promote, scalar, to_float
 from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
 from tracer.ops.linalg import matmul
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
@@ -43,7 +43,9 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Te
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    return ew.where(ew.gt(input, 0), input, ew.mul(ew.expm1(input), alpha))
+    # expm1 of min(x, 0): the branch where() drops must stay finite, or its zero gradient is 0 * inf
+    negative = ew.mul(ew.expm1(ew.clamp(input, max=0.0)), alpha)
+    return ew.where(ew.gt(input, 0), input, negative)
 
 
 def sigmoid(input) -> Tensor:
@@ -58,10 +60,17 @@ def silu(input, inplace: bool = False) -> Tensor:
     return ew.mul(input, ew.sigmoid(input))
 
 
+def _softplus(z) -> Tensor:
+    """log(1 + exp(z)), stable, with gradient sigmoid(z) everywhere (0.5 at 0, where a
+    max(z, 0) + log1p(exp(-|z|)) composition would give 0): the BCE-with-logits primitive
+    against a zero target is exactly this function."""
+    z = to_float(z)
+    return apply(E.binary_cross_entropy_with_logits, [z, scalar(0.0, z.dtype)])
+
+
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     scaled = ew.mul(input, beta)
-    soft = ew.div(ew.log1p(ew.exp(ew.neg(ew.abs(scaled)))), beta)
-    soft = ew.add(soft, ew.div(ew.relu(scaled), beta))
+    soft = _softplus(scaled) if beta == 1 else ew.div(_softplus(scaled), beta)
     return ew.where(ew.gt(scaled, threshold), input, soft)
 
 
@@ -87,7 +96,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    return ew.div(input, ew.clamp(rd.norm(input, p, dim, keepdim=True), min=eps))
+    return ew.div(input, ew.clamp_min(rd.norm(input, p, dim, keepdim=True), eps))
 
 
 # -- losses ------------------------------------------------------------------------------
@@ -155,10 +164,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if pos_weight is None:
         loss = apply(E.binary_cross_entropy_with_logits, promote(input, target))
         return _reduce(loss if weight is None else ew.mul(loss, weight), reduction)
-    softplus_neg = ew.add(ew.log1p(ew.exp(ew.neg(ew.abs(input)))), ew.relu(ew.neg(input)))
-    if pos_weight is not None:
-        log_weight = ew.add(ew.mul(ew.sub(pos_weight, 1.0), target), 1.0)
-        softplus_neg = ew.mul(log_weight, softplus_neg)
+    softplus_neg = _softplus(ew.neg(input))
+    log_weight = ew.add(ew.mul(ew.sub(pos_weight, 1.0), target), 1.0)
+    softplus_neg = ew.mul(log_weight, softplus_neg)
     loss = ew.add(ew.mul(ew.sub(1.0, target), input), softplus_neg)
     if weight is not None:
         loss = ew.mul(loss, weight)

@@ -11,7 +11,7 @@ from ir.ops import reduce as R
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops import elementwise as ew
-from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, to_float
+from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, scalar, to_float
 from tracer.core.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -66,7 +66,16 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Te
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
-    return ew.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    return _sqrt_zero_grad_at_zero(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def _sqrt_zero_grad_at_zero(v) -> Tensor:
+    """sqrt(v) whose gradient is 0 where v == 0 (torch's std and norm backward mask it there;
+    sqrt's own gradient would be g / 0 = inf, and inf * 0 = nan upstream). The sqrt reads
+    where(v == 0, 1, v), which changes no value but keeps the division finite."""
+    zero = ew.eq(v, 0.0)
+    root = ew.sqrt(ew.where(zero, scalar(1.0, v.dtype), v))
+    return ew.where(zero, scalar(0.0, v.dtype), root)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -126,8 +135,11 @@ def min(input, dim=None, keepdim=False):
 
 
 def _shift(x, d):
-    """The max over ``d`` (kept), detached: a stabiliser that does not change the result."""
-    return apply(E.detach, [amax(x, d, keepdim=True)])
+    """The max over ``d`` (kept), detached: a stabiliser that does not change the result. An
+    infinite max (a row holding +inf, or only -inf: a fully masked attention row) shifts by 0,
+    as torch does, so the result is +inf/-inf instead of inf - inf = nan."""
+    m = apply(E.detach, [amax(x, d, keepdim=True)])
+    return ew.where(ew.isinf(m), scalar(0.0, m.dtype), m)
 
 
 def logsumexp(input, dim, keepdim=False) -> Tensor:
@@ -171,7 +183,7 @@ def count_nonzero(input, dim=None) -> Tensor:
 def norm(input, p="fro", dim=None, keepdim=False) -> Tensor:
     x = to_float(input)
     if p in ("fro", 2, 2.0):
-        return ew.sqrt(sum(ew.mul(x, x), dim, keepdim))
+        return _sqrt_zero_grad_at_zero(sum(ew.mul(x, x), dim, keepdim))
     if p in (1, 1.0):
         return sum(ew.abs(x), dim, keepdim)
     if is_scalar(p) and p == float("inf"):
