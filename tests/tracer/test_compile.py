@@ -295,3 +295,30 @@ def test_a_non_contiguous_batch_is_fed_by_value_every_call():
     np.testing.assert_allclose(first, model(x).detach().numpy(), rtol=1e-6)
     x2 = tracer.tensor(base * 2).t()
     np.testing.assert_allclose(compiled(x2).detach().numpy(), model(x2).detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+def test_python_arguments_are_guards_not_traced_tensors(backend):
+    """Control flow on a Python bool or number works; each value gets its own trace."""
+    f = tracer.compile(lambda x, flag, k: x * k if flag else x - k, backend=backend)
+    t = tracer.ones(3)
+    assert f(t, True, 2).tolist() == [2.0] * 3
+    assert f(t, False, 2).tolist() == [-1.0] * 3
+    assert f(t, True, 2).tolist() == [2.0] * 3
+    assert f(t, True, 3.0).tolist() == [3.0] * 3
+    assert f.trace_count == 3
+
+
+def test_numpy_array_arguments_are_keyed_by_shape_and_dtype():
+    f = tracer.compile(lambda x: x + 1, backend="numpy")
+    outs = [f(np.full(3, i, np.float32)).tolist() for i in range(4)]
+    assert outs[3] == [4.0] * 3 and f.trace_count == 1
+
+
+def test_the_cache_is_bounded_with_a_warning_then_runs_eagerly():
+    f = tracer.compile(lambda x: x.sum(), backend="numpy", cache_size_limit=3)
+    with pytest.warns(RuntimeWarning, match="dynamic=True"):
+        results = [float(f(tracer.ones(n))) for n in range(1, 7)]
+    assert results == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] and f.trace_count == 3
+    with pytest.raises(ValueError, match="cache_size_limit"):
+        tracer.compile(lambda x: x, cache_size_limit=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
 
 import numpy as np
 
@@ -26,12 +27,13 @@ from tracer.nn.module import Module
 from tracer.optim.optimizer import Optimizer
 from tracer.ops.random import default_generator
 from tracer.core.tensor import Tensor
-from tracer.jit.record import record, unflatten_like
+from tracer.jit.record import is_tensor_like, record, unflatten_like
 
 BACKENDS = ("onnxruntime", "numpy")
 
 
-def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, opset: int = 18):
+def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, opset: int = 18,
+            cache_size_limit: int = 8):
     """Compile ``fn`` (also usable as ``@tracer.compile`` or ``@tracer.compile(backend=...)``).
 
     Args:
@@ -41,16 +43,22 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
         dynamic: make dim 0 of every tensor argument symbolic, so one graph serves all batch
             sizes (onnxruntime backend; the numpy backend retraces per size instead).
         opset: the ONNX opset for the onnxruntime backend.
+        cache_size_limit: how many input signatures get a trace of their own (torch.compile's
+            default, 8); past it, new signatures run eagerly with a warning. Python arguments
+            (numbers, bools, strings) are part of the signature, as torch.compile guards on them.
 
     Returns:
         A ``CompiledFunction``: call it like ``fn``; ``.export(path)`` writes its graph;
         ``.trace_count`` counts traces.
     """
     if fn is None:
-        return functools.partial(compile, backend=backend, dynamic=dynamic, opset=opset)
+        return functools.partial(compile, backend=backend, dynamic=dynamic, opset=opset,
+                                 cache_size_limit=cache_size_limit)
     if backend not in BACKENDS:
         raise ValueError(f"compile: backend must be one of {BACKENDS}, got {backend!r}")
-    return CompiledFunction(fn, backend, dynamic, opset)
+    if not isinstance(cache_size_limit, int) or cache_size_limit < 1:
+        raise ValueError(f"compile: cache_size_limit must be a positive int, got {cache_size_limit!r}")
+    return CompiledFunction(fn, backend, dynamic, opset, cache_size_limit)
 
 
 class _Watched:
@@ -127,8 +135,11 @@ class CompiledEntry:
     feeds it, runs it and writes the new state back; ``rebuild`` nests the results as ``fn``
     returned them."""
 
-    def __init__(self, graph, rec, n_args: int, grads_before, rates, make_runner):
+    def __init__(self, graph, rec, positions, n_call_args: int, grads_before, rates, make_runner):
         self.graph = graph
+        n_args = len(positions)  # the call's tensor arguments, which became the first graph inputs
+        # Python values among the arguments are constants of this trace: the runner gets the rest.
+        self.pick = None if n_args == n_call_args else (lambda args: [args[i] for i in positions])
         lifted = {id(t) for t, _ in rec.lifted[n_args:]}
         # If every grad existed while tracing and none was read (the step zeroes them first),
         # the graph does not depend on them; otherwise later calls need the same grads present.
@@ -177,13 +188,23 @@ def _array(a) -> np.ndarray:
     return a._value if isinstance(a, Tensor) else np.asarray(a)
 
 
+def _python_key(value):
+    """A Python argument as part of a cache key: the value itself when it hashes (numbers,
+    bools, strings, None), else its repr."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return repr(value) if isinstance(value, float) else value  # repr tells nan, -0.0 and 0.0 apart
+
+
 _VALUE = operator.attrgetter("_value")  # a tensor's array, without a Python frame per call
 
 
 class CompiledFunction:
     """A function traced once per signature and then run on a backend."""
 
-    def __init__(self, fn, backend: str, dynamic: bool, opset: int):
+    def __init__(self, fn, backend: str, dynamic: bool, opset: int, cache_size_limit: int = 8):
         self.fn = fn
         self.backend = backend
         self.dynamic = dynamic and backend == "onnxruntime"
@@ -191,6 +212,8 @@ class CompiledFunction:
         self.trace_count = 0
         self._cache: dict = {}
         self._last = None
+        self.cache_size_limit = cache_size_limit
+        self._warned = False
         self._watched = _Watched(_referenced(fn) if not hasattr(fn, "parameters") else [("self", fn)])
         functools.update_wrapper(self, fn, updated=())
 
@@ -201,24 +224,39 @@ class CompiledFunction:
             if isinstance(a, Tensor):
                 t = a._type  # shape and dtype, not the TensorType: their hashes are C calls
                 sig.append((t.shape[1:] if dynamic and t.shape else t.shape, t.dtype, a._requires_grad))
+            elif isinstance(a, np.ndarray):
+                sig.append((a.shape[1:] if dynamic and a.shape else a.shape, a.dtype.str, False))
             else:
-                sig.append(("py", repr(a)))
+                sig.append(("py", type(a), _python_key(a)))  # a Python value is a guard: each value its trace
         return (*sig, is_grad_enabled(), self._watched.signature())
 
     def __call__(self, *args):
         key = self._signature(args)
         entry = self._cache.get(key)
         if entry is None or (entry.grads_matter and not entry.valid()):
+            if entry is None and len(self._cache) >= self.cache_size_limit:
+                return self._over_limit(args)
             return self._trace(key, args)
         self._last = entry
-        return entry.rebuild(entry.run(args))
+        return entry.rebuild(entry.run(args if entry.pick is None else entry.pick(args)))
+
+    def _over_limit(self, args):
+        """Past ``cache_size_limit`` traces a new signature runs eagerly, as torch.compile falls
+        back to eager past its recompile limit (each trace holds a graph and a session)."""
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"compile: {self.__name__!r} has been traced for {len(self._cache)} input signatures "
+                          f"(cache_size_limit={self.cache_size_limit}); new signatures now run eagerly. If the "
+                          "batch size varies, compile with dynamic=True; or raise cache_size_limit.",
+                          RuntimeWarning, stacklevel=3)
+        return self.fn(*args)
 
     def _trace(self, key, args):
         """Trace (which also runs ``fn`` eagerly, so this call's results are real) and cache."""
         grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._watched.parameters()]
         rates = self._watched.lift_rates()
         try:
-            rec = record(self.fn, args, lift_all=True, strict=True)
+            rec = record(self.fn, args, lift_all=True, strict=True, python_constants=True)
         finally:
             self._watched.drop_rates()
         self.trace_count += 1
@@ -227,8 +265,10 @@ class CompiledFunction:
         names = list(graph.output_names) + [f"grad.{rec.input_name(t)}" for t, _ in rec.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        entry = CompiledEntry(graph, rec, len(args), grads_before, rates,
-                              lambda e: self._runner(graph, len(args), rec, args, e))
+        positions = [i for i, a in enumerate(args) if is_tensor_like(a)]
+        tensor_args = [args[i] for i in positions]
+        entry = CompiledEntry(graph, rec, positions, len(args), grads_before, rates,
+                              lambda e: self._runner(graph, len(tensor_args), rec, tensor_args, e))
         self._cache[key] = entry
         self._last = entry
         return rec.result

@@ -95,15 +95,28 @@ class Recording:
         return next(node.attrs.name for lifted, node in self.lifted if lifted is t)
 
 
-def record(fn, example_inputs, *, name=None, lift_all=False, strict=False) -> Recording:
-    """Trace ``fn`` on ``example_inputs`` (see ``Recording``)."""
+def is_tensor_like(x) -> bool:
+    """Arguments that become graph inputs (the rest, Python values, are constants of a trace)."""
+    return isinstance(x, (Tensor, np.ndarray))
+
+
+def record(fn, example_inputs, *, name=None, lift_all=False, strict=False, python_constants=False) -> Recording:
+    """Trace ``fn`` on ``example_inputs`` (see ``Recording``).
+
+    With ``python_constants``, arguments that are not tensors or arrays (numbers, bools,
+    strings, None) are passed to ``fn`` as they are, so Python control flow may read them; the
+    caller keys its cache on them (``compile`` does, as torch.compile guards on them).
+    Otherwise every argument becomes a graph input (numbers as 0-d tensors)."""
     graph = Graph(name or getattr(fn, "__name__", type(fn).__name__))
     state = tracing.TraceState(graph, discover(fn), lift_all=lift_all)
     state.strict = strict
-    inputs = [_as_input(x) for x in example_inputs]
+    names = _arg_names(fn, len(example_inputs))
+    keep = [python_constants and not is_tensor_like(x) for x in example_inputs]
+    inputs = [x if kept else _as_input(x) for x, kept in zip(example_inputs, keep)]
     with tracing.active(state):
-        for arg_name, t in zip(_arg_names(fn, len(inputs)), inputs):
-            state.lift(t, name=arg_name, kind="input")
+        for arg_name, t, kept in zip(names, inputs, keep):
+            if not kept:
+                state.lift(t, name=arg_name, kind="input")
         result = fn(*inputs)
         outs, names = flatten_outputs(result)
         nodes = [state.node_of(t) for t in outs]
