@@ -1,18 +1,39 @@
-"""Gradient rules: one short rule per differentiable op, written with ir ops.
+"""Gradient rules: one short rule per differentiable op, written as its formula.
 
-A rule is ``rule(b, node, g) -> tuple`` with one entry per input of ``node``: the gradient
-node for that input, or None for "no gradient flows to this input" (an index, a condition).
-``b`` is an ``ir.builder.Builder``; ``b(op, *inputs, **attrs)`` emits an op. Reducing a
-broadcast gradient back to its input's shape is the driver's job (``ir/autodiff.py``), not
-the rules'. Ops listed in ``NOT_DIFFERENTIABLE`` pass no gradient (sources, integer/bool
-outputs, detach); piecewise-constant ops (sign, floor, round...) pass zeros, as in PyTorch.
+A formula is ``fn(g, out, *inputs)``: ``g`` is the incoming gradient, ``out`` the forward
+node and ``inputs`` its inputs, all ``ir.formula.Value``s whose operators emit ir ops
+(``g * (out * (1 - out))`` is the sigmoid rule; numbers become constants of the other
+operand's dtype). It returns one entry per input: that input's gradient, or None for "no
+gradient flows to this input" (an index, a condition, a shape reference). Attributes are
+read from ``out.attrs``.
+
+The kinds of rule, each turning a formula into the driver's ``rule(b, node, g) -> tuple``
+of nodes (``b`` is the ``ir.builder.Builder`` of the backward phase):
+
+- ``rule(fn)``: any op; ``fn`` returns the tuple.
+- ``unary(fn)``: an op of one input; ``fn`` returns that input's gradient.
+- ``linear(fn)``: an op of one input that is linear in it; ``fn`` applies the op's transpose
+  to ``g`` and reads only shapes of forward values (it saves nothing for backward).
+- ``piecewise_constant``: an op like sign, floor, round: zeros, as PyTorch defines them.
+
+Nodes are emitted in the order Python evaluates a formula; where a rule's graph lists a
+constant before the other operand, the rule makes it first with ``x.const(v)`` (see
+``ir/formula.py``).
+
+Reducing a broadcast gradient back to its input's shape is the driver's job
+(``ir/autodiff.py``), not the rules'. Ops listed in ``NOT_DIFFERENTIABLE`` pass no gradient
+(sources, integer/bool outputs, detach).
 """
 from __future__ import annotations
 
 import math
+import operator
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from ir.formula import Value, where, zeros_like
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import linalg as L
@@ -21,249 +42,256 @@ from ir.ops import reduce as R
 from ir.ops import shape as S
 from ir.ops import source as SRC
 
-
-def _c(b, value, like):
-    return b.const(value, like.dtype)
+# -- the kinds of rule
 
 
-def _where0(b, cond, g):
-    """g where cond holds, else 0."""
-    return b(E.where, cond, g, _c(b, 0.0, g))
+@dataclass(frozen=True)
+class Rule:
+    """A formula as the driver calls it: ``rule(b, node, g)`` -> one node or None per input.
+
+    Attributes:
+        formula: ``formula(g, out, *inputs)`` on values, returning one entry per input.
+        kind: "general", "unary", "linear" or "piecewise_constant" (the helper that made it).
+    """
+
+    formula: Callable
+    kind: str = "general"
+
+    def __call__(self, b, node, g):
+        inputs = (Value(b, x) for x in node.inputs)
+        grads = self.formula(Value(b, g), Value(b, node), *inputs)
+        return tuple(None if v is None else v.node for v in grads)
 
 
-def _keep(b, g, node):
-    """A reduced gradient reshaped with the reduced axes kept, then expanded to the input."""
-    x = node.inputs[0]
-    kept = R.reduced_shape(x.shape, node.attrs.axes, True)
-    return b(S.expand_like, b.reshape(g, kept), x), kept
+def rule(fn) -> Rule:
+    """Any op: ``fn(g, out, *inputs)`` returns one gradient (or None) per input."""
+    return Rule(fn)
 
 
-def _sum(b, n, g):
-    return (_keep(b, g, n)[0],)
+def unary(fn) -> Rule:
+    """A one-input op: ``fn(g, out, x)`` returns the input's gradient."""
+    return Rule(lambda g, out, x: (fn(g, out, x),), "unary")
 
 
-def _extremum(b, n, g):
+def linear(fn) -> Rule:
+    """A one-input op linear in its input: ``fn(g, out, x)`` applies the op's transpose to ``g``,
+    reading only shapes and attributes, never a forward value (nothing saved for backward)."""
+    return Rule(lambda g, out, x: (fn(g, out, x),), "linear")
+
+
+def _zeros(g, out, *inputs):
+    """Piecewise-constant ops: PyTorch defines their gradient as zeros (not "no gradient")."""
+    return tuple(zeros_like(x) if x.is_float else None for x in inputs)
+
+
+piecewise_constant = Rule(_zeros, "piecewise_constant")
+
+# -- formulas with more than one line
+
+
+def _kept_shape(out, x):
+    return R.reduced_shape(x.shape, out.attrs.axes, True)
+
+
+def _unreduce(v, out, x):
+    """``v``, of the reduction ``out``'s shape (its gradient, or ``out`` itself), reshaped with
+    the reduced axes kept, then expanded to the input's shape."""
+    return v.reshape(_kept_shape(out, x)).expand_like(x)
+
+
+def _extremum(g, out, x):
     """amax/amin: PyTorch splits the gradient evenly between tied extrema."""
-    x = n.inputs[0]
-    ge, kept = _keep(b, g, n)
-    hit = b(E.eq, x, b(S.expand_like, b.reshape(n, kept), x))
-    mask = b(E.cast, hit, dtype=x.dtype)
-    count = b(R.sum_, mask, axes=n.attrs.axes, keepdim=True)
-    return (b(E.div, b(E.mul, ge, mask), count),)
+    ge = _unreduce(g, out, x)
+    mask = x.eq(_unreduce(out, out, x)).cast(x.dtype)
+    count = mask.sum(out.attrs.axes, keepdim=True)
+    return ge * mask / count
 
 
-def _prod(b, n, g):
+def _prod(g, out, x):
     """g * prod / x; exact for inputs without zeros (documented limitation)."""
-    x = n.inputs[0]
-    ge, kept = _keep(b, g, n)
-    out = b(S.expand_like, b.reshape(n, kept), x)
-    return (b(E.div, b(E.mul, ge, out), x),)
+    return _unreduce(g, out, x) * _unreduce(out, out, x) / x
 
 
-def _max_min(first_wins):
-    def rule(b, n, g):
-        x, y = n.inputs
-        half = b(E.mul, g, _c(b, 0.5, g))
-        tie = b(E.where, b(E.eq, x, y), half, _c(b, 0.0, g))
-        x_wins = b(first_wins, x, y)
-        gx = b(E.where, x_wins, g, tie)
-        gy = b(E.where, b(first_wins, y, x), g, tie)
-        return gx, gy
-    return rule
+def _tie_split(wins):
+    """maximum/minimum: the winner takes g; a tie gives each side half, as PyTorch."""
+    def formula(g, out, x, y):
+        half = g * 0.5
+        tie = where(x.eq(y), half, 0)
+        return where(wins(x, y), g, tie), where(wins(y, x), g, tie)
+    return rule(formula)
 
 
-def _pow(b, n, g):
-    x, y = n.inputs
-    zero = _c(b, 0.0, g)
-    dx = b(E.mul, g, b(E.mul, y, b(E.pow_, x, b(E.sub, y, _c(b, 1.0, y)))))
-    dx = b(E.where, b(E.eq, y, zero), zero, dx)
-    dy = b(E.mul, g, b(E.mul, n, b(E.log, x)))
-    dy = b(E.where, b(E.logical_and, b(E.eq, x, zero), b(E.ge, y, zero)), zero, dy)
+def _pow(g, out, x, y):
+    """d/dx = g y x^(y-1), 0 where y = 0; d/dy = g out log(x), 0 at x = 0 with y >= 0 (torch's
+    choice, where log(0) would make it nan)."""
+    zero = g.const(0.0)
+    dx = g * (y * x ** (y - 1))
+    dx = where(y.eq(zero), zero, dx)
+    dy = g * (out * x.log())
+    dy = where(x.eq(zero) & (y >= zero), zero, dy)
     return dx, dy
 
 
-def _div(b, n, g):
-    x, y = n.inputs
-    return b(E.div, g, y), b(E.neg, b(E.div, b(E.mul, g, n), y))
-
-
-def _bce(b, n, g):
+def _bce(g, out, x, t):
     """torch's binary_cross_entropy_backward: g (x - t) / max(x (1 - x), 1e-12); the target's
     gradient is g (log(1 - x) - log(x)) with the same -100 clamps as the forward."""
-    x, t = n.inputs
-    one = _c(b, 1.0, x)
-    denom = b(E.maximum, b(E.mul, x, b(E.sub, one, x)), _c(b, 1e-12, x))
-    floor = _c(b, -100.0, x)
-    log_x = b(E.maximum, b(E.log, x), floor)
-    log_1mx = b(E.maximum, b(E.log, b(E.sub, one, x)), floor)
-    return b(E.div, b(E.mul, g, b(E.sub, x, t)), denom), b(E.mul, g, b(E.sub, log_1mx, log_x))
+    denom = (x * (1 - x)).maximum(1e-12)
+    floor = x.const(-100.0)
+    log_x = x.log().maximum(floor)
+    log_1mx = (1 - x).log().maximum(floor)
+    return g * (x - t) / denom, g * (log_1mx - log_x)
 
 
-def _bce_logits(b, n, g):
-    """d/dx = (sigmoid(x) - t) g, d/dt = -x g (torch's binary_cross_entropy_with_logits)."""
-    x, t = n.inputs
-    return b(E.mul, g, b(E.sub, b(E.sigmoid, x), t)), b(E.neg, b(E.mul, g, x))
-
-
-def _softmax(b, n, g):
+def _softmax(g, out, x):
     """out (g - sum(g out))."""
-    dot = b(R.sum_, b(E.mul, g, n), axes=(n.attrs.axis,), keepdim=True)
-    return (b(E.mul, n, b(E.sub, g, dot)),)
+    dot = (g * out).sum((out.attrs.axis,), keepdim=True)
+    return out * (g - dot)
 
 
-def _log_softmax(b, n, g):
+def _log_softmax(g, out, x):
     """g - exp(out) sum(g)."""
-    total = b(R.sum_, g, axes=(n.attrs.axis,), keepdim=True)
-    return (b(E.sub, g, b(E.mul, b(E.exp, n), total)),)
+    total = g.sum((out.attrs.axis,), keepdim=True)
+    return g - out.exp() * total
 
 
-def _nll(b, n, g):
+def _nll(g, out, logp, target):
     """-g at each target class (a one-hot made by comparing with the class indices), 0 where
     ignored; a mean divides g by the one-hot's count (the number of targets not ignored)."""
-    logp, target = n.inputs
     classes = logp.shape[1]
-    trailing = (1,) * (len(logp.shape) - 2)
-    index = b.const_array(np.arange(classes, dtype=target.dtype.np).reshape((1, classes) + trailing))
-    t = b.reshape(target, target.shape[:1] + (1,) + target.shape[1:])
-    hit = b(E.eq, t, index)
-    if n.attrs.ignore_index in range(classes):
-        hit = b(E.logical_and, hit, b(E.ne, t, b.const(n.attrs.ignore_index, target.dtype)))
-    zero = b.const(0.0, logp.dtype)
-    if n.attrs.reduction == "mean":
-        count = b(R.sum_, b(E.cast, hit, dtype=logp.dtype), axes=tuple(range(len(logp.shape))), keepdim=False)
-        return b(E.where, hit, b(E.neg, b(E.div, g, count)), zero), None
-    if n.attrs.reduction == "sum":
-        return b(E.where, hit, b(E.neg, g), zero), None
-    g1 = b.reshape(g, g.shape[:1] + (1,) + g.shape[1:])
-    return b(E.where, hit, b(E.neg, g1), zero), None
+    trailing = (1,) * (logp.rank - 2)
+    index = target.const_array(np.arange(classes, dtype=target.dtype.np).reshape((1, classes) + trailing))
+    t = target.reshape(target.shape[:1] + (1,) + target.shape[1:])
+    hit = t.eq(index)
+    if out.attrs.ignore_index in range(classes):
+        hit = hit & t.ne(out.attrs.ignore_index)
+    zero = logp.const(0.0)
+    if out.attrs.reduction == "mean":
+        count = hit.cast(logp.dtype).sum(range(logp.rank))
+        return where(hit, -(g / count), zero), None
+    if out.attrs.reduction == "sum":
+        return where(hit, -g, zero), None
+    g1 = g.reshape(g.shape[:1] + (1,) + g.shape[1:])
+    return where(hit, -g1, zero), None
 
 
-def _clamp(b, n, g):
-    x = n.inputs[0]
+def _clamp(g, out, x):
+    """g inside the bounds (either may be absent), 0 outside."""
     inside = None
-    for bound, cmp in ((n.attrs.min, E.ge), (n.attrs.max, E.le)):
+    for bound, is_in in ((out.attrs.min, operator.ge), (out.attrs.max, operator.le)):
         if bound is not None:
-            ok = b(cmp, x, _c(b, bound, x))
-            inside = ok if inside is None else b(E.logical_and, inside, ok)
-    return (_where0(b, inside, g),)
+            ok = is_in(x, bound)
+            inside = ok if inside is None else inside & ok
+    return where(inside, g, 0)
 
 
-def _zero(b, n, g):
-    """Piecewise-constant ops: PyTorch defines their gradient as zeros (not "no gradient")."""
-    return tuple(b.zeros_like(x) if x.dtype.is_floating_point else None for x in n.inputs)
+def _cast(g, out, x):
+    """Back to the input's dtype; an integer or bool input has no gradient."""
+    return g.cast(x.dtype) if x.is_float else None
 
 
-def _cast(b, n, g):
-    x = n.inputs[0]
-    return (b(E.cast, g, dtype=x.dtype) if x.dtype.is_floating_point else None,)
-
-
-def _concat(b, n, g):
-    axis, offset, grads = n.attrs.axis, 0, []
-    for x in n.inputs:
+def _concat(g, out, *inputs):
+    """Each input's slice of g along the axis."""
+    axis, offset, grads = out.attrs.axis, 0, []
+    for x in inputs:
         size = x.shape[axis]
-        starts = tuple(offset if i == axis else 0 for i in range(g.type.rank))
+        starts = tuple(offset if i == axis else 0 for i in range(g.rank))
         ends = tuple(offset + size if i == axis else d for i, d in enumerate(g.shape))
-        grads.append(b(S.slice_, g, starts=starts, ends=ends, steps=(1,) * g.type.rank))
+        grads.append(g.slice(starts, ends, (1,) * g.rank))
         offset += size
     return tuple(grads)
 
 
-def _slice_attrs(n):
-    return dict(starts=n.attrs.starts, ends=n.attrs.ends, steps=n.attrs.steps)
+def _slice_attrs(out):
+    return dict(starts=out.attrs.starts, ends=out.attrs.ends, steps=out.attrs.steps)
 
 
-def _slice(b, n, g):
-    x = n.inputs[0]
-    return (b(S.slice_update, b.zeros_like(x, g.dtype), g, **_slice_attrs(n)),)
+def _slice(g, out, x):
+    return zeros_like(x, g.dtype).slice_update(g, **_slice_attrs(out))
 
 
-def _slice_update(b, n, g):
-    src = n.inputs[1]
-    return (b(S.slice_update, g, b.zeros_like(src, g.dtype), **_slice_attrs(n)),
-            b(S.slice_, g, **_slice_attrs(n)))
+def _slice_update(g, out, x, src):
+    return g.slice_update(zeros_like(src, g.dtype), **_slice_attrs(out)), g.slice(**_slice_attrs(out))
 
 
-def _permute(b, n, g):
-    inverse = tuple(sorted(range(len(n.attrs.perm)), key=lambda i: n.attrs.perm[i]))
-    return (b(S.permute, g, perm=inverse),)
+def _take(g, out, x, index):
+    return zeros_like(x, g.dtype).index_add(index, g, out.attrs.axis), None
 
 
-def _swap_last(b, x):
-    perm = tuple(range(x.type.rank - 2)) + (x.type.rank - 1, x.type.rank - 2)
-    return b(S.permute, x, perm=perm)
+def _gather_elements(g, out, x, index):
+    return zeros_like(x, g.dtype).scatter_add(index, g, out.attrs.axis), None
 
 
-def _matmul(b, n, g):
+def _permute(g, out, x):
+    perm = out.attrs.perm
+    return g.permute(sorted(range(len(perm)), key=lambda i: perm[i]))
+
+
+def _matmul(g, out, x, y):
     """torch.matmul's rank cases: 1-D operands are lifted to matrices, then dropped again."""
-    x, y = n.inputs
-    x2 = b.reshape(x, (1,) + x.shape) if x.type.rank == 1 else x
-    y2 = b.reshape(y, y.shape + (1,)) if y.type.rank == 1 else y
-    g2 = b.reshape(g, L.matmul_shape((x2.type, y2.type)))
-    gx = b.reshape(b.sum_to(b(L.matmul, g2, _swap_last(b, y2)), x2.shape), x.shape)
-    gy = b.reshape(b.sum_to(b(L.matmul, _swap_last(b, x2), g2), y2.shape), y.shape)
+    x2 = x.reshape((1,) + x.shape) if x.rank == 1 else x
+    y2 = y.reshape(y.shape + (1,)) if y.rank == 1 else y
+    g2 = g.reshape(L.matmul_shape((x2.type, y2.type)))
+    gx = (g2 @ y2.mT).sum_to(x2.shape).reshape(x.shape)
+    gy = (x2.mT @ g2).sum_to(y2.shape).reshape(y.shape)
     return gx, gy
 
 
 RULES = {
-    E.neg: lambda b, n, g: (b(E.neg, g),),
-    E.abs_: lambda b, n, g: (b(E.mul, g, b(E.sign, n.inputs[0])),),
+    E.neg: linear(lambda g, out, x: -g),
+    E.abs_: unary(lambda g, out, x: g * x.sign()),
     # From the output, as torch's threshold_backward: relu(x) > 0 exactly where x > 0, and the
     # matmul before a ReLU then has the ReLU as its only reader (onnxruntime fuses the pair).
-    E.relu: lambda b, n, g: (_where0(b, b(E.gt, n, _c(b, 0, n)), g),),
-    E.exp: lambda b, n, g: (b(E.mul, g, n),),
-    E.log: lambda b, n, g: (b(E.div, g, n.inputs[0]),),
-    E.sqrt: lambda b, n, g: (b(E.div, g, b(E.mul, n, _c(b, 2.0, n))),),
-    E.rsqrt: lambda b, n, g: (b(E.mul, g, b(E.mul, _c(b, -0.5, n), b(E.div, n, n.inputs[0]))),),
-    E.sin: lambda b, n, g: (b(E.mul, g, b(E.cos, n.inputs[0])),),
-    E.cos: lambda b, n, g: (b(E.neg, b(E.mul, g, b(E.sin, n.inputs[0]))),),
-    E.tanh: lambda b, n, g: (b(E.mul, g, b(E.sub, _c(b, 1.0, n), b(E.mul, n, n))),),
-    E.sigmoid: lambda b, n, g: (b(E.mul, g, b(E.mul, n, b(E.sub, _c(b, 1.0, n), n))),),
-    E.erf: lambda b, n, g: (b(E.mul, g, b(E.mul, _c(b, 2.0 / math.sqrt(math.pi), n), b(
-        E.exp, b(E.neg, b(E.mul, n.inputs[0], n.inputs[0]))))),),
-    E.log1p: lambda b, n, g: (b(E.div, g, b(E.add, n.inputs[0], _c(b, 1.0, n))),),
-    E.expm1: lambda b, n, g: (b(E.mul, g, b(E.add, n, _c(b, 1.0, n))),),
-    E.reciprocal: lambda b, n, g: (b(E.neg, b(E.mul, g, b(E.mul, n, n))),),
-    E.add: lambda b, n, g: (g, g),
-    E.sub: lambda b, n, g: (g, b(E.neg, g)),
-    E.mul: lambda b, n, g: (b(E.mul, g, n.inputs[1]), b(E.mul, g, n.inputs[0])),
-    E.div: _div,
-    E.pow_: _pow,
-    E.maximum: _max_min(E.gt),
-    E.minimum: _max_min(E.lt),
-    E.binary_cross_entropy: _bce,
-    E.binary_cross_entropy_with_logits: _bce_logits,
-    E.remainder: lambda b, n, g: (g, b(E.neg, b(E.mul, g, b(E.floor_divide, *n.inputs)))),
-    E.where: lambda b, n, g: (None, _where0(b, n.inputs[0], g),
-                              b(E.where, n.inputs[0], _c(b, 0.0, g), g)),
-    E.cast: _cast,
-    E.sign: _zero,
-    E.floor: _zero,
-    E.ceil: _zero,
-    E.round_: _zero,
-    E.floor_divide: _zero,
-    E.clamp: _clamp,
-    R.sum_: _sum,
-    R.amax: _extremum,
-    R.amin: _extremum,
-    R.prod: _prod,
-    R.softmax: _softmax,
-    R.log_softmax: _log_softmax,
-    S.reshape: lambda b, n, g: (b.reshape(g, n.inputs[0].shape),),
-    S.permute: _permute,
-    S.expand: lambda b, n, g: (b.sum_to(g, n.inputs[0].shape),),
-    S.expand_like: lambda b, n, g: (b.sum_to(g, n.inputs[0].shape), None),
-    S.concat: _concat,
-    S.slice_: _slice,
-    S.slice_update: _slice_update,
-    I.take: lambda b, n, g: (b(I.index_add, b.zeros_like(n.inputs[0], g.dtype), n.inputs[1], g,
-                               axis=n.attrs.axis), None),
-    I.index_add: lambda b, n, g: (g, None, b(I.take, g, n.inputs[1], axis=n.attrs.axis)),
-    I.gather_elements: lambda b, n, g: (b(I.scatter_add, b.zeros_like(n.inputs[0], g.dtype),
-                                          n.inputs[1], g, axis=n.attrs.axis), None),
-    I.nll_loss: _nll,
-    I.scatter_add: lambda b, n, g: (g, None, b(I.gather_elements, g, n.inputs[1], axis=n.attrs.axis)),
-    L.matmul: _matmul,
+    E.relu: unary(lambda g, out, x: where(out > 0, g, 0)),
+    E.exp: unary(lambda g, out, x: g * out),
+    E.log: unary(lambda g, out, x: g / x),
+    E.sqrt: unary(lambda g, out, x: g / (out * 2)),
+    E.rsqrt: unary(lambda g, out, x: g * (out.const(-0.5) * (out / x))),
+    E.sin: unary(lambda g, out, x: g * x.cos()),
+    E.cos: unary(lambda g, out, x: -(g * x.sin())),
+    E.tanh: unary(lambda g, out, x: g * (out.const(1.0) - out * out)),
+    E.sigmoid: unary(lambda g, out, x: g * (out * (1 - out))),
+    E.erf: unary(lambda g, out, x: g * (out.const(2.0 / math.sqrt(math.pi)) * (-(x * x)).exp())),
+    E.log1p: unary(lambda g, out, x: g / (x + 1)),
+    E.expm1: unary(lambda g, out, x: g * (out + 1)),
+    E.reciprocal: unary(lambda g, out, x: -(g * (out * out))),
+    E.add: rule(lambda g, out, x, y: (g, g)),
+    E.sub: rule(lambda g, out, x, y: (g, -g)),
+    E.mul: rule(lambda g, out, x, y: (g * y, g * x)),
+    E.div: rule(lambda g, out, x, y: (g / y, -(g * out / y))),
+    E.pow_: rule(_pow),
+    E.maximum: _tie_split(operator.gt),
+    E.minimum: _tie_split(operator.lt),
+    E.binary_cross_entropy: rule(_bce),
+    # torch's binary_cross_entropy_with_logits: d/dx = (sigmoid(x) - t) g, d/dt = -x g.
+    E.binary_cross_entropy_with_logits: rule(lambda g, out, x, t: (g * (x.sigmoid() - t), -(g * x))),
+    E.remainder: rule(lambda g, out, x, y: (g, -(g * (x // y)))),
+    E.where: rule(lambda g, out, cond, x, y: (None, where(cond, g, 0), where(cond, 0, g))),
+    E.cast: linear(_cast),
+    E.sign: piecewise_constant,
+    E.floor: piecewise_constant,
+    E.ceil: piecewise_constant,
+    E.round_: piecewise_constant,
+    E.floor_divide: piecewise_constant,
+    E.clamp: unary(_clamp),
+    R.sum_: linear(lambda g, out, x: _unreduce(g, out, x)),
+    R.amax: unary(_extremum),
+    R.amin: unary(_extremum),
+    R.prod: unary(_prod),
+    R.softmax: unary(_softmax),
+    R.log_softmax: unary(_log_softmax),
+    S.reshape: linear(lambda g, out, x: g.reshape(x.shape)),
+    S.permute: linear(_permute),
+    S.expand: linear(lambda g, out, x: g.sum_to(x.shape)),
+    S.expand_like: rule(lambda g, out, x, ref: (g.sum_to(x.shape), None)),
+    S.concat: rule(_concat),
+    S.slice_: linear(_slice),
+    S.slice_update: rule(_slice_update),
+    I.take: rule(_take),
+    I.index_add: rule(lambda g, out, x, index, src: (g, None, g.take(index, out.attrs.axis))),
+    I.gather_elements: rule(_gather_elements),
+    I.scatter_add: rule(lambda g, out, x, index, src: (g, None, g.gather_elements(index, out.attrs.axis))),
+    I.nll_loss: rule(_nll),
+    L.matmul: rule(_matmul),
 }
 
 #: Ops through which no gradient flows: sources, integer/bool results, and detach.
