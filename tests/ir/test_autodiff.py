@@ -1,10 +1,12 @@
-"""ir.grad and the autodiff driver: the textbook gradients, seeds, errors, grad of grad."""
+"""ir.grad and the autodiff driver: the textbook gradients, seeds, errors, grad of grad, and the
+kinds of gradient rule."""
 import numpy as np
 import pytest
 
 import backends.numpy as bnp
 import ir
 import tracer as torch
+from ir.gradients import RULES, Rule
 from ir.ops import elementwise as E
 from ir.ops import source
 
@@ -73,7 +75,6 @@ def test_gradient_of_a_gradient_graph():
 
 
 def test_an_op_without_rule_is_a_clear_error():
-    from ir.gradients import RULES
     from ir.ops.base import REGISTRY, Op
     weird = Op("test_weird_identity", lambda types, a: types[0])
     REGISTRY.pop("test_weird_identity")  # keep the registry to real ops
@@ -99,3 +100,37 @@ def test_mixed_dtypes_are_rejected_by_the_ir_with_a_pointer_to_promotion():
     b = g.add_input("b", (2,), ir.float64)
     with pytest.raises(ir.IRTypeError, match="promotion"):
         g.add(E.add, (a, b))
+
+
+#: One small function per op whose rule is ``linear`` (the test below fails on a missing one).
+LINEAR_CASES = [
+    lambda x: -x, lambda x: x.double(), lambda x: x.sum(0), lambda x: x.reshape(6),
+    lambda x: x.permute(1, 0), lambda x: x.expand(2, 2, 3), lambda x: x[1:],
+]
+
+
+def test_linear_rules_read_no_forward_values():
+    """A linear op's gradient is its transpose applied to g: nothing is saved for backward."""
+    linear_ops = {op for op, rule in RULES.items() if rule.kind == "linear"}
+    seen = set()
+    for case in LINEAR_CASES:
+        g = torch.trace(lambda x: case(x).sum(), torch.ones(2, 3))
+        reads = {}
+        ir.append_gradients(g, g.outputs[0], [g.inputs[0]], reads=reads)
+        for node, read in reads.items():
+            if node.op in linear_ops:
+                assert read == set(), f"{node.op.name} reads {read}"
+                seen.add(node.op)
+    assert seen == linear_ops
+
+
+def test_every_rule_is_made_by_one_of_the_kinds():
+    kinds = {rule.kind for rule in RULES.values()}
+    assert all(isinstance(rule, Rule) for rule in RULES.values())
+    assert kinds == {"general", "unary", "linear", "piecewise_constant"}
+
+
+def test_piecewise_constant_ops_pass_zeros():
+    g = torch.trace(lambda x: (torch.floor(x) + torch.sign(x) * x).sum(), torch.tensor([1.5, -2.0]))
+    _, dx = bnp.run(ir.grad(g), np.array([1.5, -2.0], np.float32))
+    np.testing.assert_array_equal(dx, [1.0, -1.0])
