@@ -53,6 +53,15 @@ def _relu(a, x):
     return np.maximum(x, np.zeros((), dtype=x.dtype))
 
 
+def _integer_division(fn):
+    """Integer ``//`` and ``%`` by zero raise, as torch's do (NumPy returns 0 with a warning)."""
+    def kernel(x, y):
+        if y.dtype.kind in "iu" and not np.all(y):
+            raise ZeroDivisionError("ZeroDivisionError")
+        return fn(x, y)
+    return kernel
+
+
 def _sign(a, x):
     return x if x.dtype.kind == "b" else np.sign(x)
 
@@ -73,7 +82,7 @@ KERNELS = {
     E.cos: _plain(np.cos),
     E.tanh: _plain(np.tanh),
     E.sigmoid: _sigmoid,
-    E.erf: lambda a, x: _erf(x).astype(x.dtype),
+    E.erf: lambda a, x: np.asarray(_erf(x), dtype=x.dtype),  # frompyfunc gives a bare float for 0-d
     E.reciprocal: _plain(np.reciprocal),
     E.log1p: _plain(np.log1p),
     E.expm1: _plain(np.expm1),
@@ -86,8 +95,8 @@ KERNELS = {
     E.pow_: _plain(np.power),
     E.maximum: _plain(np.maximum),
     E.minimum: _plain(np.minimum),
-    E.remainder: _plain(np.remainder),
-    E.floor_divide: _plain(np.floor_divide),
+    E.remainder: _plain(_integer_division(np.remainder)),
+    E.floor_divide: _plain(_integer_division(np.floor_divide)),
     E.binary_cross_entropy: _bce,
     E.binary_cross_entropy_with_logits: _bce_logits,
     E.eq: _plain(np.equal),

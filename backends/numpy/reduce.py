@@ -43,6 +43,8 @@ def _max_keepdims(x, axis: int):
 def _log_softmax(a, x):
     if x.ndim == 0:
         return np.zeros_like(x)
+    if x.size == 0:
+        return x.copy()  # an empty row has no max; its (empty) result is empty
     shifted = x - _max_keepdims(x, a.axis)
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=a.axis, keepdims=True))
 
@@ -50,6 +52,8 @@ def _log_softmax(a, x):
 def _softmax(a, x):
     if x.ndim == 0:
         return np.ones_like(x)
+    if x.size == 0:
+        return x.copy()
     e = np.exp(x - _max_keepdims(x, a.axis))
     return e / np.add.reduce(e, axis=a.axis, keepdims=True)
 

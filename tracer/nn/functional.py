@@ -9,6 +9,7 @@ import math
 import warnings
 
 from ir import dtypes
+from tracer.core import tracing
 from tracer.core.errors import err
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
@@ -100,6 +101,20 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
 
 
 # -- losses ------------------------------------------------------------------------------
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """torch's ``_Reduction.legacy_get_string``: the deprecated ``size_average=``/``reduce=``
+    still mean what they meant (``reduce=False``: per element; ``size_average=False``: a sum),
+    with torch's deprecation warning, and override ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    chosen = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{chosen}' instead.",
+                  UserWarning, stacklevel=3)
+    return chosen
+
+
 def _reduce(loss, reduction: str) -> Tensor:
     if reduction == "mean":
         return rd.mean(loss)
@@ -118,17 +133,20 @@ def _same_shape(name, input, target):
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _same_shape("mse_loss", input, target)
     diff = ew.sub(input, target)
     return _reduce(ew.mul(diff, diff), reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _same_shape("l1_loss", input, target)
     return _reduce(ew.abs(ew.sub(input, target)), reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta: float = 1.0) -> Tensor:
+    reduction = legacy_reduction(size_average, reduce, reduction)
     diff = ew.abs(ew.sub(input, target))
     if beta == 0.0:
         return _reduce(diff, reduction)
@@ -146,10 +164,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)), each log clamped at -100, with torch's stable gradient
     (one ir primitive: a composition would give 0 * inf = nan where x saturates to 0 or 1)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise err(ValueError, f"Using a target size ({target.shape}) that is different to the input size "
                   f"({input.shape}) is deprecated. Please ensure they have the same size.")
     x, t = promote(input, target)
+    if tracing.current() is None and x._value.size and not ((x._value >= 0) & (x._value <= 1)).all():
+        raise err(RuntimeError, "all elements of input should be between 0 and 1")  # eagerly, as torch
     loss = apply(E.binary_cross_entropy, [x, t])
     if weight is not None:
         loss = ew.mul(loss, weight)
@@ -159,6 +180,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
     """Stable form: (1 - t) x + w_log (log(1 + exp(-|x|)) + max(-x, 0))."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise err(ValueError, f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     if pos_weight is None:
@@ -181,10 +203,12 @@ def _class_weights(weight, target_safe):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean") -> Tensor:
     """-input[n, target[n]] (weighted), averaged over the non-ignored targets' weights."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if input.dim() < 1 or target.dtype.is_floating_point:
         raise err(RuntimeError, f"nll_loss: expected class indices (int64) as target, got {target.dtype.name}")
-    if input.dim() == 1:
-        return nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
+    if input.dim() == 1:  # one sample: (C,) logits against a 0-d class, as torch
+        loss = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
+        return loss.reshape(()) if reduction == "none" and target.dim() == 0 else loss
     if input.shape[0] != target.shape[0]:
         raise err(ValueError, f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                   f"({target.shape[0]}).")
@@ -205,6 +229,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """log_softmax over dim 1 then NLL (class indices) or the soft-label sum (probabilities)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     classes = input.shape[class_dim]

@@ -10,7 +10,7 @@ from ir import dtypes
 from tracer.core import tensor_state
 from tracer.core.errors import err
 from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg
-from tracer.core.promotion import result_type
+from tracer.core.promotion import promote_types, result_type
 from tracer.core.promotion import default_float
 from tracer.core.tensor import Tensor
 
@@ -21,13 +21,30 @@ def _infer_dtype(data):
         return dtypes.from_numpy(data.dtype)
     if isinstance(data, np.generic):
         return dtypes.from_numpy(np.asarray(data).dtype)
-    flat = np.asarray(data, dtype=object).ravel()
-    kinds = {type(x) for x in flat}
-    if any(issubclass(k, (float, np.floating)) for k in kinds) or not kinds:
+    flat = list(_flat_values(data))
+    if not flat:
         return default_float()
-    if all(issubclass(k, (bool, np.bool_)) for k in kinds):
+    found = None
+    for x in flat:  # tensors (unwrapped to arrays) keep their dtype; Python numbers take torch's
+        found = promote_types(found, dtypes.from_numpy(x.dtype) if isinstance(x, (np.ndarray, np.generic))
+                              else _python_dtype(x))
+    return found
+
+
+def _python_dtype(x):
+    if isinstance(x, bool):
         return dtypes.bool_
-    return dtypes.int64
+    if isinstance(x, int):
+        return dtypes.int64
+    return default_float()
+
+
+def _flat_values(data):
+    if isinstance(data, (list, tuple)):
+        for x in data:
+            yield from _flat_values(x)
+    else:
+        yield data
 
 
 def _unwrap(data):

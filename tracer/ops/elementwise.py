@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -218,14 +219,59 @@ logical_xor = _logical(E.logical_xor)
 
 
 def where(condition, input, other) -> Tensor:
-    """Elementwise choice (``tracer.where`` with one argument is ``indexing.where``)."""
+    """Elementwise choice (``tracer.where`` with one argument is ``indexing.where``). The
+    condition is bool (uint8 is accepted with torch's deprecation warning)."""
+    if condition.dtype == dtypes.uint8:
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed "
+                      "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
+    elif condition.dtype != dtypes.bool_:
+        raise err(RuntimeError, f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                  f"{_torch_name(condition.dtype)}")
     x, y = promote(input, other)
     return apply(E.where, [cast(condition, dtypes.bool_), x, y])
 
 
 def masked_fill(input, mask, value) -> Tensor:
+    if mask.dtype != dtypes.bool_:
+        raise err(RuntimeError, f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                  f"{_torch_name(mask.dtype)}")
     v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
     return where(mask, cast(v, input.dtype), input)
+
+
+def _torch_name(dtype) -> str:
+    """The C++ type name torch's messages use (``Float``, ``long int``...)."""
+    return {"float32": "Float", "float64": "Double", "int64": "long int", "int32": "int", "uint8": "Byte",
+            "bool": "Bool"}.get(dtype.name, dtype.name)
+
+
+def _bitwise(logical, name: str):
+    """``&``, ``|``, ``^``: logical on bools, as torch; bitwise on integers is not built yet
+    (a clear error rather than a logical result); floats are torch's error."""
+    def fn(input, other) -> Tensor:
+        kinds = {x.dtype.kind for x in (input, other) if isinstance(x, Tensor)}
+        if "f" in kinds:
+            raise err(NotImplementedError, f'"{name}_cpu" not implemented for \'Float\'')
+        if kinds - {"b"} or any(not isinstance(x, (Tensor, bool)) for x in (input, other)):
+            raise err(NotImplementedError, f"{name} on integer tensors is not supported by tracegrad yet "
+                      "(bool tensors work)")
+        return logical(input, other)
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(logical_and, "bitwise_and")
+bitwise_or = _bitwise(logical_or, "bitwise_or")
+bitwise_xor = _bitwise(logical_xor, "bitwise_xor")
+
+
+def bitwise_not(input) -> Tensor:
+    if input.dtype.kind == "f":
+        raise err(TypeError, "~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    if input.dtype.kind != "b":
+        raise err(NotImplementedError, "bitwise_not on integer tensors is not supported by tracegrad yet "
+                  "(bool tensors work)")
+    return logical_not(input)
 
 
 def isnan(input) -> Tensor:
@@ -268,7 +314,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
 
 #: What ``from tracer.ops.elementwise import *`` (and so ``tracer``) exports: the torch functions, no helpers.
 __all__ = """
-abs absolute add addcdiv addcmul ceil clamp clamp_max clamp_min clip cos div eq erf exp expm1
+abs absolute add addcdiv addcmul bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clamp_max clamp_min clip cos div eq erf exp expm1
 fix float_power floor floor_divide fmod frac ge greater greater_equal gt isfinite isinf isnan le
 lerp less less_equal log log10 log1p log2 logical_and logical_not logical_or logical_xor lt
 masked_fill maximum minimum mul nan_to_num ne neg negative not_equal pow reciprocal relu

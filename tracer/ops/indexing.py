@@ -17,7 +17,7 @@ from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, scalar
 from tracer.ops.creation import to_tensor
 from tracer.ops.inplace import assign
-from tracer.ops.shape import broadcast_tensors, expand, permute, reshape, slice_region, unsqueeze
+from tracer.ops.shape import broadcast_tensors, expand, permute, reshape, slice_dim, slice_region, unsqueeze
 from tracer.core.tensor import Tensor, _specialise
 
 
@@ -58,29 +58,50 @@ def _as_index_tensor(i, size, axis) -> Tensor:
     return i
 
 
-def _split_bool(items, rank):
+#: A ``False`` index (a Python bool or a 0-d mask): a new dim of size 0, as NumPy and torch do.
+NO_ELEMENT = object()
+
+
+def _split_bool(items, shape):
     """Replace each boolean mask by one integer index tensor per dim it covers (a data-dependent
-    shape, so a trace is specialised to the mask's value)."""
-    out = []
+    shape, so a trace is specialised to the mask's value). A 0-d mask acts as a Python bool."""
+    out, dim = [], 0
     for i in items:
         if _is_bool_index(i) and not isinstance(i, bool):
-            mask = i._value if isinstance(i, Tensor) else i
+            mask = i._value if isinstance(i, Tensor) else np.asarray(i)
             if isinstance(i, Tensor):
                 _specialise("boolean-mask indexing")
+            if mask.ndim == 0:
+                out.append(None if bool(mask) else NO_ELEMENT)
+                continue
+            _check_mask(mask.shape, shape, dim)
             out.extend(to_tensor(np.asarray(ix, dtype=np.int64)) for ix in np.nonzero(mask))
+            dim += mask.ndim
         elif isinstance(i, bool):
-            out.append(None if i else to_tensor(np.zeros(0, dtype=np.int64)))
+            out.append(None if i else NO_ELEMENT)
         else:
             out.append(i)
+            dim += i is not None
     return out
+
+
+def _check_mask(mask_shape, shape, dim) -> None:
+    """torch's rule: a mask covers as many dims as it has, each of the same size."""
+    for k, size in enumerate(mask_shape):
+        if dim + k >= len(shape) or shape[dim + k] != size:
+            raise err(IndexError, f"The shape of the mask {list(mask_shape)} at index {k} does not match the shape "
+                      f"of the indexed tensor {list(shape)} at index {dim + k}")
 
 
 def _basic(x, items):
     """Apply ints, slices and None; keep tensor indices for later. Returns (tensor, adv list)."""
     starts, ends, steps, shape, adv = [], [], [], [], []
     axis = 0
+    empty = []
     for i in items:
-        if i is None:
+        if i is None or i is NO_ELEMENT:
+            if i is NO_ELEMENT:
+                empty.append(len(shape))
             shape.append(1)
             continue
         size = x.shape[axis]
@@ -101,8 +122,10 @@ def _basic(x, items):
             adv.append((len(shape), _as_index_tensor(i, size, axis)))
             shape.append(size)
         axis += 1
-    out = slice_region(x, starts, ends, steps)
-    return reshape(out, shape), adv
+    out = reshape(slice_region(x, starts, ends, steps), shape)
+    for d in empty:
+        out = slice_dim(out, d, 0, 0, 1)
+    return out, adv
 
 
 def _advanced(x, adv):
@@ -143,7 +166,7 @@ def getitem(x, index) -> Tensor:
         index = int(index)
     if isinstance(index, list):
         index = np.asarray(index)
-    items = _split_bool(_expand_ellipsis(index, x.dim()), x.dim())
+    items = _split_bool(_expand_ellipsis(index, x.dim()), tuple(x.shape))
     out, adv = _basic(x, items)
     return _advanced(out, adv) if adv else out
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from ir.ops import elementwise as E
+from ir.ops import shape as S
 from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.core.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
+from tracer.core.promotion import category
 from tracer.ops._util import cast, scalar
 from tracer.ops.random import normal_tensor, uniform_tensor
 from tracer.core.tensor import Tensor
@@ -32,9 +34,21 @@ def check_inplace(x: Tensor) -> None:
         view = tensor_state.view_base(base)
 
 
-def assign(x: Tensor, new: Tensor) -> Tensor:
-    """Make ``x`` hold ``new``'s value (cast to ``x``'s dtype, broadcast to its shape)."""
+#: torch's names of the dtypes in its cast errors.
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "uint8": "Byte", "bool": "Bool"}
+
+
+def assign(x: Tensor, new: Tensor, cast_any: bool = False) -> Tensor:
+    """Make ``x`` hold ``new``'s value (cast to ``x``'s dtype, broadcast to its shape).
+
+    An in-place op's result may only be cast within its category or down to a lower-ranked
+    dtype of it, as torch's: a float result into an integer tensor is an error. ``cast_any``
+    is for the ops that copy a value in (``copy_``, ``fill_``, ``masked_fill_``), which cast
+    freely as torch's do."""
     check_inplace(x)
+    if not cast_any and category(new.dtype) > category(x.dtype):
+        raise err(RuntimeError, f"result type {_TORCH_NAMES.get(new.dtype.name, new.dtype.name)} can't be cast to "
+                  f"the desired output type {_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}")
     if tuple(new.shape) != tuple(x.shape):
         if np.broadcast_shapes(tuple(new.shape), tuple(x.shape)) != tuple(x.shape):
             raise err(RuntimeError, f"output with shape {list(x.shape)} doesn't match the broadcast shape "
@@ -98,11 +112,19 @@ def zero_(self):
 
 def fill_(self, value):
     v = value if isinstance(value, Tensor) else scalar(value, self.dtype)
-    return assign(self, cast(v, self.dtype).expand(self.shape))
+    return assign(self, cast(v, self.dtype).expand(self.shape), cast_any=True)
 
 
 def copy_(self, src, non_blocking=False):
-    return assign(self, src if isinstance(src, Tensor) else scalar(src, self.dtype))
+    """``self`` takes ``src``'s values (cast, broadcast). When autograd records it, the new value
+    is a full-region ``slice_update`` of the old: the gradient reaching the old value is zeros,
+    as torch's CopyBackwards gives (its leaves get zero gradients, not none)."""
+    src = src if isinstance(src, Tensor) else scalar(src, self.dtype)
+    if self._requires_grad and not self.is_leaf and is_grad_enabled():
+        full = cast(src, self.dtype).expand(self.shape)
+        region = S.SliceAttrs((0,) * self.dim(), tuple(self.shape), (1,) * self.dim())
+        return assign(self, apply(S.slice_update, [self, full], region))
+    return assign(self, src, cast_any=True)
 
 
 def neg_(self):
@@ -134,7 +156,7 @@ def abs_(self):
 
 
 def masked_fill_(self, mask, value):
-    return assign(self, ew.masked_fill(self, mask, value))
+    return assign(self, ew.masked_fill(self, mask, value), cast_any=True)
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):

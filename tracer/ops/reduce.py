@@ -150,15 +150,20 @@ def logsumexp(input, dim, keepdim=False) -> Tensor:
 
 
 def softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
-    x = to_float(cast(input, dtype) if dtype is not None else input)
-    axis = norm_dim(_softmax_dim(x, dim), x.dim(), "softmax")
-    return apply(R.softmax, [x], R.SoftmaxAttrs(axis))
+    return _softmax_family(R.softmax, input, dim, dtype)
 
 
 def log_softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
+    return _softmax_family(R.log_softmax, input, dim, dtype)
+
+
+def _softmax_family(op, input, dim, dtype) -> Tensor:
+    """A 0-d input is softmaxed as one element (torch accepts dims 0 and -1 for it)."""
     x = to_float(cast(input, dtype) if dtype is not None else input)
-    axis = norm_dim(_softmax_dim(x, dim), x.dim(), "log_softmax")
-    return apply(R.log_softmax, [x], R.SoftmaxAttrs(axis))
+    axis = norm_dim(_softmax_dim(x, dim), x.dim(), op.name)
+    if x.dim() == 0:
+        return apply(op, [x.reshape(1)], R.SoftmaxAttrs(0)).reshape(())
+    return apply(op, [x], R.SoftmaxAttrs(axis))
 
 
 def _softmax_dim(x, d):

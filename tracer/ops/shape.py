@@ -127,6 +127,9 @@ def t(input) -> Tensor:
 
 
 def movedim(input, source, destination) -> Tensor:
+    if input.dim() == 0:  # a 0-d tensor accepts dims 0 and -1 and is its own result, as in torch
+        norm_dim(source, 0, "movedim"), norm_dim(destination, 0, "movedim")
+        return input
     perm = [d for d in range(input.dim()) if d != norm_dim(source, input.dim(), "movedim")]
     perm.insert(norm_dim(destination, input.dim(), "movedim"), norm_dim(source, input.dim(), "movedim"))
     return permute(input, perm)
@@ -197,12 +200,28 @@ def stack(tensors, dim=0) -> Tensor:
     return cat([unsqueeze(x, a) for x in tensors], a)
 
 
+def atleast_1d(*tensors):
+    out = tuple(x.reshape(1) if x.dim() == 0 else x for x in _tensors(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*tensors):
+    out = tuple(x.reshape(1, -1) if x.dim() < 2 else x for x in _tensors(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def _tensors(args):
+    """``f(a, b)`` and ``f([a, b])`` alike."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+
+
 def hstack(tensors) -> Tensor:
+    tensors = [atleast_1d(x) for x in tensors]
     return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
-    return cat([x.reshape(1, -1) if x.dim() == 1 else x for x in tensors], 0)
+    return cat([atleast_2d(x) for x in tensors], 0)
 
 
 def narrow(input, dim, start, length) -> Tensor:
@@ -219,6 +238,7 @@ def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         sections = [size] * (n // size) + ([n % size] if n % size else []) if size > 0 else [n]
+        sections = sections or [0]  # an empty dim splits into one empty piece, as in torch
     else:
         sections = list(split_size_or_sections)
         if sum(sections) != n:

@@ -1,0 +1,103 @@
+"""Small cases where tracer must do what torch does: 0-d and empty tensors, misuse that torch
+refuses (same exception type), and results whose shape or dtype torch defines. Each case runs
+on tracer and on torch; results are compared by shape, dtype and value, errors by type."""
+import numpy as np
+import pytest
+
+import tracer
+
+torch = pytest.importorskip("torch")
+
+
+def _iadd_float_into_int(m):
+    t = m.tensor([1, 2])
+    t.add_(1.5)
+    return t
+
+
+def _copy_into_non_leaf(m):
+    a = m.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    b.copy_(m.tensor([5.0, 6.0], requires_grad=True))
+    b.sum().backward()
+    return a.grad
+
+
+def _softmax_0d_backward(m):
+    x = m.tensor(0.5, requires_grad=True)
+    m.softmax(x, 0).backward()
+    return x.grad
+
+
+CASES = {
+    "gelu 0-d": lambda m: m.nn.functional.gelu(m.tensor(0.5)),
+    "erf 0-d": lambda m: m.erf(m.tensor(0.5)),
+    "bool mask on 0-d": lambda m: (lambda x: x[x > 0])(m.tensor(0.5)),
+    "false 0-d mask": lambda m: (lambda x: x[x < 0])(m.tensor(0.5)),
+    "softmax 0-d backward": _softmax_0d_backward,
+    "log_softmax 0-d": lambda m: m.log_softmax(m.tensor(0.5), -1),
+    "hstack 0-d": lambda m: m.hstack([m.tensor(1.0), m.tensor(2.0)]),
+    "vstack 0-d": lambda m: m.vstack([m.tensor(1.0), m.tensor(2.0)]),
+    "vstack 1-d": lambda m: m.vstack([m.ones(3), m.zeros(3)]),
+    "movedim 0-d": lambda m: m.movedim(m.tensor(1.0), 0, -1),
+    "softmax empty": lambda m: m.softmax(m.zeros(2, 0), -1),
+    "chunk empty": lambda m: m.zeros(0, 5).chunk(1, 0)[0],
+    "split empty count": lambda m: m.tensor(float(len(m.zeros(0).split(1)))),
+    "short bool mask": lambda m: m.arange(4.0)[m.tensor([True, False])],
+    "long bool mask": lambda m: m.arange(2.0)[m.tensor([True, False, True])],
+    "2-d mask wrong shape": lambda m: m.ones(2, 3)[m.ones(3, 2, dtype=m.bool)],
+    "int // 0": lambda m: m.tensor([4, 5]) // m.tensor([0, 1]),
+    "int % 0": lambda m: m.tensor([4, 5]) % m.tensor([0, 1]),
+    "float // 0": lambda m: m.tensor([4.0, -5.0]) // m.tensor([0.0, 0.0]),
+    "float where condition": lambda m: m.where(m.tensor([1.0, 0.0]), m.ones(2), m.zeros(2)),
+    "int masked_fill mask": lambda m: m.ones(2).masked_fill(m.tensor([1, 0]), 0.0),
+    "int add_ float": _iadd_float_into_int,
+    "bool add_ int": lambda m: m.tensor([True]).add_(1),
+    "float add_ int": lambda m: m.tensor([1.0]).add_(m.tensor([1])),
+    "int fill_ float": lambda m: m.tensor([1, 2]).fill_(1.5),
+    "int copy_ float": lambda m: m.tensor([1, 2]).copy_(m.tensor([1.5, 2.5])),
+    "& on floats": lambda m: m.tensor([1.0]) & m.tensor([1.0]),
+    "| on floats": lambda m: m.tensor([1.0]) | m.tensor([1.0]),
+    "~ on floats": lambda m: ~m.tensor([1.0]),
+    "& on bools": lambda m: m.tensor([True, False]) & m.tensor([True, True]),
+    "~ on bools": lambda m: ~m.tensor([True, False]),
+    "bce input above 1": lambda m: m.nn.functional.binary_cross_entropy(m.tensor([1.5]), m.tensor([1.0])),
+    "bce input below 0": lambda m: m.nn.BCELoss()(m.tensor([-0.1]), m.tensor([1.0])),
+    "MSELoss(size_average=False)": lambda m: m.nn.MSELoss(size_average=False)(m.tensor([1.0, 2.0]), m.zeros(2)),
+    "mse_loss(reduce=False)": lambda m: m.nn.functional.mse_loss(m.tensor([1.0, 2.0]), m.zeros(2), reduce=False),
+    "CrossEntropyLoss(reduce=False)": lambda m: m.nn.CrossEntropyLoss(reduce=False)(m.ones(2, 3), m.tensor([0, 2])),
+    "l1_loss(size_average=False, reduce=True)": lambda m: m.nn.functional.l1_loss(
+        m.tensor([1.0, -2.0]), m.zeros(2), size_average=False, reduce=True),
+    "tensor of 0-d tensors": lambda m: m.tensor([m.tensor(1.5), m.tensor(2.0)]),
+    "tensor of float64 0-d tensors": lambda m: m.tensor([m.tensor(1.5, dtype=m.float64), m.tensor(2.0, dtype=m.float64)]),
+    "tensor of int and float": lambda m: m.tensor([1, 2.5]),
+    "cross_entropy 1-d none": lambda m: m.nn.functional.cross_entropy(m.tensor([1.0, 2.0, 0.5]), m.tensor(1),
+                                                                      reduction="none"),
+    "copy_ into a non-leaf": _copy_into_non_leaf,
+}
+
+
+def _outcome(fn, m):
+    try:
+        out = fn(m)
+    except Exception as e:  # noqa: BLE001 - the exception type is the result under test
+        return e
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", list(CASES))
+def test_like_torch(name):
+    ours, theirs = _outcome(CASES[name], tracer), _outcome(CASES[name], torch)
+    if isinstance(theirs, Exception):
+        assert isinstance(ours, type(theirs)), f"torch raised {type(theirs).__name__}: {theirs}; we gave {ours!r}"
+        return
+    assert not isinstance(ours, Exception), f"we raised {type(ours).__name__}: {ours}"
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)
+
+
+def test_legacy_reduction_arguments_warn_as_torch():
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        tracer.nn.MSELoss(size_average=False)
