@@ -7,8 +7,6 @@ bakes a dynamic size in and so cannot serve other sizes. Each op's rule is on it
 """
 from __future__ import annotations
 
-from ir.errors import DynamicShapeError
-
 
 def propagate(graph, dynamic_inputs: dict) -> dict:
     """``{node: set of dynamic dim indices}`` for every node of ``graph``.
@@ -22,7 +20,5 @@ def propagate(graph, dynamic_inputs: dict) -> dict:
     """
     dyn = {n: set(dynamic_inputs.get(n.attrs.name, ())) for n in graph.inputs}
     for node in graph.nodes:
-        if node.op.dynamic is None:
-            raise DynamicShapeError(f"{node.op.name}: no dynamic-shape rule (give its Op a dynamic=...)")
-        dyn[node] = node.op.dynamic(node, dyn)
+        dyn[node] = node.op.dynamic(node, dyn)  # every Op has one: its definition refuses to exist without
     return dyn

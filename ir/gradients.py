@@ -21,8 +21,8 @@ constant before the other operand, the rule makes it first with ``x.const(v)`` (
 ``ir/formula.py``).
 
 Reducing a broadcast gradient back to its input's shape is the driver's job
-(``ir/autodiff.py``), not the rules'. Ops listed in ``NOT_DIFFERENTIABLE`` pass no gradient
-(sources, integer/bool outputs, detach).
+(``ir/autodiff.py``), not the rules'. Ops defined with ``differentiable=False`` (sources,
+integer/bool outputs, detach, random draws) have no rule and pass no gradient.
 """
 from __future__ import annotations
 
@@ -37,10 +37,8 @@ from ir.formula import Value, where, zeros_like
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import linalg as L
-from ir.ops import random as RND
 from ir.ops import reduce as R
 from ir.ops import shape as S
-from ir.ops import source as SRC
 
 # -- the kinds of rule
 
@@ -294,9 +292,3 @@ RULES = {
     L.matmul: rule(_matmul),
 }
 
-#: Ops through which no gradient flows: sources, integer/bool results, and detach.
-NOT_DIFFERENTIABLE = frozenset({
-    SRC.input_, SRC.constant, RND.random_uniform, RND.random_normal, E.logical_not, E.detach,
-    E.eq, E.ne, E.lt, E.le, E.gt, E.ge, E.logical_and, E.logical_or, E.logical_xor,
-    R.argmax, R.argmin, R.numel,
-})

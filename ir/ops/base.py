@@ -75,7 +75,11 @@ class Op:
 
 
 def _check_traits(op: Op) -> None:
-    """Reject traits that contradict each other, at definition time like a typo."""
+    """Reject a missing dynamic-shape rule and traits that contradict each other, at
+    definition time like a typo."""
+    if op.dynamic is None:
+        raise TypeError(f"op {op.name}: no dynamic-shape rule; pass dynamic=... (see ir/ops/dynamic.py) "
+                        "or elementwise=True")
     if op.nondeterministic and op.differentiable:
         raise TypeError(f"op {op.name}: a nondeterministic op passes no gradient; add differentiable=False")
     if op.arity == 0 and op.differentiable:

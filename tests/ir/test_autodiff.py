@@ -76,7 +76,7 @@ def test_gradient_of_a_gradient_graph():
 
 def test_an_op_without_rule_is_a_clear_error():
     from ir.ops.base import REGISTRY, Op
-    weird = Op("test_weird_identity", lambda types, a: types[0])
+    weird = Op("test_weird_identity", lambda types, a: types[0], elementwise=True)
     REGISTRY.pop("test_weird_identity")  # keep the registry to real ops
     g = ir.Graph("g")
     x = g.add_input("x", (2,), ir.float32)

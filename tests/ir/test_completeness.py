@@ -76,10 +76,11 @@ def test_op_traits_are_consistent(op):
 
 
 def test_a_made_up_op_is_reported_facet_by_facet(scratch_ops):
-    bare = Op("test_bare", _identity)
+    bare = Op("test_bare", _identity, dynamic=D.like_input(0))
     assert missing_facets(bare) == ["no NumPy kernel", "no ONNX lowering",
-                                    "needs exactly one of a gradient rule or differentiable=False",
-                                    "no dynamic-shape rule (dynamic=...)"]
+                                    "needs exactly one of a gradient rule or differentiable=False"]
+    with pytest.raises(TypeError, match="test_ruleless: no dynamic-shape rule"):
+        Op("test_ruleless", _identity)
     stopped = Op("test_stopped", _identity, dynamic=D.like_input(0), differentiable=False)
     assert missing_facets(stopped) == ["no NumPy kernel", "no ONNX lowering"]
     assert "test_bare" in REGISTRY  # the fixture, not the test, takes them out again

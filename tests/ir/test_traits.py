@@ -153,12 +153,10 @@ def test_propagate_calls_the_rule_on_the_definition(scratch_ops):
     assert propagate(g, {})[y] == {0} and seen == [y]
 
 
-def test_an_op_without_a_rule_cannot_be_exported_and_says_so(scratch_ops):
-    bare = Op("test_no_rule", _identity)
-    g, (x,) = _graph((5, 3))
-    g.add(bare, (x,))
-    with pytest.raises(DynamicShapeError, match="test_no_rule: no dynamic-shape rule"):
-        propagate(g, {"x0": {0}})
+def test_an_op_without_a_dynamic_rule_cannot_be_defined(scratch_ops):
+    with pytest.raises(TypeError, match="test_no_rule: no dynamic-shape rule"):
+        Op("test_no_rule", _identity)
+    assert "test_no_rule" not in ir.ops.REGISTRY
 
 
 def test_dynamic_shape_error_is_one_class_wherever_it_is_imported():
