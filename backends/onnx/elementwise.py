@@ -139,6 +139,17 @@ def _bce_logits(b, node, xs):
     return b.op("Add", [b.op("Sub", [b.op("Relu", [x]), b.op("Mul", [x, t])]), softplus])
 
 
+def _tanh(b, node, xs):
+    """Tanh; a 0-d input goes through a 1-element vector. onnxruntime's FastGeluFusion rewrites
+    tanh-approximated GELU, 0.5 x (1 + tanh(...)), into com.microsoft FastGelu without checking
+    the rank, and FastGelu's kernel rejects a 0-d input (INVALID_ARGUMENT); the fusion wants
+    Tanh to read the scaled sum directly, which the detour breaks."""
+    if node.shape:
+        return b.op("Tanh", xs)
+    axis = b.int64s([0])
+    return b.op("Squeeze", [b.op("Tanh", [b.op("Unsqueeze", [xs[0], axis])]), axis])
+
+
 def _add(b, node, xs):
     """Add; a linear layer's bias add joins its Gemm."""
     return gemm_with_bias(b, node) or b.op("Add", xs)
@@ -195,7 +206,7 @@ LOWERINGS = {
     E.rsqrt: _rsqrt,
     E.sin: _simple("Sin"),
     E.cos: _simple("Cos"),
-    E.tanh: _simple("Tanh"),
+    E.tanh: _tanh,
     E.sigmoid: _sigmoid,
     E.erf: _erf,
     E.log1p: _log1p,

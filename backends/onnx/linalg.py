@@ -27,9 +27,24 @@ def gemm_with_bias(b, add_node):
     return b.op("Gemm", [*operands, b.names[bias]], transB=1)
 
 
+def _matrix_times_vector(b, node, xs):
+    """A matrix (or batch) times a 1-D vector multiplies by the vector as a one-column matrix:
+    onnxruntime's MatmulTransposeFusion turns ``MatMul(Transpose(a), v)`` into a
+    ``FusedMatMul(transA=1)`` that computes a wrong result when ``v`` is 1-D (seen with
+    onnxruntime 1.32), and a lowering cannot see whether its matrix is a transpose."""
+    last = b.int64s([-1])
+    column = b.op("Unsqueeze", [xs[1], last])
+    return b.op("Squeeze", [b.op("MatMul", [xs[0], column]), last])
+
+
 def _matmul(b, node, xs):
     operands = gemm_operands(b, node)
-    return b.op("Gemm", list(operands), transB=1) if operands else b.op("MatMul", xs)
+    if operands:
+        return b.op("Gemm", list(operands), transB=1)
+    a, v = node.inputs
+    if len(v.shape) == 1 and len(a.shape) >= 2:
+        return _matrix_times_vector(b, node, xs)
+    return b.op("MatMul", xs)
 
 
 LOWERINGS = {

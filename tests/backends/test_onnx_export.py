@@ -7,6 +7,7 @@ import pytest
 import backends.numpy as bnp
 import ir
 import tracer as torch
+from backends import ort as ort_backend
 from backends.onnx import DynamicShapeError, ExportError, export, newest_opset
 from backends.onnx.export import to_model
 from tracer import nn
@@ -221,3 +222,47 @@ def test_bce_with_logits_is_short_only_where_single_losses_are_unseen():
     none = _session(export(torch.trace(lambda x, t: f(x, t, reduction="none"), x, t))).run(
         None, {"x": x.numpy(), "t": t.numpy()})[0]
     assert none[0, 0] > 0  # e^-30, kept
+
+
+LEVELS = [ort.GraphOptimizationLevel.ORT_ENABLE_ALL, ort.GraphOptimizationLevel.ORT_DISABLE_ALL]
+
+
+def _session_at(model, level):
+    options = ort.SessionOptions()
+    options.graph_optimization_level = level
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def _right_at(graph, arrays, level):
+    got = _session_at(export(graph), level).run(None, dict(zip(graph.input_names, arrays)))
+    for e, g in zip(bnp.run(graph, *arrays), got):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("shapes,fn", [
+    (((3, 4), (3,)), lambda a, v: a.t() @ v),
+    (((2, 3, 4), (3,)), lambda a, v: a.transpose(1, 2) @ v),
+    (((3, 4), (4,)), lambda a, v: a @ v),
+    (((3, 4), (4,)), lambda a, v: v @ a.t()),
+], ids=["transposed @ vector", "batch transposed @ vector", "matrix @ vector", "vector @ transposed"])
+def test_matrix_times_vector_is_right_at_every_optimisation_level(shapes, fn, level):
+    """onnxruntime fuses MatMul(Transpose(a), v) into a FusedMatMul(transA=1) that is wrong for
+    a 1-D v; the vector is multiplied as a one-column matrix instead."""
+    torch.manual_seed(0)
+    arrays = [torch.randn(*s).numpy() for s in shapes]
+    graph = torch.trace(fn, *map(torch.tensor, arrays))
+    _right_at(graph, arrays, level)
+    np.testing.assert_allclose(ort_backend.run(graph, *arrays)[0], bnp.run(graph, *arrays)[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_tanh_gelu_of_a_0d_value_runs_at_every_optimisation_level(shape, level):
+    """onnxruntime's FastGelu fusion matches tanh-approximated GELU (then Add) whatever the rank,
+    and FastGelu rejects a 0-d input; a 0-d tanh goes through a 1-element vector."""
+    x, y = np.full(shape, 0.7, np.float32), np.full(shape, 0.2, np.float32)
+    graph = torch.trace(lambda x, y: nn.functional.gelu(x, approximate="tanh") + y, torch.tensor(x), torch.tensor(y))
+    _right_at(graph, [x, y], level)
+
