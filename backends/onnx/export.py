@@ -1,27 +1,25 @@
 """``export``: an ir graph (forward, or forward+backward) as a standard ONNX model."""
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
 import onnx
 from onnx import helper
 
+from backends.onnx import evaluate
 from backends.onnx.builder import ONNX_TYPE, OnnxBuilder
 from backends.onnx.dynamic import propagate
-from backends.onnx.lowerings import LOWERINGS
+from backends.onnx.errors import ExportError
+from backends.onnx.lowerings import lowering_for
 from backends.onnx.opsets import check_opset, ir_version_for
 from ir import passes
-from ir.errors import IRError
 from ir.ops import source
 
 PRODUCER = "tracegrad"
 VERSION = "0.1.0"
 EXTERNAL_DATA_THRESHOLD = 2 * 1024 ** 3 - 64 * 1024 ** 2
-
-
-class ExportError(IRError):
-    """The graph cannot be expressed in ONNX as asked (op without lowering, opset, dtype)."""
 
 
 def _dynamic_inputs(graph, dynamic_axes) -> dict:
@@ -75,11 +73,7 @@ def _lower_nodes(b, graph, params_as, param_values):
             # Empty results are constants; onnxruntime's Expand also mis-sizes 0-length dims.
             names[node] = b.const(np.zeros(node.shape, dtype=node.dtype.np))
             continue
-        lower = LOWERINGS.get(node.op)
-        if lower is None:
-            where = f" at {node.source}" if node.source else ""
-            raise ExportError(f"{node.op.name}{where}: no ONNX lowering (add one to backends/onnx)")
-        names[node] = lower(b, node, [names[i] for i in node.inputs])
+        names[node] = lowering_for(node)(b, node, [names[i] for i in node.inputs])
     b.current = None
     return inputs, names
 
@@ -162,7 +156,8 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
             file; ``"inputs"`` keeps every graph input an ONNX input (for training graphs).
         params: ``{input name: array}`` overriding the values recorded while tracing.
         check: run ``onnx.checker.check_model(full_check=True)``.
-        optimize: fold parameter-free subgraphs into constants and drop unused nodes first.
+        optimize: fold parameter-free subgraphs into constants and drop unused nodes first
+            (values computed by the nodes' own lowerings on onnx's reference evaluator).
 
     Returns:
         The ``onnx.ModelProto``.
@@ -171,10 +166,10 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
         ExportError: an op has no lowering, the opset is out of range, or a dynamic axis
             cannot be honoured (the message names the op and the user's source line).
     """
-    if optimize:
-        from backends.numpy import run_node
-        graph = passes.optimize(graph, run_node)
     try:
+        if optimize:
+            check_opset(opset)  # before the folding evaluates nodes at that opset
+            graph = passes.optimize(graph, functools.partial(evaluate.run_node, opset=opset))
         model = to_model(graph, opset, dynamic_axes, params_as, params)
     except ValueError as e:
         raise ExportError(str(e)) from None

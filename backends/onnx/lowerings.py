@@ -2,7 +2,17 @@
 from __future__ import annotations
 
 from backends.onnx import elementwise, indexing, linalg, reduce, shape, source
+from backends.onnx.errors import ExportError
 
 LOWERINGS = {}
 for _family in (elementwise, reduce, shape, indexing, linalg, source):
     LOWERINGS.update(_family.LOWERINGS)
+
+
+def lowering_for(node):
+    """The lowering of ``node``'s op, or an ExportError naming the op and the user's source line."""
+    lower = LOWERINGS.get(node.op)
+    if lower is None:
+        where = f" at {node.source}" if node.source else ""
+        raise ExportError(f"{node.op.name}{where}: no ONNX lowering (add one to backends/onnx)")
+    return lower

@@ -266,3 +266,13 @@ def test_tanh_gelu_of_a_0d_value_runs_at_every_optimisation_level(shape, level):
     graph = torch.trace(lambda x, y: nn.functional.gelu(x, approximate="tanh") + y, torch.tensor(x), torch.tensor(y))
     _right_at(graph, [x, y], level)
 
+
+def test_constant_subgraphs_are_folded_through_their_own_lowerings():
+    """Folding runs the constant nodes' ONNX lowerings on onnx's reference evaluator (the ONNX
+    backend imports no other backend), with torch's meaning: -7 // 2 is -4."""
+    g = torch.trace(lambda x: x + (torch.tensor([7, -7]) // 2).float().exp(), torch.ones(2))
+    model = export(g)
+    assert [n.op_type for n in model.graph.node] == ["Add"]
+    folded = onnx.numpy_helper.to_array(model.graph.initializer[0])
+    np.testing.assert_allclose(folded, np.exp([3.0, -4.0]).astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(_session(model).run(None, {"x": np.ones(2, np.float32)})[0], 1 + folded)
