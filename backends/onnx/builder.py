@@ -39,9 +39,6 @@ class OnnxBuilder:
         self.nodes = []
         self.initializers = []
         self.current = None
-        self.names: dict = {}  # ir node -> ONNX value name, filled by the exporter
-        self.users: dict = {}  # ir node -> number of uses, filled by the exporter
-        self.readers: dict = {}  # ir node -> the ir nodes reading it, filled by the exporter
         self._used: set[str] = set()
         self._next: dict[str, int] = {}  # per base name, the next suffix to try (keeps fresh O(1))
         self._consts: dict = {}

@@ -2,11 +2,8 @@
 remainder signs, clamp bounds), the lowering reproduces torch's meaning."""
 from __future__ import annotations
 
-from ir.autodiff import SHAPE_ONLY
 from ir.ops import elementwise as E
-from ir.ops import reduce as R
 from backends.onnx.builder import ONNX_TYPE
-from backends.onnx.linalg import gemm_with_bias
 from ir import dtypes
 
 _F32 = dtypes.float32
@@ -107,30 +104,11 @@ def _bce(b, node, xs):
     return b.op("Neg", [total])
 
 
-def _only_summed_whole(b, node) -> bool:
-    """Every use of ``node`` sums all of it (a mean or sum loss) or reads only its shape (the
-    mean's count, a gradient's expansion), so no single element's value is seen."""
-    readers = b.readers.get(node, [])
-    if not readers or len(readers) != b.users.get(node, 0):
-        return False  # none, or a graph output shows the elements
-    summed = False
-    for r in readers:
-        if r.op is R.sum_ and sorted(r.attrs.axes) == list(range(len(node.shape))):
-            summed = True
-        elif not (r.op is R.numel or all((r.op, i) in SHAPE_ONLY for i, x in enumerate(r.inputs) if x is node)):
-            return False
-    return summed
-
-
 def _bce_logits(b, node, xs):
     """max(x, 0) - x t + softplus(-|x|), torch's stable binary_cross_entropy_with_logits.
     onnxruntime's Softplus keeps tiny terms exact but has no float64 kernel: there, Kahan's log1p.
-    When the losses are only summed (a mean or sum reduction), softplus(x) - x t: three nodes
-    instead of seven, exact but for an element's loss below half an ulp of its logit (a
-    confidently right prediction), which no sum of them can show."""
+    (Where the losses are only summed, the ONNX pass in passes/losses.py shortens this.)"""
     x, t = xs
-    if node.dtype.name == "float32" and _only_summed_whole(b, node):
-        return b.op("Sub", [b.op("Softplus", [x]), b.op("Mul", [x, t])])
     neg_abs = b.op("Neg", [b.op("Abs", [x])])
     if node.dtype.name == "float32":
         softplus = b.op("Softplus", [neg_abs])
@@ -148,11 +126,6 @@ def _tanh(b, node, xs):
         return b.op("Tanh", xs)
     axis = b.int64s([0])
     return b.op("Squeeze", [b.op("Tanh", [b.op("Unsqueeze", [xs[0], axis])]), axis])
-
-
-def _add(b, node, xs):
-    """Add; a linear layer's bias add joins its Gemm."""
-    return gemm_with_bias(b, node) or b.op("Add", xs)
 
 
 def _where(b, node, xs):
@@ -214,7 +187,7 @@ LOWERINGS = {
     E.reciprocal: _simple("Reciprocal"),
     E.logical_not: _simple("Not"),
     E.detach: _pass_through,
-    E.add: _add,
+    E.add: _simple("Add"),
     E.sub: _simple("Sub"),
     E.mul: _simple("Mul"),
     E.div: _simple("Div"),

@@ -9,6 +9,7 @@ import onnx
 from onnx import helper
 
 from backends.onnx import evaluate
+from backends.onnx import passes as onnx_passes
 from backends.onnx.builder import ONNX_TYPE, OnnxBuilder
 from backends.onnx.dynamic import propagate
 from backends.onnx.errors import ExportError
@@ -47,15 +48,6 @@ def _value_info(name, node, labels=None):
 
 def _lower_nodes(b, graph, params_as, param_values):
     inputs, names = [], {}
-    b.users = {}  # ir node -> number of uses (graph outputs count): fusions need sole users
-    b.readers = {}  # ir node -> the ir nodes reading it (graph outputs are not among them)
-    for n in graph.nodes:
-        for i in n.inputs:
-            b.users[i] = b.users.get(i, 0) + 1
-            b.readers.setdefault(i, []).append(n)
-    for o in graph.outputs:
-        b.users[o] = b.users.get(o, 0) + 1
-    b.names = names  # lowerings may read an input's own producer (e.g. Gemm skips a Transpose)
     labels = {n.attrs.name: lab for n, lab in ((graph.input_named(k), v) for k, v in b.labels.items())}
     for node in graph.nodes:
         b.current = node
@@ -101,20 +93,10 @@ def _name_outputs(b, graph, names) -> None:
                 node.output[i] = renamed[name]
 
 
-def _drop_unused(b, output_names) -> None:
-    """Remove ONNX nodes nothing reads (a lowering may bypass a node, as Gemm does a Transpose)."""
-    needed = set(output_names)
-    kept = []
-    for node in reversed(b.nodes):
-        if any(o in needed for o in node.output):
-            kept.append(node)
-            needed.update(node.input)
-    b.nodes = kept[::-1]
-    b.initializers = [i for i in b.initializers if i.name in needed]
-
-
-def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initializers", params=None):
-    """Lower ``graph`` into an ``onnx.ModelProto`` (see ``export``)."""
+def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initializers", params=None,
+             fuse: bool = True):
+    """Lower ``graph`` into an ``onnx.ModelProto`` (see ``export``): each ir node by its own
+    lowering, then the ONNX passes (``backends/onnx/passes``) fuse across nodes."""
     check_opset(opset)
     if params_as not in ("initializers", "inputs"):
         raise ExportError(f"export: params_as must be 'initializers' or 'inputs', got {params_as!r}")
@@ -128,7 +110,6 @@ def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initia
         b.reserve(out_name)
     inputs, names = _lower_nodes(b, graph, params_as, params or {})
     _name_outputs(b, graph, names)
-    _drop_unused(b, graph.output_names)
     outputs = []
     for out_name, node in zip(graph.output_names, graph.outputs):
         out_labels = {d: f"{out_name}_dim{d}" for d in dyn.get(node, ())}
@@ -137,13 +118,17 @@ def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initia
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name=PRODUCER, producer_version=VERSION)
     model.ir_version = ir_version_for(opset)
+    if fuse:
+        onnx_passes.fuse(model)
+    else:
+        onnx_passes.drop_unused(model.graph)
     helper.set_model_props(model, {"tracegrad.graph": graph.name,
                                    "tracegrad.backward_nodes": str(sum(n.phase == "backward" for n in graph.nodes))})
     return model
 
 
 def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str = "initializers",
-           params=None, check: bool = True, optimize: bool = True):
+           params=None, check: bool = True, optimize: bool = True, fuse: bool = True):
     """Export an ir graph to ONNX.
 
     Args:
@@ -158,6 +143,8 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
         check: run ``onnx.checker.check_model(full_check=True)``.
         optimize: fold parameter-free subgraphs into constants and drop unused nodes first
             (values computed by the nodes' own lowerings on onnx's reference evaluator).
+        fuse: run the ONNX passes after lowering: ``x @ w.t() + b`` as one Gemm, a summed
+            BCE-with-logits in its short form (``backends.onnx.passes.FUSIONS``).
 
     Returns:
         The ``onnx.ModelProto``.
@@ -170,7 +157,7 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
         if optimize:
             check_opset(opset)  # before the folding evaluates nodes at that opset
             graph = passes.optimize(graph, functools.partial(evaluate.run_node, opset=opset))
-        model = to_model(graph, opset, dynamic_axes, params_as, params)
+        model = to_model(graph, opset, dynamic_axes, params_as, params, fuse)
     except ValueError as e:
         raise ExportError(str(e)) from None
     if check:
