@@ -9,6 +9,7 @@ from ir.dtypes import float32, float64, int32, int64, uint8  # noqa: F401
 from tracer import autograd  # noqa: F401  (gives Tensor its backward method)
 from tracer.ops import methods  # noqa: F401  (binds the torch methods onto Tensor)
 from tracer import nn, optim, utils  # noqa: F401
+from tracer import accelerator, amp, backends, cuda  # noqa: F401
 from tracer.core import formatting as _formatting
 from tracer.core.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from tracer.ops.conversion import detach, clone  # noqa: F401
@@ -30,6 +31,11 @@ from tracer.ops.random import (Generator, bernoulli, default_generator, get_rng_
                            manual_seed, multinomial, normal, rand, rand_like, randint, randint_like, randn,
                            randn_like, randperm, seed, set_rng_state)
 from tracer.core.tensor import Size, Tensor, device  # noqa: F401
+from tracer.amp import autocast, is_autocast_enabled  # noqa: F401
+from tracer.alias import alias_torch  # noqa: F401
+from tracer.backends.flags import (are_deterministic_algorithms_enabled, get_float32_matmul_precision,  # noqa: F401
+                                   get_num_threads, is_deterministic_algorithms_warn_only_enabled,
+                                   set_float32_matmul_precision, set_num_threads, use_deterministic_algorithms)
 from tracer.jit import compile, trace  # noqa: F401,A004
 from tracer.core.tracing import TracerWarning, TraceValueError  # noqa: F401
 
@@ -62,5 +68,6 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
             setattr(_formatting, name, value)
 
 
-#: ``from tracer import *``: the torch-level names, not the module imported for its side effect.
-__all__ = [_name for _name in dir() if not _name.startswith("_") and _name != "methods"]
+#: ``from tracer import *``: the torch-level names, not the module imported for its side effect,
+#: and not ``backends`` (torch.backends' flags), which would hide the project's own ``backends``.
+__all__ = [_name for _name in dir() if not _name.startswith("_") and _name not in ("methods", "backends")]

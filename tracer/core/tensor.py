@@ -5,7 +5,9 @@ The class holds state and the Python protocol; the math lives in ``tracer/ops`` 
 """
 from __future__ import annotations
 
+import builtins
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -30,29 +32,134 @@ class Size(tuple):
         return n
 
 
-class device:
-    """The only device is the CPU; ``.to("cpu")`` and ``device=`` arguments are accepted."""
+#: The device types torch's parser knows, in the order its error message lists them.
+DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+NO_CUDA = "Torch not compiled with CUDA enabled"
 
-    def __init__(self, type: str = "cpu", index=None):
-        if str(type).split(":")[0] != "cpu":
-            raise RuntimeError(f"tracegrad runs on the CPU only; device {type!r} is not available")
-        self.type = "cpu"
-        self.index = None
+
+class device:
+    """Where a tensor lives, as ``torch.device``: ``device("cpu")``, ``device("cuda:1")``,
+    ``device("cuda", 1)``, ``device(other_device)``.
+
+    Any device torch knows can be named (a script builds ``device("cuda" if ... else "cpu")``
+    before it asks), but tracegrad computes on the CPU only: placing a tensor or module on any
+    other device raises what CPU-only torch raises (see ``require_cpu``).
+    """
+
+    __slots__ = ("_type", "_index")
+
+    def __init__(self, type, index=None):  # noqa: A002  (torch's argument names)
+        if isinstance(type, device) and index is None:
+            self._type, self._index = type._type, type._index
+            return
+        if isinstance(type, int) and not isinstance(type, bool) and index is None:
+            raise err(RuntimeError, "Cannot access accelerator device when none is available.")
+        if not isinstance(type, str):
+            raise _bad_device_args(type, index)
+        kind, parsed = _parse_device(type)
+        if index is not None:
+            if parsed is not None:
+                raise err(RuntimeError, "type (string) must not include an index because index was passed "
+                          f"explicitly: {type}")
+            parsed = _device_index(index)
+        self._type, self._index = kind, parsed
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def index(self):
+        return self._index
 
     def __repr__(self) -> str:
-        return "device(type='cpu')"
+        if self._index is None:
+            return f"device(type='{self._type}')"
+        return f"device(type='{self._type}', index={self._index})"
 
     def __str__(self) -> str:
-        return "cpu"
+        return self._type if self._index is None else f"{self._type}:{self._index}"
 
     def __eq__(self, other) -> bool:
-        return str(other).split(":")[0] == "cpu"
+        """Devices equal devices only (``device("cpu") == "cpu"`` is False, as in torch)."""
+        if not isinstance(other, device):
+            return NotImplemented
+        return (self._type, self._index) == (other._type, other._index)
 
     def __hash__(self) -> int:
-        return hash("cpu")
+        return hash((self._type, self._index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+    def __enter__(self):
+        """``with device("cpu"):`` is accepted; another device raises at once (torch raises at
+        the first tensor made inside)."""
+        require_cpu(self)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+def _bad_device_args(type, index) -> TypeError:  # noqa: A002
+    """torch's messages: a lone argument matched neither signature; with an index, the type must
+    have been a string."""
+    if index is not None:
+        name = "torch.device" if isinstance(type, device) else builtins.type(type).__name__
+        return err(TypeError, f"device(): argument 'type' (position 1) must be str, not {name}")
+    name = builtins.type(type).__name__
+    return err(TypeError, f"device() received an invalid combination of arguments - got ({name}), but expected one "
+               f"of:\n * (torch.device device)\n      didn't match because some of the arguments have invalid types: "
+               f"(!{name}!)\n * (str type, int index = -1)\n")
+
+
+def _parse_device(text: str):
+    """``"cuda:1"`` -> ``("cuda", 1)`` with torch's errors for anything else."""
+    if not text:
+        raise err(RuntimeError, "Device string must not be empty")
+    found = _DEVICE_STRING.fullmatch(text)
+    if found is None:
+        raise err(RuntimeError, f"Invalid device string: '{text}'")
+    kind, index = found.groups()
+    if kind not in DEVICE_TYPES:
+        raise err(RuntimeError, f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device "
+                  f"string: {kind}")
+    return kind, None if index is None else int(index)
+
+
+#: torch's grammar: a type of ASCII letters and underscores, then optionally ``:`` and an
+#: index without sign or leading zeros.
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9][0-9]*|0))?")
+
+
+def _device_index(index) -> int:
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise err(TypeError, f"device(): argument 'index' (position 2) must be int, not {type(index).__name__}")
+    if index < 0:
+        raise err(RuntimeError, "Device index must not be negative")
+    return index
 
 
 CPU = device("cpu")
+
+
+def as_device(where) -> device:
+    """A ``device=``/``.to()`` argument (a device, ``"cuda:0"`` or an index) as a device."""
+    return where if isinstance(where, device) else device(where)
+
+
+def require_cpu(where) -> device:
+    """``where`` as a device, when it is the CPU; otherwise what CPU-only torch raises there:
+    ``AssertionError`` for CUDA and XPU (torch's lazy init asserts), ``RuntimeError`` for the
+    rest."""
+    d = as_device(where)
+    if d.type == "cpu":
+        return d
+    if d.type in ("cuda", "xpu"):
+        raise err(AssertionError, NO_CUDA if d.type == "cuda" else "Torch not compiled with XPU enabled")
+    raise err(RuntimeError, f"PyTorch is not linked with support for {d.type} devices")
 
 
 class GradFn:
@@ -131,11 +238,16 @@ class Tensor:
 
     @property
     def device(self) -> device:
+        """Always the CPU: tracegrad computes on NumPy."""
         return CPU
 
     @property
     def is_cuda(self) -> bool:
         return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
 
     @property
     def ndim(self) -> int:

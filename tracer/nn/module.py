@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ir import dtypes
-from ir.dtypes import DType
 from tracer.core import tensor_state
 from tracer.core.watch import Watchers, WatchedOrderedDict
 from tracer.core.errors import err
 from tracer.nn.parameter import Buffer, Parameter
-from tracer.core.tensor import Tensor
+from tracer.core.tensor import NO_CUDA, Tensor, as_device, require_cpu
+from tracer.ops.conversion import to_args
 
 
 class Module:
@@ -215,7 +215,19 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        dtype = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, DType)), None)
+        """``to(device, dtype)``, ``to(dtype)`` or ``to(tensor)``, in place, returning ``self``
+        as torch: a dtype converts the floating-point parameters and buffers; the CPU is accepted
+        and another device raises as CPU-only torch (before anything is converted).
+
+        Raises:
+            TypeError: for a dtype that is not floating point, as torch.
+        """
+        where, dtype, _non_blocking, _copy = to_args(args, kwargs)
+        if dtype is not None and not dtype.is_floating_point:
+            raise err(TypeError, f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                      f"dtype={dtype}")
+        if where is not None:
+            require_cpu(where)
         if dtype is not None:
             for p in list(self.parameters()) + list(self.buffers()):
                 if p.dtype.is_floating_point:
@@ -230,6 +242,13 @@ class Module:
 
     def cpu(self):
         return self
+
+    def cuda(self, device=None):
+        """Raises as CPU-only torch: ``AssertionError("Torch not compiled with CUDA enabled")``, or
+        for an index the ``RuntimeError`` of ``device(index)``."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            as_device(device)
+        raise err(AssertionError, NO_CUDA)
 
     # -- calling and printing -------------------------------------------------------
     def forward(self, *args, **kwargs):

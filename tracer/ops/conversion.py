@@ -1,4 +1,5 @@
-"""dtype conversions and copies: to, type, float/double/long/int/bool, clone, detach, contiguous."""
+"""dtype and device conversions and copies: to, cpu, cuda, type, float/double/long/int/bool, clone,
+detach, contiguous."""
 from __future__ import annotations
 
 from ir import dtypes
@@ -8,20 +9,64 @@ from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops._util import cast
-from tracer.core.tensor import Tensor, device
+from tracer.core.tensor import NO_CUDA, Tensor, as_device, require_cpu
 
 
-def to(self, *args, dtype=None, device_=None, copy=False, non_blocking=False, **kwargs) -> Tensor:
-    """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)``."""
-    for a in list(args) + [kwargs.get("device")]:
-        if isinstance(a, DType):
-            dtype = a
-        elif isinstance(a, Tensor):
-            dtype = a.dtype
-        elif a is not None:
-            device(a)  # raises for anything but the CPU
+_TO_OVERLOADS = ("(device device = None, dtype dtype = None, bool non_blocking = False, bool copy = False)",
+                 "(dtype dtype, bool non_blocking = False, bool copy = False)",
+                 "(Tensor tensor, bool non_blocking = False, bool copy = False)")
+_TO_KEYWORDS = ("device", "dtype", "non_blocking", "copy", "memory_format")
+
+
+def to(self, *args, **kwargs) -> Tensor:
+    """``to(device, dtype)``, ``to(dtype)`` or ``to(other_tensor)``, each with ``non_blocking``
+    and ``copy``, as torch's three overloads.
+
+    The result is ``self`` when nothing changes (and ``copy`` is False), as in torch.
+
+    Raises:
+        AssertionError: for a CUDA device ("Torch not compiled with CUDA enabled", as CPU torch).
+        RuntimeError: for other devices, or a malformed device string.
+        TypeError: for arguments no overload takes.
+    """
+    where, dtype, _non_blocking, copy = to_args(args, kwargs)
+    if where is not None:
+        copy = require_cpu(where).index is not None or copy  # torch copies for "cpu:0" (not the tensor's "cpu")
     out = cast(self, dtype) if dtype is not None else self
     return clone(out) if copy and out is self else out
+
+
+def to_args(args: tuple, kwargs: dict):
+    """Which of torch's ``to`` overloads the arguments pick, as
+    ``(device or None, dtype or None, non_blocking, copy)``; shared with ``Module.to``."""
+    if any(k not in _TO_KEYWORDS for k in kwargs):
+        raise _bad_to(args, kwargs)
+    first = args[0] if args else None
+    if isinstance(first, (DType, Tensor)):
+        if len(args) > 3 or "device" in kwargs or "dtype" in kwargs:
+            raise _bad_to(args, kwargs)
+        flags = dict(zip(("non_blocking", "copy"), args[1:]))
+        dtype, where = (first, None) if isinstance(first, DType) else (first.dtype, first.device)
+    else:
+        if len(args) > 4 or (len(args) > 1 and not isinstance(args[1], (DType, type(None)))):
+            raise _bad_to(args, kwargs)
+        named = dict(zip(("device", "dtype", "non_blocking", "copy"), args))
+        if set(named) & set(kwargs):
+            raise _bad_to(args, kwargs)
+        flags = {**named, **kwargs}
+        where, dtype = flags.pop("device", None), flags.pop("dtype", None)
+    flags.update((k, v) for k, v in kwargs.items() if k in ("non_blocking", "copy"))
+    return where, dtype, bool(flags.get("non_blocking", False)), bool(flags.get("copy", False))
+
+
+def _kind(x) -> str:
+    return "dtype" if isinstance(x, DType) else type(x).__name__
+
+
+def _bad_to(args, kwargs) -> TypeError:
+    got = ", ".join([_kind(a) for a in args] + [f"{k}={_kind(v)}" for k, v in kwargs.items()])
+    return err(TypeError, f"to() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+               + "\n".join(f" * {o}" for o in _TO_OVERLOADS))
 
 
 def type_(self, dtype=None):
@@ -82,9 +127,14 @@ def contiguous(self, memory_format=None) -> Tensor:
     return self
 
 
-def cpu(self) -> Tensor:
+def cpu(self, memory_format=None) -> Tensor:
+    """``self``: every tensor is on the CPU."""
     return self
 
 
-def cuda(self, *args, **kwargs):
-    raise err(RuntimeError, "tracegrad runs on the CPU only (no CUDA device)")
+def cuda(self, device=None, non_blocking=False, memory_format=None):
+    """Raises as CPU-only torch does: an index is an accelerator torch cannot find, anything else
+    asserts that torch was not compiled with CUDA."""
+    if isinstance(device, int) and not isinstance(device, bool):
+        as_device(device)  # raises torch's "Cannot access accelerator device" RuntimeError
+    raise err(AssertionError, NO_CUDA)

@@ -12,7 +12,7 @@ from tracer.core.errors import err
 from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg
 from tracer.core.promotion import promote_types, result_type
 from tracer.core.promotion import default_float
-from tracer.core.tensor import Tensor
+from tracer.core.tensor import Tensor, require_cpu
 
 
 def _infer_dtype(data):
@@ -55,12 +55,19 @@ def _unwrap(data):
     return data
 
 
+def _placed(device) -> None:
+    """``device=`` is checked, not ignored: the CPU is accepted, another device raises as CPU-only torch."""
+    if device is not None:
+        require_cpu(device)
+
+
 def _done(t: Tensor, requires_grad: bool) -> Tensor:
     return t.requires_grad_() if requires_grad else t
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """A new tensor copying ``data`` (nested lists, numbers, NumPy arrays or tensors)."""
+    _placed(device)
     data = _unwrap(data)
     if isinstance(data, (list, tuple)) and any(isinstance(x, np.ndarray) and x.ndim for x in _flat(data)):
         data = np.array(data)
@@ -81,6 +88,7 @@ def _flat(data):
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
+    _placed(device)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
@@ -100,19 +108,23 @@ def _filled(size, value, dtype, requires_grad) -> Tensor:
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _placed(device)
     return _filled(size, 0, dtype, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    _placed(device)
     return _filled(size, 1, dtype, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
     """Uninitialised in torch; zeros here, so nothing reads garbage."""
+    _placed(device)
     return _filled(size, 0, dtype, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _placed(device)
     if dtype is None:
         dtype = dtypes.bool_ if isinstance(fill_value, bool) else (
             dtypes.int64 if isinstance(fill_value, int) else default_float())
@@ -120,23 +132,28 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
 
 
 def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _placed(device)
     return zeros(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def ones_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _placed(device)
     return ones(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def empty_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _placed(device)
     return empty(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _placed(device)
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Values start + i*step below ``end``; int64 unless an argument is a float."""
+    _placed(device)
     if end is None:
         start, end = 0, start
     args = [float(a) if isinstance(a, Tensor) else a for a in (start, end, step)]
@@ -152,6 +169,7 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Evenly spaced values computed as torch does: in the target dtype, the first half forward
     from ``start`` and the second half backward from ``end``."""
+    _placed(device)
     npd = (dtype or default_float()).np
     steps = int(steps)
     if steps == 1:
@@ -163,12 +181,14 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     return _done(Tensor._wrap(value.astype(npd)), requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False) -> Tensor:
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _placed(device)
     value = np.logspace(float(start), float(end), int(steps), base=base).astype((dtype or default_float()).np)
     return _done(Tensor._wrap(value), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    _placed(device)
     return _done(Tensor._wrap(np.eye(n, m if m is not None else n, dtype=(dtype or default_float()).np)), requires_grad)
 
 
