@@ -1,7 +1,2 @@
 """tracegrad backends: NumPy interpreter, ONNX export, onnxruntime runner, comparison."""
-
-
-def compare(graph, *inputs, **kwargs):
-    """Interpreter vs onnxruntime, output by output (see ``backends.comparison.compare``)."""
-    from backends.comparison import compare as _compare
-    return _compare(graph, *inputs, **kwargs)
+from backends.comparison import compare  # noqa: F401  (interpreter vs onnxruntime, output by output)

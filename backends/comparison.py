@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backends.numpy import evaluate
+from backends.numpy import run as np_run
 from backends.numpy.interpreter import _bind
 from backends.ort import run as ort_run
 from ir.graph import Graph
@@ -142,7 +143,6 @@ def compare(graph: Graph, *inputs, rtol=None, atol=None, opset: int = 18, **name
         A ``Report``: ``ok``, a row per output, and on a mismatch the first diverging node
         (its op, phase, source line and both values' summaries). ``str(report)`` is a table.
     """
-    from backends.numpy import run as np_run
     expected = np_run(graph, *inputs, **named)
     got = ort_run(graph, *inputs, opset=opset, **named)
     report = Report(graph.name)

@@ -5,8 +5,9 @@ import weakref
 
 import numpy as np
 
-from backends.feeds import resolve
+from ir.feeds import resolve
 from backends.onnx.export import export
+from ir.ops import linalg
 
 _SESSIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -22,7 +23,6 @@ SINGLE_THREAD_WORK = 1e6
 
 def estimated_work(graph) -> float:
     """Multiply-adds of the graph's matmuls plus one per element of every other node."""
-    from ir.ops import linalg
     total = 0.0
     for n in graph.nodes:
         if n.op is linalg.matmul:
@@ -34,7 +34,7 @@ def estimated_work(graph) -> float:
 
 
 def session_options(graph):
-    import onnxruntime as ort
+    import onnxruntime as ort  # optional heavy dependency: loaded on the first onnxruntime run
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if estimated_work(graph) < SINGLE_THREAD_WORK:
@@ -45,7 +45,7 @@ def session_options(graph):
 def session_for(graph, opset: int = 18, providers=None, model=None):
     """The onnxruntime session for ``graph`` (exported with every input kept as an input),
     built once and reused while the graph is unchanged."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # optional heavy dependency: loaded on the first onnxruntime run
     key = _key(graph, opset, providers)
     cached = _SESSIONS.get(graph)
     if cached is not None and cached[0] == key:

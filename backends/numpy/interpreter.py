@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.feeds import FeedError, resolve
+from ir.feeds import FeedError, resolve
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS
 from ir.errors import IRError
 from ir.ops import source

@@ -18,7 +18,7 @@ def ir_version_for(opset: int) -> int:
 
 @functools.lru_cache(maxsize=None)
 def newest_opset() -> int:
-    import onnxruntime as ort
+    import onnxruntime as ort  # optional heavy dependency: only probed when an opset is chosen
     best = MIN_OPSET
     for opset in range(MIN_OPSET, onnx.defs.onnx_opset_version() + 1):
         io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("a", "b")]

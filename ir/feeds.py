@@ -1,4 +1,4 @@
-"""Matching a caller's inputs to a graph's inputs, shared by every backend."""
+"""Matching a caller's inputs to a graph's inputs: one rule for every backend that runs an ir.Graph."""
 from __future__ import annotations
 
 
