@@ -7,7 +7,7 @@ import numpy as np
 
 from backends.numpy import evaluate
 from backends.numpy import run as np_run
-from backends.numpy.interpreter import _bind
+from backends.numpy.feeds import bind
 from backends.ort import run as ort_run
 from ir.graph import Graph
 from ir.ops import source
@@ -116,7 +116,7 @@ def _intermediates(graph: Graph) -> Graph:
 
 
 def first_divergence(graph: Graph, inputs, named, rtol=None, atol=None, opset: int = 18) -> Divergence | None:
-    env = evaluate(graph.nodes, _bind(graph, inputs, named), keep=graph.nodes)
+    env = evaluate(graph.nodes, bind(graph, inputs, named), keep=graph.nodes)
     wide = _intermediates(graph)
     got = dict(zip(wide.output_names, ort_run(wide, *inputs, opset=opset, **named)))
     for i, node in enumerate(graph.nodes):

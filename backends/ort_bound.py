@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from backends.ort import run_error
+
 
 class BoundSession:
     """Run ``session`` with ``args`` bound per call and state kept in ping-pong buffers.
@@ -30,6 +32,7 @@ class BoundSession:
 
     def __init__(self, session, graph, arg_names, state, result_names, dynamic_results=False):
         self.session = session
+        self.graph = graph
         self.arg_names = list(arg_names)
         self.result_names = list(result_names)
         types = {n.attrs.name: n for n in graph.inputs}
@@ -85,7 +88,10 @@ class BoundSession:
             # alive here) need not be bound again: a full-batch loop binds its data once.
             if value is not last[i]:
                 self.bind_arg(k, i, value)
-        self.session.run_with_iobinding(io)
+        try:
+            self.session.run_with_iobinding(io)
+        except Exception as err:  # only onnxruntime runs here; raised as the interpreter raises it
+            raise run_error(self.session, self.graph, err) from err
         self.phase = 1 - k
         if self.dynamic_results:
             results = [v.numpy() for v in io.get_outputs()[len(self.state):]]

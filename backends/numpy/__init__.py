@@ -4,6 +4,8 @@ import warnings
 # Like torch, kernels return inf/nan for log(0), 0/0 and overflow without warnings.
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"backends\.numpy\.")
 
-from backends.numpy.interpreter import KernelError, evaluate, run, run_node  # noqa: F401
+from backends.numpy.feeds import FeedError  # noqa: F401
+from backends.numpy.interpreter import evaluate, run, run_node  # noqa: F401
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS  # noqa: F401
+from backends.numpy.policy import KernelError, KernelIndexError, check_result, kernel_error  # noqa: F401
 from backends.numpy.program import Program  # noqa: F401

@@ -1,24 +1,17 @@
 """The NumPy interpreter: a short loop over the graph in topological order.
 
 Values are freed after their last use; every result is checked against its node's declared
-type; any kernel error is re-raised naming the node's op, input types and the user's line.
+type and any kernel error is re-raised through the run policy (``backends.numpy.policy``),
+naming the node's op, input types and the user's line.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ir.feeds import FeedError, resolve
+from backends.numpy.feeds import FeedError, bind
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS
-from ir.errors import IRError
+from backends.numpy.policy import WRAPPED, check_result, kernel_error, no_kernel
 from ir.ops import source
-
-
-class KernelError(IRError):
-    """A kernel failed or returned a value that disagrees with its node's type."""
-
-
-def _where(node) -> str:
-    return f"\n  at {node.source}" if node.source else ""
 
 
 def run_node(node, args, rng=None) -> np.ndarray:
@@ -26,44 +19,15 @@ def run_node(node, args, rng=None) -> np.ndarray:
     kernel = KERNELS.get(node.op)
     random_kernel = RANDOM_KERNELS.get(node.op)
     if kernel is None and random_kernel is None:
-        raise KernelError(f"{node.op.name}: no NumPy kernel (add one to backends/numpy)")
+        raise no_kernel(node.op)
     try:
         if random_kernel is not None:
             out = random_kernel(node.attrs, rng if rng is not None else np.random.default_rng())
         else:
             out = kernel(node.attrs, *args)
-    except (ArithmeticError, ValueError, IndexError, TypeError, MemoryError) as err:
-        types = ", ".join(str(i.type) for i in node.inputs)
-        raise KernelError(f"{node.op.name}: {err} (inputs: {types}){_where(node)}") from err
+    except WRAPPED as err:
+        raise kernel_error(node, err) from err
     return check_result(node, out)
-
-
-def check_result(node, out) -> np.ndarray:
-    out = np.asarray(out)
-    if out.shape != node.type.shape or out.dtype != node.type.dtype.np:
-        raise KernelError(f"{node.op.name}: kernel returned {out.dtype}{list(out.shape)} but the node "
-                          f"declares {node.type}{_where(node)}")
-    return out
-
-
-def _feed(node, value) -> np.ndarray:
-    """An input array of exactly the declared type; Python numbers/lists are converted."""
-    want = node.type
-    if isinstance(value, np.ndarray) and value.dtype != want.dtype.np:
-        raise KernelError(f"input {node.attrs.name!r}: expected {want}, got {value.dtype}{list(value.shape)}")
-    arr = np.asarray(value, dtype=want.dtype.np)
-    if arr.shape != want.shape:
-        raise KernelError(f"input {node.attrs.name!r}: expected shape {list(want.shape)}, got {list(arr.shape)}")
-    return arr
-
-
-def _bind(graph, inputs, named) -> dict:
-    """Inputs by position, then by name; those not given default to their traced values."""
-    try:
-        pairs = resolve(graph, inputs, named)
-    except FeedError as e:
-        raise KernelError(str(e)) from None
-    return {node: _feed(node, value) for node, value in pairs}
 
 
 def evaluate(nodes, env: dict, keep=(), rng=None) -> dict:
@@ -77,7 +41,7 @@ def evaluate(nodes, env: dict, keep=(), rng=None) -> dict:
     for i, node in enumerate(nodes):
         if node.op is source.input_:
             if node not in env:
-                raise KernelError(f"input {node.attrs.name!r} was not fed")
+                raise FeedError(f"input {node.attrs.name!r} was not fed")
             continue
         env[node] = run_node(node, [env[x] for x in node.inputs], rng)
         for inp in set(node.inputs):
@@ -97,7 +61,12 @@ def run(graph, *inputs, rng=None, **named) -> list[np.ndarray]:
 
     Returns:
         One array per graph output.
+
+    Raises:
+        FeedError: an input of the wrong dtype or shape, or missing.
+        KernelError: a kernel failed (``KernelIndexError``, also an ``IndexError``, for an
+            index out of range); the message names the op, input types and source line.
     """
-    env = _bind(graph, inputs, named)
+    env = bind(graph, inputs, named)
     env = evaluate(graph.nodes, env, keep=graph.outputs, rng=rng)
     return [env[o] for o in graph.outputs]

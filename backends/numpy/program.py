@@ -3,6 +3,8 @@
 ``interpreter.run`` checks every result against its node's type and wraps errors; a
 ``Program`` is built once from a graph, checks its first run that way, and afterwards just
 calls the kernels in order over a list of value slots, dropping each value after its last use.
+Later runs still check their inputs, and a kernel that fails raises the same error as in the
+interpreter (``backends.numpy.policy``): one try around the whole loop, not one per step.
 
 A Program runs its graph at the traced shapes only (``tracer.compile`` retraces the numpy
 backend per shape), so at build time it also settles what needs no per-call work: constants,
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.numpy.interpreter import _bind, run_node
+from backends.numpy.feeds import bind, feed
+from backends.numpy.interpreter import run_node
 from backends.numpy.kernels import KERNELS, RANDOM_KERNELS
+from backends.numpy.policy import WRAPPED, kernel_error
 from ir.ops import elementwise as E
 from ir.ops import reduce as R
 from ir.ops import shape as S
@@ -56,6 +60,9 @@ class Program:
         self.graph = graph
         slot = {n: i for i, n in enumerate(graph.nodes)}
         self.inputs = [slot[n] for n in graph.inputs]
+        # What a later run checks its inputs against (dtype by identity first: NumPy's dtypes
+        # are singletons, so ``is`` is the cheap test and ``feed`` the exact one).
+        self.feeds = [(slot[n], n, n.type.shape, np.dtype(n.dtype.np)) for n in graph.inputs]
         self.outputs = [slot[o] for o in graph.outputs]
         self.checked = False
         # The first (checked) run goes node by node, as the interpreter does.
@@ -97,33 +104,39 @@ class Program:
             self.steps.append((slot[n], kernel, n.attrs, arity, first, second, args, free))
 
     def run(self, *inputs, rng=None, **named) -> list[np.ndarray]:
-        """Like ``interpreter.run``; the first call checks every node, later ones do not."""
-        if not self.checked:
+        """Like ``interpreter.run``; the first call checks every node, later ones only their
+        inputs. A call feeding by name or leaving inputs to their traced values is checked."""
+        if not self.checked or named or len(inputs) != len(self.inputs):
             return self._checked_run(inputs, named, rng)
         values = self.template.copy()
         values[self.rng_slot] = rng if rng is not None or not self.draws else np.random.default_rng()
-        for s, v in zip(self.inputs, inputs):
+        for (s, node, shape, dtype), v in zip(self.feeds, inputs):
+            if v.__class__ is not np.ndarray or v.dtype is not dtype or v.shape != shape:
+                v = feed(node, v)
             values[s] = v
         # Unrolled for one and two inputs (most nodes), and without attributes for kernels that
         # are plain NumPy functions: this loop is the backend's overhead.
-        for i, kernel, attrs, arity, a, b, args, free in self.steps:
-            if arity == -2:
-                values[i] = kernel(values[a], values[b])
-            elif arity == -1:
-                values[i] = kernel(values[a])
-            elif arity == 2:
-                values[i] = kernel(attrs, values[a], values[b])
-            elif arity == 1:
-                values[i] = kernel(attrs, values[a])
-            else:
-                values[i] = kernel(attrs, *[values[k] for k in args])
-            if free:
-                for f in free:
-                    values[f] = None
+        try:
+            for i, kernel, attrs, arity, a, b, args, free in self.steps:
+                if arity == -2:
+                    values[i] = kernel(values[a], values[b])
+                elif arity == -1:
+                    values[i] = kernel(values[a])
+                elif arity == 2:
+                    values[i] = kernel(attrs, values[a], values[b])
+                elif arity == 1:
+                    values[i] = kernel(attrs, values[a])
+                else:
+                    values[i] = kernel(attrs, *[values[k] for k in args])
+                if free:
+                    for f in free:
+                        values[f] = None
+        except WRAPPED as err:
+            raise kernel_error(self.graph.nodes[i], err) from err  # i: the failing step's slot
         return [values[o] for o in self.outputs_fast]
 
     def _checked_run(self, inputs, named, rng):
-        env = _bind(self.graph, inputs, named)
+        env = bind(self.graph, inputs, named)
         nodes = self.graph.nodes
         index = {n: i for i, n in enumerate(nodes)}
         values = [None] * len(nodes)

@@ -1,7 +1,10 @@
-"""backends.compare and backends.testing: agreement reports and finding a wrong lowering."""
+"""backends.compare and backends.testing: agreement reports and finding a wrong lowering.
+Every test here runs with onnxruntime at its default optimisation level and with it off."""
 import numpy as np
+import onnxruntime as ort
 import pytest
 
+import backends.ort as bo
 import ir
 import tracer as torch
 from backends import compare
@@ -9,6 +12,13 @@ from backends.onnx.lowerings import LOWERINGS
 from backends.testing import assert_backends_agree
 from ir.ops import elementwise as E
 from tracer import nn
+
+
+@pytest.fixture(autouse=True, params=["all", "disable"])
+def ort_level(request, monkeypatch):
+    """onnxruntime's optimisation level for the test, as a user would set it."""
+    monkeypatch.setenv(bo.OPT_ENV, request.param)
+    return request.param
 
 
 def test_report_is_a_readable_table():
@@ -56,7 +66,6 @@ def test_assert_backends_agree_raises_with_the_table(monkeypatch):
 
 
 def test_session_is_built_once_per_graph(monkeypatch):
-    import backends.ort as bo
     g = torch.trace(lambda x: x * 2, torch.ones(3))
     built = []
     real = bo.export
@@ -71,3 +80,19 @@ def test_backends_compare_is_the_function_even_after_importing_the_module():
     import backends.comparison  # noqa: F401
     g = torch.trace(lambda x: x + 1, torch.ones(2))
     assert backends.compare(g, torch.ones(2)).ok
+
+
+def test_sessions_run_at_the_level_asked_for(ort_level, monkeypatch):
+    g = torch.trace(lambda x: torch.exp(x) + 1, torch.ones(3))
+    level = bo.session_for(g).get_session_options().graph_optimization_level
+    assert level == bo.LEVELS[ort_level]
+    other = "disable" if ort_level == "all" else "all"
+    chosen = bo.session_for(g, optimization=other).get_session_options().graph_optimization_level
+    assert chosen == bo.LEVELS[other]  # the argument wins over the environment
+    np.testing.assert_allclose(bo.run(g, np.zeros(3, np.float32), optimization=other)[0], [2, 2, 2])
+    assert bo.optimization_level(None) == bo.LEVELS[ort_level]
+    monkeypatch.delenv(bo.OPT_ENV)
+    assert bo.optimization_level() == ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # onnxruntime's default
+    monkeypatch.setenv(bo.OPT_ENV, "fast")
+    with pytest.raises(ValueError, match="TRACEGRAD_ORT_OPT"):
+        bo.optimization_level()

@@ -1,12 +1,16 @@
-"""The NumPy interpreter: feeds, freeing, type checks, error wrapping."""
+"""The NumPy interpreter: feeds, freeing, type checks, error wrapping; and agreement with
+onnxruntime, at its default optimisation level and with it off."""
 import numpy as np
 import pytest
 
 import backends.numpy as bnp
+import backends.ort as bo
 import ir
 import tracer as torch
-from backends.numpy import KERNELS, KernelError, evaluate
+from backends.numpy import KERNELS, KernelError, Program, evaluate
+from backends.numpy import program as prog
 from ir.ops import elementwise as E
+from ir.ops import reduce as R
 
 
 def test_run_feeds_by_position_name_or_traced_default():
@@ -55,7 +59,6 @@ def test_random_ops_draw_from_the_given_generator():
 
 
 def test_program_runs_like_the_interpreter_and_checks_its_first_run(monkeypatch):
-    from backends.numpy import Program
     w = torch.tensor([2.0, -1.0], requires_grad=True)
     g = ir.grad(torch.trace(lambda x: (torch.tanh(x * w) ** 2).sum(), torch.ones(2)))
     x = np.array([0.3, -0.7], np.float32)
@@ -74,8 +77,6 @@ def test_program_runs_like_the_interpreter_and_checks_its_first_run(monkeypatch)
 def test_program_settles_constants_shapes_and_detach_at_build_and_agrees_with_the_interpreter():
     """mean() divides by numel (a shape, known when the Program is built) and the seed of the
     gradient is a constant: neither is a kernel call per run; detach reads its input's slot."""
-    from backends.numpy import Program
-    from ir.ops import reduce as R
     w = torch.tensor([2.0, -1.0, 0.5], requires_grad=True)
     g = ir.grad(torch.trace(lambda x: ((x * w).detach() + x * w).mean(), torch.ones(3)))
     program = Program(g)
@@ -88,8 +89,6 @@ def test_program_settles_constants_shapes_and_detach_at_build_and_agrees_with_th
 
 
 def test_program_drops_large_values_after_their_last_use(monkeypatch):
-    from backends.numpy import Program
-    from backends.numpy import program as prog
     g = torch.trace(lambda x: torch.exp(torch.exp(x)).sum(), torch.ones(100))
     monkeypatch.setattr(prog, "FREE_ABOVE", 50)
     big = Program(g)
@@ -102,7 +101,6 @@ def test_program_drops_large_values_after_their_last_use(monkeypatch):
 
 
 def test_program_random_draws_use_the_run_generator():
-    from backends.numpy import Program
     g = torch.trace(lambda x: x + torch.rand(4), torch.zeros(4))
     program = Program(g)
     program.run(np.zeros(4, np.float32), rng=np.random.default_rng(1))
@@ -110,3 +108,18 @@ def test_program_random_draws_use_the_run_generator():
     b = program.run(np.zeros(4, np.float32), rng=np.random.default_rng(5))[0]
     np.testing.assert_array_equal(a, b)
     assert program.run(np.zeros(4, np.float32))[0].shape == (4,)
+
+
+@pytest.mark.parametrize("level", ["all", "disable"])
+def test_interpreter_program_and_onnxruntime_agree_on_a_training_graph(level, monkeypatch):
+    monkeypatch.setenv(bo.OPT_ENV, level)
+    torch.manual_seed(0)
+    w = torch.randn(4, 3, requires_grad=True)
+    g = ir.grad(torch.trace(lambda x: (torch.tanh(x @ w.t()) ** 2).mean(), torch.ones(5, 3)))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    program = Program(g)
+    program.run(x, w.detach().numpy())
+    expected = bnp.run(g, x)
+    for a, b, c in zip(expected, program.run(x, w.detach().numpy()), bo.run(g, x)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(c, a, rtol=1e-5, atol=1e-6)

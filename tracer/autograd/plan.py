@@ -6,12 +6,16 @@ pass (``ir.append_gradients`` and the interpreter) and keeps its appended nodes 
 one ``(kernel, attrs, argument slots)`` per node. Later backwards with the same structure run
 the plan's kernels directly. Plans depend on structure only (ops, attributes, types, wiring,
 which nodes receive gradients): gradient rules never look at values.
+
+A plan does not check results (its first run, through the interpreter, did), but a kernel that
+fails raises the run policy's error (``backends.numpy.policy``), as the interpreter would.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 
 from backends.numpy import KERNELS
+from backends.numpy.policy import WRAPPED, error, error_type
 from ir.ops import source
 
 LIMIT = 256  # plans kept (least recently used dropped); each is a few kB
@@ -22,18 +26,33 @@ class Plan:
 
     def __init__(self, forward, graph, start, grads, reads):
         slot = {n: i for i, n in enumerate(forward)}
-        for j, n in enumerate(graph.nodes[start:]):
+        new = graph.nodes[start:]
+        for j, n in enumerate(new):
             slot[n] = len(forward) + j
-        self.steps = [(KERNELS[n.op], n.attrs, tuple(slot[i] for i in n.inputs)) for n in graph.nodes[start:]]
+        self.steps = [(KERNELS[n.op], n.attrs, tuple(slot[i] for i in n.inputs)) for n in new]
         self.grads = [slot[g] if g is not None else None for g in grads.values()]  # in wrt order
         self.reads = [(slot[f], tuple(slot[r] for r in rs)) for f, rs in reads.items() if f in slot]
         self.needed = sorted({i for _, _, args in self.steps for i in args if i < len(forward)})
+        # For error messages only: each step's op, input types and a forward node sharing its
+        # source line. The line is read from the forward nodes of the failing run, since one plan
+        # serves every DAG of its structure, wherever in the user's code it was recorded.
+        lines = {}
+        for i, n in enumerate(forward):
+            lines.setdefault(n.source, i)
+        self.sites = [(n.op.name, tuple(i.type for i in n.inputs), lines.get(n.source)) for n in new]
 
     def run(self, forward) -> list:
         values = [n.value for n in forward]
-        for kernel, attrs, args in self.steps:
-            values.append(kernel(attrs, *[values[i] for i in args]))
+        try:
+            for kernel, attrs, args in self.steps:
+                values.append(kernel(attrs, *[values[i] for i in args]))
+        except WRAPPED as err:
+            raise self._error(len(values) - len(forward), forward, err) from err
         return values
+
+    def _error(self, step: int, forward, err):
+        op, types, line = self.sites[step]
+        return error(op, types, forward[line].source if line is not None else None, err, error_type(err))
 
 
 class PlanCache:

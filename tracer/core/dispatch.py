@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from backends.numpy import KERNELS, run_node
-from backends.numpy.interpreter import check_result
+from backends.numpy.policy import WRAPPED, check_result, kernel_error, no_kernel
 from ir.errors import IRError, with_source
 from ir.node import make_node
 from ir.ops import elementwise as E
@@ -30,25 +30,28 @@ def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
 
 
 def _eager(op, inputs, attrs) -> Tensor:
-    """The fast path: shape rule, kernel, result check; no node, no source lookup."""
+    """The fast path: shape rule, kernel, result check; no node, no source lookup until an
+    error needs them (then the run policy's error, as the interpreter raises it)."""
     try:
         type_ = op.infer(tuple(t._type for t in inputs), attrs)
     except IRError as err:
         raise with_source(err, user_source()) from None
     try:
         value = KERNELS[op](attrs, *[t._value for t in inputs])
-    except Exception:
-        # Re-run through the interpreter's node runner for a message with op and source.
-        node = make_node(op, [_const(t) for t in inputs], attrs, user_source())
-        return Tensor._make(run_node(node, [t._value for t in inputs]), type_)
+    except WRAPPED as err:
+        raise kernel_error(_node(op, inputs, attrs), err) from err
+    except KeyError:
+        if op in KERNELS:
+            raise
+        raise no_kernel(op) from None
     if value.__class__ is not np.ndarray or value.dtype != type_.dtype.np or value.shape != type_.shape:
-        value = _checked(op, inputs, attrs, type_, value)
+        value = check_result(_node(op, inputs, attrs), value)
     return Tensor._make(value, type_)
 
 
-def _checked(op, inputs, attrs, type_, value):
-    node = make_node(op, [_const(t) for t in inputs], attrs, user_source())
-    return check_result(node, value)
+def _node(op, inputs, attrs):
+    """A free node standing for an eager op, for the policy's check and message."""
+    return make_node(op, [_const(t) for t in inputs], attrs, user_source())
 
 
 def _const(t):
