@@ -259,6 +259,8 @@ RULES = {
     E.pow_: rule(_pow),
     E.maximum: _tie_split(operator.gt),
     E.minimum: _tie_split(operator.lt),
+    # torch's logaddexp_backward: g / (1 + exp(y - x)) and g / (1 + exp(x - y)) (nan at equal infinities, as torch).
+    E.logaddexp: rule(lambda g, out, x, y: (g / ((y - x).exp() + 1), g / ((x - y).exp() + 1))),
     E.binary_cross_entropy: rule(_bce),
     # torch's binary_cross_entropy_with_logits: d/dx = (sigmoid(x) - t) g, d/dt = -x g.
     E.binary_cross_entropy_with_logits: rule(lambda g, out, x, t: (g * (x.sigmoid() - t), -(g * x))),

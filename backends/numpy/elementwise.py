@@ -95,6 +95,7 @@ KERNELS = {
     E.pow_: _plain(np.power),
     E.maximum: _plain(np.maximum),
     E.minimum: _plain(np.minimum),
+    E.logaddexp: _plain(np.logaddexp),
     E.remainder: _plain(_integer_division(np.remainder)),
     E.floor_divide: _plain(_integer_division(np.floor_divide)),
     E.binary_cross_entropy: _bce,

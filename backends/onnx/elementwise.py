@@ -2,6 +2,8 @@
 remainder signs, clamp bounds), the lowering reproduces torch's meaning."""
 from __future__ import annotations
 
+import math
+
 from ir.ops import elementwise as E
 from backends.onnx.builder import ONNX_TYPE
 from ir import dtypes
@@ -46,6 +48,17 @@ def _log1p_of(b, z: str, dtype) -> str:
     exact = b.op("Equal", [u_minus_1, b.scalar_like(0, dtype)])
     safe = b.op("Where", [exact, one, u_minus_1])
     return b.op("Where", [exact, z, b.op("Div", [b.op("Mul", [b.op("Log", [u]), z]), safe])])
+
+
+def _logaddexp(b, node, xs):
+    """max(x, y) + log1p(exp(-|x - y|)); where x == y, x + log(2), which is also right for equal
+    infinities (where the difference is nan)."""
+    x, y = xs
+    diff = b.op("Abs", [b.op("Sub", [x, y])])
+    smooth = _log1p_of(b, b.op("Exp", [b.op("Neg", [diff])]), node.dtype)
+    general = b.op("Add", [b.op("Max", [x, y]), smooth])
+    tie = b.op("Add", [x, b.scalar_like(math.log(2.0), node.dtype)])
+    return b.op("Where", [b.op("Equal", [x, y]), tie, general])
 
 
 def _log1p(b, node, xs):
@@ -194,6 +207,7 @@ LOWERINGS = {
     E.pow_: _pow,
     E.maximum: _simple("Max"),
     E.minimum: _simple("Min"),
+    E.logaddexp: _logaddexp,
     E.remainder: _remainder,
     E.floor_divide: _floor_divide,
     E.binary_cross_entropy: _bce,

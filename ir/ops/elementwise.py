@@ -77,6 +77,9 @@ maximum = _binary("maximum")
 minimum = _binary("minimum")
 remainder = _binary("remainder")  # Python/torch sign convention: result has the divisor's sign
 floor_divide = _binary("floor_divide")  # rounds toward -inf, as torch's // does
+#: log(exp(x) + exp(y)) without overflow: a primitive so equal infinities give that infinity
+#: (the masked-attention case) where max + log1p(exp(-|x - y|)) would give nan.
+logaddexp = _binary("logaddexp", float_only=True)
 
 #: Elementwise binary cross-entropy of probabilities x against targets t, logs clamped at
 #: -100: a primitive so its gradient can be torch's stable (x - t) / max(x (1 - x), 1e-12).

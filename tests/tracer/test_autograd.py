@@ -232,7 +232,7 @@ def test_cached_backward_plans_keep_results_and_checks():
         loss.backward()
         results.append(w.grad.numpy().copy())
     assert all(np.array_equal(results[0], r) for r in results)
-    key_count = len(_PLANS._plans)
+    known = set(_PLANS._plans)
     for _ in range(2):  # the same error from the plan path as from the full pass
         w = tracer.ones(3, requires_grad=True)
         s = w.sigmoid()
@@ -242,4 +242,4 @@ def test_cached_backward_plans_keep_results_and_checks():
             out.backward()
     w = tracer.ones(4, requires_grad=True)  # another shape: another plan
     (w.sigmoid() * w).sum().backward()
-    assert len(_PLANS._plans) > key_count
+    assert set(_PLANS._plans) - known  # a new plan (the cache may be full and drop an old one)

@@ -9,7 +9,7 @@ import numpy as np
 from ir import dtypes
 from ir.ops import elementwise as E
 from tracer.core.dispatch import apply
-from tracer.core.errors import err
+from tracer.core.errors import cpp_type_name, err, scalar_type_name
 from tracer.ops._util import cast, is_scalar, promote, scalar, to_float
 from tracer.core.tensor import Tensor
 
@@ -226,7 +226,7 @@ def where(condition, input, other) -> Tensor:
                       "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
     elif condition.dtype != dtypes.bool_:
         raise err(RuntimeError, f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                  f"{_torch_name(condition.dtype)}")
+                  f"{cpp_type_name(condition.dtype)}")
     x, y = promote(input, other)
     return apply(E.where, [cast(condition, dtypes.bool_), x, y])
 
@@ -234,15 +234,9 @@ def where(condition, input, other) -> Tensor:
 def masked_fill(input, mask, value) -> Tensor:
     if mask.dtype != dtypes.bool_:
         raise err(RuntimeError, f"masked_fill_ only supports boolean masks, but got mask with dtype "
-                  f"{_torch_name(mask.dtype)}")
+                  f"{cpp_type_name(mask.dtype)}")
     v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
     return where(mask, cast(v, input.dtype), input)
-
-
-def _torch_name(dtype) -> str:
-    """The C++ type name torch's messages use (``Float``, ``long int``...)."""
-    return {"float32": "Float", "float64": "Double", "int64": "long int", "int32": "int", "uint8": "Byte",
-            "bool": "Bool"}.get(dtype.name, dtype.name)
 
 
 def _bitwise(logical, name: str):
@@ -298,6 +292,16 @@ def lerp(input, end, weight) -> Tensor:
     return add(input, mul(weight, sub(end, input)))
 
 
+def logaddexp(input, other) -> Tensor:
+    """log(exp(input) + exp(other)), stable for large inputs; floats only, as torch."""
+    if not isinstance(other, Tensor):
+        raise err(TypeError, f"logaddexp(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    x, y = promote(input, other)
+    if not x.dtype.is_floating_point:
+        raise err(NotImplementedError, f'"logaddexp_cpu" not implemented for \'{scalar_type_name(x.dtype)}\'')
+    return apply(E.logaddexp, [x, y])
+
+
 def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
     """input + value * tensor1 * tensor2, in torch's CPU order: (value * tensor1) * tensor2."""
     input, tensor1, tensor2 = _common(input, tensor1, tensor2)
@@ -316,7 +320,55 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
 __all__ = """
 abs absolute add addcdiv addcmul bitwise_and bitwise_not bitwise_or bitwise_xor ceil clamp clamp_max clamp_min clip cos div eq erf exp expm1
 fix float_power floor floor_divide fmod frac ge greater greater_equal gt isfinite isinf isnan le
-lerp less less_equal log log10 log1p log2 logical_and logical_not logical_or logical_xor lt
+lerp less less_equal log log10 log1p log2 logaddexp logical_and logical_not logical_or logical_xor lt
 masked_fill maximum minimum mul nan_to_num ne neg negative not_equal pow reciprocal relu
 remainder round rsqrt sigmoid sign sin sqrt square sub tan tanh true_divide trunc where
 """.split()
+
+
+# -- closeness (torch's isclose, allclose, equal) ---------------------------------------------
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+    """``|input - other| <= atol + |rtol * other|`` elementwise, or equal (so same-signed
+    infinities are close); NaNs close only with ``equal_nan``. Both tensors of one dtype.
+
+    Raises:
+        TypeError: ``other`` is not a tensor. RuntimeError: the dtypes differ or a tolerance is negative.
+    """
+    _check_closeness_args(input, other, rtol, atol)
+    close = eq(input, other)
+    if equal_nan and input.dtype.is_floating_point:
+        close = logical_or(close, logical_and(isnan(input), isnan(other)))
+    if rtol == 0 and atol == 0:
+        return close
+    x, y = to_float(input) if input.dtype == dtypes.bool_ else input, to_float(other) if other.dtype == dtypes.bool_ else other
+    allowed = add(abs(mul(y, rtol)), atol)
+    actual = abs(sub(x, y))
+    return logical_or(close, logical_and(isfinite(actual), le(actual, allowed)))
+
+
+def _check_closeness_args(input, other, rtol, atol) -> None:
+    for name, value in (("input", input), ("other", other)):
+        if not isinstance(value, Tensor):
+            raise err(TypeError, f"isclose(): argument '{name}' must be Tensor, not {type(value).__name__}")
+    if input.dtype != other.dtype:
+        raise err(RuntimeError, f"isclose(): {input.dtype} did not match {other.dtype} (convert one with .to())")
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value < 0:
+            raise err(RuntimeError, f"{name} must be greater than or equal to zero, but got {value}")
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether every element of ``input`` is close to ``other`` (see ``isclose``), as a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def equal(input, other) -> bool:
+    """Whether the two tensors have the same shape and the same values (dtypes promoted; NaN is
+    never equal), as a Python bool."""
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return bool(eq(input, other).all())
+
+
+__all__ += ["allclose", "equal", "isclose"]

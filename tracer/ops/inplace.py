@@ -11,7 +11,7 @@ from ir.ops import elementwise as E
 from ir.ops import shape as S
 from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
-from tracer.core.errors import err
+from tracer.core.errors import err, scalar_type_name
 from tracer.core.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
 from tracer.core.promotion import category
@@ -34,10 +34,6 @@ def check_inplace(x: Tensor) -> None:
         view = tensor_state.view_base(base)
 
 
-#: torch's names of the dtypes in its cast errors.
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "uint8": "Byte", "bool": "Bool"}
-
-
 def assign(x: Tensor, new: Tensor, cast_any: bool = False) -> Tensor:
     """Make ``x`` hold ``new``'s value (cast to ``x``'s dtype, broadcast to its shape).
 
@@ -47,8 +43,8 @@ def assign(x: Tensor, new: Tensor, cast_any: bool = False) -> Tensor:
     freely as torch's do."""
     check_inplace(x)
     if not cast_any and category(new.dtype) > category(x.dtype):
-        raise err(RuntimeError, f"result type {_TORCH_NAMES.get(new.dtype.name, new.dtype.name)} can't be cast to "
-                  f"the desired output type {_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}")
+        raise err(RuntimeError, f"result type {scalar_type_name(new.dtype)} can't be cast to "
+                  f"the desired output type {scalar_type_name(x.dtype)}")
     if tuple(new.shape) != tuple(x.shape):
         if np.broadcast_shapes(tuple(new.shape), tuple(x.shape)) != tuple(x.shape):
             raise err(RuntimeError, f"output with shape {list(x.shape)} doesn't match the broadcast shape "

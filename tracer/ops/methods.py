@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tracer.core import tensor_state
 from tracer.ops import conversion as cv
+from tracer.ops import creation as cr
 from tracer.ops import elementwise as ew
 from tracer.ops import indexing as ix
 from tracer.ops import inplace as ip
@@ -16,7 +17,7 @@ _SAME_NAME = {
         "abs absolute relu sign floor ceil exp log sqrt rsqrt sin cos tanh sigmoid erf reciprocal logical_not "
         "round trunc fix frac square log2 log10 log1p expm1 tan clamp clip clamp_min clamp_max eq ne lt le gt "
         "ge not_equal less less_equal greater greater_equal logical_and logical_or logical_xor isnan "
-        "isinf isfinite nan_to_num lerp addcmul addcdiv masked_fill",
+        "isinf isfinite nan_to_num lerp addcmul addcdiv masked_fill logaddexp isclose allclose equal",
     rd: "sum prod mean var std amax amin argmax argmin max min logsumexp softmax log_softmax all any "
         "count_nonzero norm bucketize",
     sh: "reshape view view_as reshape_as flatten unflatten squeeze unsqueeze permute transpose swapaxes "
@@ -25,6 +26,7 @@ _SAME_NAME = {
     la: "matmul mm bmm mv dot outer addmm",
     ip: "add_ sub_ mul_ div_ pow_ clamp_min_ clamp_max_ addcmul_ addcdiv_ lerp_ clamp_ zero_ fill_ copy_ "
         "neg_ exp_ sqrt_ relu_ sigmoid_ tanh_ abs_ masked_fill_ uniform_ normal_ bernoulli_ detach_",
+    cr: "new_tensor new_zeros new_ones new_full new_empty",
     cv: "to clone detach contiguous cpu cuda double long byte",
 }
 
