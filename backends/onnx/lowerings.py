@@ -5,8 +5,15 @@ from backends.onnx import elementwise, indexing, linalg, reduce, shape, source
 from backends.onnx.errors import ExportError
 
 LOWERINGS = {}
+NARROWED = {}  # op -> {dtype: (computed in, why)}: lowerings that run in a narrower dtype
 for _family in (elementwise, reduce, shape, indexing, linalg, source):
     LOWERINGS.update(_family.LOWERINGS)
+    NARROWED.update(getattr(_family, "NARROWED", {}))
+
+
+def narrowed(node):
+    """``(computed in, why)`` if onnxruntime computes ``node`` in a narrower dtype than it declares."""
+    return NARROWED.get(node.op, {}).get(node.dtype.name)
 
 
 def lowering_for(node):

@@ -8,6 +8,7 @@ import backends.ort as bo
 import ir
 import tracer as torch
 from backends import compare
+from backends.comparison import narrowings
 from backends.onnx.lowerings import LOWERINGS
 from backends.testing import assert_backends_agree
 from ir.ops import elementwise as E
@@ -96,3 +97,29 @@ def test_sessions_run_at_the_level_asked_for(ort_level, monkeypatch):
     monkeypatch.setenv(bo.OPT_ENV, "fast")
     with pytest.raises(ValueError, match="TRACEGRAD_ORT_OPT"):
         bo.optimization_level()
+
+
+def test_float64_gelu_compares_at_float32_tolerance_and_says_why():
+    """onnxruntime has no float64 Erf (the lowering computes it in float32): a float64 gelu
+    model agrees at float32's tolerance, and the report names the narrowed node; a float32
+    model and the ops before the erf keep their own tolerances."""
+    F = torch.nn.functional
+    x = torch.tensor(np.linspace(-3, 3, 24).reshape(4, 6), dtype=torch.float64)
+    graph = torch.trace(lambda x: (F.gelu(x * 1.5) + x).sum(1), x)
+    report = compare(graph)
+    assert report.ok, str(report)
+    out = report.outputs[0]
+    assert out.rtol == 1e-4 and "erf (float64) computed in float32" in out.note
+    assert "narrower dtype" in str(report) and "erf (float64)" in str(report)
+    narrow = narrowings(graph)
+    erf = next(iter(narrow))
+    assert erf.op.name == "erf" and all(graph.index(n) >= graph.index(erf) for n in narrow)
+    x32 = torch.tensor(np.linspace(-3, 3, 24).reshape(4, 6), dtype=torch.float32)
+    report32 = compare(torch.trace(lambda x: F.gelu(x).sum(1), x32))
+    assert report32.ok and report32.outputs[0].note == "" and "narrower" not in str(report32)
+
+
+def test_float64_without_erf_keeps_its_tight_tolerance():
+    x = torch.tensor(np.linspace(-3, 3, 24).reshape(4, 6), dtype=torch.float64)
+    report = compare(torch.trace(lambda x: (x.tanh() * 2).sum(1), x))
+    assert report.ok and report.outputs[0].rtol == 1e-9 and report.outputs[0].note == ""
