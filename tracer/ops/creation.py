@@ -3,6 +3,7 @@ eye and the ``*_like`` forms. Python floats default to float32, ints to int64, a
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -149,6 +150,39 @@ def empty_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor
 def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None) -> Tensor:
     _placed(device)
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+# -- Tensor.new_*: a new tensor with ``self``'s dtype unless ``dtype=`` says otherwise ------------
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A copy of ``data`` (lists, numbers, arrays, tensors) of ``self``'s dtype, as Tensor.new_tensor."""
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                      "sourceTensor.detach().clone().requires_grad_(True), rather than tensor.new_tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_zeros(self, *sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return zeros(_size(sizes, size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_ones(self, *sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return ones(_size(sizes, size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_empty(self, *sizes, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return empty(_size(sizes, size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def _size(sizes, size) -> tuple[int, ...]:
+    """``x.new_zeros(2, 3)``, ``x.new_zeros((2, 3))`` and ``x.new_zeros(size=(2, 3))`` alike."""
+    return shape_arg(sizes if size is None else (size,))
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` everywhere, of ``self``'s dtype (not the value's, unlike ``torch.full``)."""
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
