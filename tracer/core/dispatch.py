@@ -21,9 +21,13 @@ from tracer.core.tensor import Tensor
 
 
 def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
-    """``op`` applied to tensors ``inputs``; records a node if a trace is active or grad is needed."""
+    """``op`` applied to tensors ``inputs``; records a node if a trace is active or grad is needed.
+
+    The result requires grad as in torch: grad mode is on, an input requires grad, the op is
+    differentiable and the result has a floating-point dtype (``x > 0``, ``x.argmax()`` and
+    ``x.long()`` never do, nor does anything computed only from them)."""
     state = tracing._TRACE.get()
-    requires = _ENABLED.get() and any(t._requires_grad for t in inputs)
+    requires = op.differentiable and _ENABLED.get() and any(t._requires_grad for t in inputs)
     if state is None and not requires:
         return _eager(op, inputs, attrs)
     return _record(op, inputs, attrs, state, requires)
@@ -79,7 +83,14 @@ def _record(op, inputs, attrs, state, requires) -> Tensor:
     nodes = [state.node_of(t) if state is not None else eager_node(t) for t in inputs]
     node = make_node(op, nodes, attrs, src)
     value = run_node(node, [t._value for t in inputs])
-    return attach(node, value, requires, state, any(t._requires_grad for t in inputs))
+    if requires and not node.type.dtype.is_floating_point:
+        requires = False  # an integer or bool result (a cast to int64): no gradient flows through it
+        if state is None:
+            return Tensor._make(value, node.type)
+    # A non-differentiable op stops gradients itself; a differentiable one whose result must not
+    # require grad (no_grad, an integer result) is cut by a ``detach`` node in a trace.
+    cut = op.differentiable and any(t._requires_grad for t in inputs)
+    return attach(node, value, requires, state, cut)
 
 
 def attach(node, value, requires, state, inputs_require=False) -> Tensor:
