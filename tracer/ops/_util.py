@@ -1,6 +1,8 @@
 """Shared helpers for the torch-style functions: scalars to tensors, promotion, dims."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ir import dtypes
@@ -96,3 +98,22 @@ def promote_all(xs) -> list[Tensor]:
     """Tensors cast to their common dtype (for cat and friends)."""
     dtype = result_type(list(xs))
     return [cast(x, dtype) for x in xs]
+
+
+#: NumPy's argument names that torch's native functions take for their own (``torch.sum(x,
+#: axis=1, keepdims=True)``), as ``(numpy name, torch name)``.
+_NUMPY_NAMES = (("axis", "dim"), ("keepdims", "keepdim"))
+
+
+def numpy_names(fn):
+    """Let ``fn`` take ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``, as torch's
+    native functions do (its Python-level ones, like ``split`` and ``norm``, do not)."""
+    @functools.wraps(fn)
+    def accepting_numpy_names(*args, **kwargs):
+        for numpy_name, torch_name in _NUMPY_NAMES:
+            if numpy_name in kwargs:
+                if torch_name in kwargs:  # torch's own message for both spellings at once
+                    raise err(TypeError, f"{fn.__name__}() got an unexpected keyword argument '{numpy_name}'")
+                kwargs[torch_name] = kwargs.pop(numpy_name)
+        return fn(*args, **kwargs)
+    return accepting_numpy_names

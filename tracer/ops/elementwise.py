@@ -348,11 +348,12 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
 
 
 def _check_closeness_args(input, other, rtol, atol) -> None:
-    for name, value in (("input", input), ("other", other)):
+    for position, (name, value) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(value, Tensor):
-            raise err(TypeError, f"isclose(): argument '{name}' must be Tensor, not {type(value).__name__}")
+            raise err(TypeError, f"isclose(): argument '{name}' (position {position}) must be Tensor, "
+                      f"not {type(value).__name__}")
     if input.dtype != other.dtype:
-        raise err(RuntimeError, f"isclose(): {input.dtype} did not match {other.dtype} (convert one with .to())")
+        raise err(RuntimeError, f"{scalar_type_name(input.dtype)} did not match {scalar_type_name(other.dtype)}")
     for name, value in (("rtol", rtol), ("atol", atol)):
         if value < 0:
             raise err(RuntimeError, f"{name} must be greater than or equal to zero, but got {value}")

@@ -14,7 +14,7 @@ from ir.ops import shape as S
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops import elementwise as ew
-from tracer.ops._util import cast, is_scalar, norm_dim, scalar
+from tracer.ops._util import cast, is_scalar, norm_dim, numpy_names, scalar
 from tracer.ops.creation import to_tensor
 from tracer.ops.inplace import assign
 from tracer.ops.shape import broadcast_tensors, expand, permute, reshape, slice_dim, slice_region, unsqueeze
@@ -48,9 +48,15 @@ def _bool_rank(i) -> int:
     return 0 if isinstance(i, bool) else np.ndim(i)
 
 
+#: Python sequences that index as an integer tensor of their items (``probs[range(n), y]``).
+_SEQUENCES = (list, tuple, range)
+
+
 def _as_index_tensor(i, size, axis) -> Tensor:
-    if isinstance(i, (list, np.ndarray)):
-        i = to_tensor(np.asarray(i) if not isinstance(i, np.ndarray) else i)
+    if isinstance(i, _SEQUENCES):
+        i = _sequence_index(i)
+    if isinstance(i, np.ndarray):
+        i = to_tensor(i)
     if i.dtype.is_floating_point:
         raise err(IndexError, f"tensors used as indices must be long, int, byte or bool tensors (got {i.dtype.name})")
     if i.dtype.kind == "u":
@@ -83,6 +89,13 @@ def _split_bool(items, shape):
             out.append(i)
             dim += i is not None
     return out
+
+
+def _sequence_index(i) -> np.ndarray:
+    """A list, tuple or range inside an index as an array; an empty one indexes nothing (int64,
+    where NumPy would make it float64)."""
+    array = np.asarray(i)
+    return array.astype(np.int64) if array.size == 0 else array
 
 
 def _check_mask(mask_shape, shape, dim) -> None:
@@ -164,8 +177,8 @@ def _check_bounds(ix, size, axis):
 def getitem(x, index) -> Tensor:
     if isinstance(index, Tensor) and index.dim() == 0 and not index.dtype.is_floating_point and index.dtype != dtypes.bool_:
         index = int(index)
-    if isinstance(index, list):
-        index = np.asarray(index)
+    if isinstance(index, (list, range)):
+        index = _sequence_index(index)
     items = _split_bool(_expand_ellipsis(index, x.dim()), tuple(x.shape))
     out, adv = _basic(x, items)
     return _advanced(out, adv) if adv else out
@@ -179,7 +192,7 @@ def setitem(x, index, value) -> None:
         assign(x, ew.where(index, value, x))
         return
     items = _expand_ellipsis(index, x.dim())
-    if any(isinstance(i, (Tensor, np.ndarray, list)) for i in items):
+    if any(isinstance(i, (Tensor, np.ndarray, *_SEQUENCES)) for i in items):
         assign(x, _scatter_assign(x, items, value))
         return
     assign(x, _slice_assign(x, items, value))
@@ -226,6 +239,7 @@ def _scatter_assign(x, items, value):
     return reshape(ew.where(to_tensor(hit), placed, reshape(x, -1)), x.shape)
 
 
+@numpy_names
 def index_select(input, dim, index) -> Tensor:
     d = norm_dim(dim, input.dim(), "index_select")
     index = _as_index_tensor(index, input.shape[d] if input.dim() else 1, d)
@@ -234,17 +248,20 @@ def index_select(input, dim, index) -> Tensor:
     return apply(I.take, [input, index], I.AxisAttrs(d))
 
 
+@numpy_names
 def gather(input, dim, index) -> Tensor:
     d = norm_dim(dim, input.dim(), "gather")
     return apply(I.gather_elements, [input, _as_index_tensor(index, input.shape[d], d)], I.AxisAttrs(d))
 
 
+@numpy_names
 def scatter_add(input, dim, index, src) -> Tensor:
     d = norm_dim(dim, input.dim(), "scatter_add")
     return apply(I.scatter_add, [input, _as_index_tensor(index, input.shape[d], d), cast(src, input.dtype)],
                  I.AxisAttrs(d))
 
 
+@numpy_names
 def index_add(input, dim, index, source, *, alpha=1) -> Tensor:
     d = norm_dim(dim, input.dim(), "index_add")
     src = cast(source if alpha == 1 else ew.mul(source, alpha), input.dtype)

@@ -11,7 +11,7 @@ from ir.ops import reduce as R
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops import elementwise as ew
-from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, scalar, to_float
+from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, numpy_names, scalar, to_float
 from tracer.core.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -29,6 +29,7 @@ def _count(x, d) -> Tensor:
     return apply(R.numel, [x], R.NumelAttrs(axes, x.dtype))
 
 
+@numpy_names
 def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     x = input
     if dtype is not None:
@@ -38,6 +39,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     return _reduce(R.sum_, x, dim, keepdim)
 
 
+@numpy_names
 def prod(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     x = cast(input, dtype) if dtype is not None else input
     if dtype is None and not x.dtype.is_floating_point:
@@ -45,6 +47,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     return _reduce(R.prod, x, dim, keepdim)
 
 
+@numpy_names
 def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     x = cast(input, dtype) if dtype is not None else input
     if not x.dtype.is_floating_point:
@@ -53,6 +56,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     return ew.div(sum(x, dim, keepdim), _count(x, dim))
 
 
+@numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as torch.var."""
     if isinstance(dim, bool):
@@ -65,6 +69,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Te
     return ew.div(sum(ew.mul(centred, centred), dim, keepdim), dof)
 
 
+@numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Tensor:
     return _sqrt_zero_grad_at_zero(var(input, dim, unbiased, keepdim, correction=correction))
 
@@ -78,18 +83,22 @@ def _sqrt_zero_grad_at_zero(v) -> Tensor:
     return ew.where(zero, scalar(0.0, v.dtype), root)
 
 
+@numpy_names
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return var(input, dim, unbiased, keepdim, correction=correction), mean(to_float(input), dim, keepdim)
 
 
+@numpy_names
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return std(input, dim, unbiased, keepdim, correction=correction), mean(to_float(input), dim, keepdim)
 
 
+@numpy_names
 def amax(input, dim=(), keepdim=False) -> Tensor:
     return _reduce(R.amax, input, dim if dim != () else None, keepdim)
 
 
+@numpy_names
 def amin(input, dim=(), keepdim=False) -> Tensor:
     return _reduce(R.amin, input, dim if dim != () else None, keepdim)
 
@@ -102,10 +111,12 @@ def _arg(op, x, d, keepdim) -> Tensor:
     return apply(op, [x], R.ArgAttrs(norm_dim(d, x.dim(), op.name), bool(keepdim)))
 
 
+@numpy_names
 def argmax(input, dim=None, keepdim=False) -> Tensor:
     return _arg(R.argmax, input, dim, keepdim)
 
 
+@numpy_names
 def argmin(input, dim=None, keepdim=False) -> Tensor:
     return _arg(R.argmin, input, dim, keepdim)
 
@@ -126,10 +137,12 @@ def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
     return values_indices(values, idx)
 
 
+@numpy_names
 def max(input, dim=None, keepdim=False):
     return _extremum(amax, ew.maximum, R.argmax, input, dim, keepdim)
 
 
+@numpy_names
 def min(input, dim=None, keepdim=False):
     return _extremum(amin, ew.minimum, R.argmin, input, dim, keepdim)
 
@@ -142,6 +155,7 @@ def _shift(x, d):
     return ew.where(ew.isinf(m), scalar(0.0, m.dtype), m)
 
 
+@numpy_names
 def logsumexp(input, dim, keepdim=False) -> Tensor:
     x = to_float(input)
     m = _shift(x, dim)
@@ -149,10 +163,12 @@ def logsumexp(input, dim, keepdim=False) -> Tensor:
     return out if keepdim else out.squeeze(norm_dims(dim, x.dim(), "logsumexp"))
 
 
+@numpy_names
 def softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
     return _softmax_family(R.softmax, input, dim, dtype)
 
 
+@numpy_names
 def log_softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
     return _softmax_family(R.log_softmax, input, dim, dtype)
 
@@ -172,15 +188,18 @@ def _softmax_dim(x, d):
     return d
 
 
+@numpy_names
 def all(input, dim=None, keepdim=False) -> Tensor:
     bad = ew.logical_not(cast(input, dtypes.bool_))
     return ew.eq(sum(cast(bad, dtypes.int64), dim, keepdim), 0)
 
 
+@numpy_names
 def any(input, dim=None, keepdim=False) -> Tensor:
     return ew.gt(sum(cast(cast(input, dtypes.bool_), dtypes.int64), dim, keepdim), 0)
 
 
+@numpy_names
 def count_nonzero(input, dim=None) -> Tensor:
     return sum(cast(cast(input, dtypes.bool_), dtypes.int64), dim)
 

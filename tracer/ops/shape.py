@@ -7,7 +7,7 @@ from ir.ops.rules import broadcast_shapes
 from tracer.core import tensor_state
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
-from tracer.ops._util import norm_dim, promote_all, shape_arg
+from tracer.ops._util import norm_dim, numpy_names, promote_all, shape_arg
 from tracer.core.tensor import Tensor
 
 
@@ -80,6 +80,7 @@ def unflatten(input, dim, sizes) -> Tensor:
     return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
 
 
+@numpy_names
 def squeeze(input, dim=None) -> Tensor:
     if dim is None:
         targets = {i for i, d in enumerate(input.shape) if d == 1}
@@ -90,6 +91,7 @@ def squeeze(input, dim=None) -> Tensor:
     return reshape(input, [d for i, d in enumerate(input.shape) if i not in targets])
 
 
+@numpy_names
 def unsqueeze(input, dim) -> Tensor:
     d = norm_dim(dim, input.dim() + 1, "unsqueeze")
     shape = list(input.shape)
@@ -171,6 +173,7 @@ def repeat(input, *sizes) -> Tensor:
     return reshape(x, [r * s for r, s in zip(sizes, shape)])
 
 
+@numpy_names
 def cat(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -186,6 +189,7 @@ def cat(tensors, dim=0) -> Tensor:
 concat = concatenate = cat
 
 
+@numpy_names
 def stack(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -224,6 +228,7 @@ def vstack(tensors) -> Tensor:
     return cat([atleast_2d(x) for x in tensors], 0)
 
 
+@numpy_names
 def narrow(input, dim, start, length) -> Tensor:
     d = norm_dim(dim, input.dim(), "narrow")
     start = start + input.shape[d] if start < 0 else start
@@ -251,12 +256,14 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+@numpy_names
 def chunk(input, chunks, dim=0):
     d = norm_dim(dim, input.dim(), "chunk")
     size = -(-input.shape[d] // chunks)
     return split(input, max(size, 1), d)
 
 
+@numpy_names
 def unbind(input, dim=0):
     d = norm_dim(dim, input.dim(), "unbind")
     return tuple(squeeze(x, d) for x in split(input, 1, d))
