@@ -52,10 +52,13 @@ def _slice(b, node, xs):
 
 
 def _slice_update(b, node, xs):
-    """ScatterND at the slice's static coordinates (an index grid of the slice's shape)."""
+    """ScatterND at the slice's static coordinates (an index grid of the slice's shape).
+    ScatterND rejects a 0-d tensor: writing a 0-d value writes all of it (the update itself)."""
     a = node.attrs
     ranges = [np.arange(s, e, st, dtype=np.int64) for s, e, st in zip(a.starts, a.ends, a.steps)]
-    grid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1) if ranges else np.zeros((0,), np.int64)
+    if not ranges:
+        return b.op("Identity", [xs[1]])
+    grid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1)
     return b.op("ScatterND", [xs[0], b.const(grid), xs[1]])
 
 

@@ -276,3 +276,29 @@ def test_constant_subgraphs_are_folded_through_their_own_lowerings():
     folded = onnx.numpy_helper.to_array(model.graph.initializer[0])
     np.testing.assert_allclose(folded, np.exp([3.0, -4.0]).astype(np.float32), rtol=1e-6)
     np.testing.assert_allclose(_session(model).run(None, {"x": np.ones(2, np.float32)})[0], 1 + folded)
+
+
+def _write_0d(x, y):
+    v = x * 2
+    v[...] = y
+    return v * 3
+
+
+def _write_empty_slice(x, y):
+    v = x * 2
+    v[3:] = y.sum()
+    v[0:-4:3] = y
+    return v
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("fn,shapes", [(_write_0d, ((), ())), (_write_empty_slice, ((3,), ()))],
+                         ids=["0-d", "empty slice"])
+def test_writes_into_0d_values_and_empty_slices_run_at_every_optimisation_level(fn, shapes, level):
+    """onnxruntime's ScatterND rejects a 0-d tensor: writing a whole 0-d value is the update itself
+    (an empty slice of a 1-D value is an empty index grid, which ScatterND takes)."""
+    arrays = [np.full(s, 0.5 + k, np.float32) for k, s in enumerate(shapes)]
+    graph = torch.trace(fn, *map(torch.tensor, arrays))
+    assert any(n.op.name == "slice_update" for n in graph.nodes)
+    _right_at(graph, arrays, level)
+    np.testing.assert_array_equal(ort_backend.run(graph, *arrays)[0], bnp.run(graph, *arrays)[0])
