@@ -29,6 +29,8 @@ class DynamicShapeError(IRError):
 
 def op_error(op: str, types, detail: str, cls: type[IRError] = IRError) -> IRError:
     """The standard error for an op whose shape/dtype rule rejects its inputs."""
+    if not types:  # a check made before any input type is known (a dim against a rank)
+        return cls(f"{op}: {detail}")
     shown = ", ".join(str(t) for t in types)
     return cls(f"{op}: {detail} (inputs: {shown})")
 

@@ -68,6 +68,12 @@ def to_float(t: Tensor) -> Tensor:
     return t if t._type.dtype.is_floating_point else cast(t, dtypes.float32)
 
 
+def op_err(cls: type[Exception], op: str, detail: str, *inputs) -> Exception:
+    """``err`` for a torch function's own check: ``op: detail (inputs: float32[2, 3], ...)``."""
+    shown = ", ".join(str(t._type) if isinstance(t, Tensor) else repr(t) for t in inputs)
+    return err(cls, f"{op}: {detail} (inputs: {shown})" if inputs else f"{op}: {detail}")
+
+
 def norm_dim(d: int, rank: int, op: str) -> int:
     try:
         return normalize_axis(op, (), int(d), rank)

@@ -5,10 +5,10 @@ is bumped so a backward that saved the old value refuses to run, as in torch.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ir.errors import IRError
 from ir.ops import elementwise as E
 from ir.ops import shape as S
+from ir.ops.rules import broadcast_shapes
 from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
@@ -20,35 +20,40 @@ from tracer.ops.random import normal_tensor, uniform_tensor
 from tracer.core.tensor import Tensor
 
 
-def check_inplace(x: Tensor) -> None:
+def check_inplace(x: Tensor, op: str = "in-place op") -> None:
     if not is_grad_enabled():
         return
     if x._requires_grad and x.is_leaf:
-        raise err(RuntimeError, "a leaf Variable that requires grad is being used in an in-place operation.")
+        raise err(RuntimeError, f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                  f"operation (input: {x._type}).")
     view = tensor_state.view_base(x)
     while view is not None and view[1]:
         base = view[0]
         if base._requires_grad and base.is_leaf:
-            raise err(RuntimeError, "a view of a leaf Variable that requires grad is being used in an in-place "
-                      "operation.")
+            raise err(RuntimeError, f"{op}: a view of a leaf Variable that requires grad is being used in an "
+                      f"in-place operation (input: {x._type}, a view of {base._type}).")
         view = tensor_state.view_base(base)
 
 
-def assign(x: Tensor, new: Tensor, cast_any: bool = False) -> Tensor:
+def assign(x: Tensor, new: Tensor, cast_any: bool = False, op: str = "in-place op") -> Tensor:
     """Make ``x`` hold ``new``'s value (cast to ``x``'s dtype, broadcast to its shape).
 
     An in-place op's result may only be cast within its category or down to a lower-ranked
     dtype of it, as torch's: a float result into an integer tensor is an error. ``cast_any``
     is for the ops that copy a value in (``copy_``, ``fill_``, ``masked_fill_``), which cast
     freely as torch's do."""
-    check_inplace(x)
+    check_inplace(x, op)
     if not cast_any and category(new.dtype) > category(x.dtype):
-        raise err(RuntimeError, f"result type {scalar_type_name(new.dtype)} can't be cast to "
+        raise err(RuntimeError, f"{op}: result type {scalar_type_name(new.dtype)} can't be cast to "
                   f"the desired output type {scalar_type_name(x.dtype)}")
     if tuple(new.shape) != tuple(x.shape):
-        if np.broadcast_shapes(tuple(new.shape), tuple(x.shape)) != tuple(x.shape):
-            raise err(RuntimeError, f"output with shape {list(x.shape)} doesn't match the broadcast shape "
-                      f"{list(np.broadcast_shapes(tuple(new.shape), tuple(x.shape)))}")
+        try:
+            shape = broadcast_shapes(op, [x._type, new._type])
+        except IRError as e:
+            raise err(RuntimeError, str(e)) from None
+        if shape != tuple(x.shape):
+            raise err(RuntimeError, f"{op}: output with shape {list(x.shape)} doesn't match the broadcast shape "
+                      f"{list(shape)} (inputs: {x._type}, {new._type})")
         new = new.expand(x.shape)
     new = cast(new, x.dtype)
     if x.is_leaf and x._requires_grad:
@@ -56,6 +61,15 @@ def assign(x: Tensor, new: Tensor, cast_any: bool = False) -> Tensor:
     else:
         tensor_state.overwrite(x, new)
     return x
+
+
+def assign_shape_check(x: Tensor, src: Tensor, op: str) -> None:
+    """``src`` must broadcast to ``x``'s shape (the check ``assign`` makes, before ``expand``)."""
+    if tuple(src.shape) != tuple(x.shape):
+        try:
+            broadcast_shapes(op, [x._type, src._type])
+        except IRError as e:
+            raise err(RuntimeError, str(e)) from None
 
 
 def _stay_leaf(x, new, trace):
@@ -72,7 +86,7 @@ def _stay_leaf(x, new, trace):
 
 def _binary_(fn):
     def method(self, other, **kwargs):
-        return assign(self, fn(self, other, **kwargs))
+        return assign(self, fn(self, other, **kwargs), op=method.__name__)
     method.__name__ = fn.__name__ + "_"
     return method
 
@@ -108,7 +122,7 @@ def zero_(self):
 
 def fill_(self, value):
     v = value if isinstance(value, Tensor) else scalar(value, self.dtype)
-    return assign(self, cast(v, self.dtype).expand(self.shape), cast_any=True)
+    return assign(self, cast(v, self.dtype).expand(self.shape), cast_any=True, op="fill_")
 
 
 def copy_(self, src, non_blocking=False):
@@ -117,10 +131,11 @@ def copy_(self, src, non_blocking=False):
     as torch's CopyBackwards gives (its leaves get zero gradients, not none)."""
     src = src if isinstance(src, Tensor) else scalar(src, self.dtype)
     if self._requires_grad and not self.is_leaf and is_grad_enabled():
+        assign_shape_check(self, src, "copy_")
         full = cast(src, self.dtype).expand(self.shape)
         region = S.SliceAttrs((0,) * self.dim(), tuple(self.shape), (1,) * self.dim())
         return assign(self, apply(S.slice_update, [self, full], region))
-    return assign(self, src, cast_any=True)
+    return assign(self, src, cast_any=True, op="copy_")
 
 
 def neg_(self):
@@ -152,7 +167,7 @@ def abs_(self):
 
 
 def masked_fill_(self, mask, value):
-    return assign(self, ew.masked_fill(self, mask, value), cast_any=True)
+    return assign(self, ew.masked_fill(self, mask, value), cast_any=True, op="masked_fill_")
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
