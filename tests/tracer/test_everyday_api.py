@@ -166,3 +166,20 @@ def test_new_tensor_of_a_tensor_copies_and_warns_as_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         x.new_tensor([1.0])  # data that is not a tensor: no warning
+
+
+@pytest.mark.parametrize("write", ["dst.data.add_(1)", "src.add_(10)", "dst.mul_(3)", "dst.detach().sub_(2)"])
+def test_copy_copies(write):
+    """``p.copy_(torch.from_numpy(a))`` (the way scripts load initial weights) leaves ``p`` and
+    ``a`` apart: a later in-place write through either is not seen through the other."""
+    out = []
+    for lib in (tracer, torch):
+        array = np.ones((2, 3), dtype=np.float32)
+        src, dst = lib.from_numpy(array), lib.zeros(2, 3, requires_grad=True)
+        with lib.no_grad():
+            dst.copy_(src)
+        with lib.no_grad():
+            exec(write, {"src": src, "dst": dst})  # noqa: S102  (test statements written above)
+        out.append((array.copy(), src.numpy().copy(), dst.detach().numpy().copy()))
+    for ours, theirs in zip(*out):
+        np.testing.assert_array_equal(ours, theirs)

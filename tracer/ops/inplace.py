@@ -16,6 +16,7 @@ from tracer.core.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
 from tracer.core.promotion import category
 from tracer.ops._util import cast, scalar
+from tracer.ops.conversion import clone
 from tracer.ops.random import normal_tensor, uniform_tensor
 from tracer.core.tensor import Tensor
 
@@ -135,7 +136,9 @@ def copy_(self, src, non_blocking=False):
         full = cast(src, self.dtype).expand(self.shape)
         region = S.SliceAttrs((0,) * self.dim(), tuple(self.shape), (1,) * self.dim())
         return assign(self, apply(S.slice_update, [self, full], region))
-    return assign(self, src, cast_any=True, op="copy_")
+    # a copy, so that ``self`` never holds ``src``'s array: a later in-place write through a view
+    # of either (``p.data.add_``, a ``from_numpy`` source) must not reach the other, as in torch
+    return assign(self, clone(src), cast_any=True, op="copy_")
 
 
 def neg_(self):
