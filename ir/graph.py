@@ -4,7 +4,7 @@ from __future__ import annotations
 import networkx as nx
 
 from ir import dot, printing, serialize
-from ir.errors import GraphFormatError, IRError
+from ir.errors import IRError
 from ir.node import FORWARD, Node, make_node
 from ir.ops import source
 from ir.ops.base import NO_ATTRS, Op
@@ -165,22 +165,13 @@ class Graph:
         serialize.save(self, path)
 
     @classmethod
-    def from_json(cls, data, max_bytes: int = serialize.MAX_BYTES) -> "Graph":
-        """The graph ``serialize.to_json`` describes; raises ``GraphFormatError`` if malformed
-        (``max_bytes`` as in ``ir.load``, here for the constants and declared value sizes)."""
-        return cls._assemble(serialize.decode(data, serialize.Budget(max_bytes)))
-
-    @classmethod
-    def _assemble(cls, decoded: serialize.Decoded) -> "Graph":
+    def from_json(cls, data) -> "Graph":
+        """The graph ``serialize.to_json`` describes; raises ``GraphFormatError`` if malformed."""
+        decoded = serialize.decode(data)
         graph = cls(decoded.name)
-        names = set()
+        for node in decoded.nodes:
+            graph.append(node)
         try:
-            for node in decoded.nodes:
-                if node.op is source.input_:
-                    if node.attrs.name in names:
-                        raise IRError(f"two inputs are named {node.attrs.name!r}")
-                    names.add(node.attrs.name)
-                graph.append(node)
             graph.set_outputs(decoded.outputs, decoded.output_names)
         except IRError as err:
             raise serialize.corrupted(err) from None
@@ -199,30 +190,6 @@ class Graph:
         return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.inputs)} inputs, {len(self.outputs)} outputs>"
 
 
-def load(path, max_bytes: int = serialize.MAX_BYTES) -> Graph:
-    """Load a graph saved by ``Graph.save``. The file is untrusted input: it is only parsed as
-    JSON and checked, never executed, unpickled or eval'ed.
-
-    Args:
-        path: the ``.json`` file.
-        max_bytes: the memory the load may use (default ``ir.serialize.MAX_BYTES``, 1 GiB): the
-            file's size, the parsed JSON (estimated before parsing), the size any one value of
-            the graph declares and its constant arrays are checked against it before they are
-            read or allocated. Raise it for a bigger graph you trust.
-
-    Returns:
-        The ``Graph``, with every node's type re-derived by its op's shape rule.
-
-    Raises:
-        GraphFormatError: (a ``ValueError``) the file is over ``max_bytes``, not UTF-8, nested
-            deeper than ``ir.serialize.MAX_DEPTH`` levels, not valid JSON, or not a well-formed
-            graph: unknown op, dtype or phase, wrong attributes or field types, an input that is
-            not an earlier node (cycles, dangling references), types that disagree with the
-            shape rules. The message names the file, and the node and field at fault.
-        OSError: the file cannot be opened.
-    """
-    budget = serialize.Budget(max_bytes)
-    try:
-        return Graph._assemble(serialize.decode(serialize.read(path, budget), budget))
-    except GraphFormatError as err:
-        raise err if str(err).startswith(str(path)) else GraphFormatError(f"{path}: {err}") from None
+def load(path) -> Graph:
+    """Load a graph saved by ``Graph.save``; raises ``GraphFormatError`` on a malformed file."""
+    return Graph.from_json(serialize.read(path))

@@ -16,8 +16,9 @@ FOLD_LIMIT = 4096
 
 
 def live_nodes(graph: Graph) -> set:
-    """Nodes the outputs depend on."""
-    live, stack = set(), list(graph.outputs)
+    """Nodes the outputs depend on, and the nodes whose shapes the traced code read into
+    Python (the ints it read may be baked into the graph, so export still checks them)."""
+    live, stack = set(), list(graph.outputs) + [r.node for r in graph.python_reads]
     while stack:
         n = stack.pop()
         if n in live:

@@ -12,6 +12,7 @@ from backends.onnx import evaluate
 from backends.onnx import passes as onnx_passes
 from backends.onnx.builder import ONNX_TYPE, OnnxBuilder
 from backends.onnx.dynamic import propagate
+from ir.dynamic import check_python_reads
 from backends.onnx.errors import ExportError
 from backends.onnx.lowerings import lowering_for
 from backends.onnx.opsets import check_opset, ir_version_for
@@ -102,6 +103,7 @@ def to_model(graph, opset: int = 18, dynamic_axes=None, params_as: str = "initia
         raise ExportError(f"export: params_as must be 'initializers' or 'inputs', got {params_as!r}")
     labels = _dynamic_inputs(graph, dynamic_axes)
     dyn = propagate(graph, {k: set(v) for k, v in labels.items()})
+    check_python_reads(graph, dyn)
     b = OnnxBuilder(opset, dyn)
     b.labels = labels
     for out_name in graph.output_names:

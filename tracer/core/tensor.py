@@ -17,19 +17,7 @@ from ir.types import TensorType
 from tracer.core import tensor_state, tracing
 from tracer.core.errors import err
 from tracer.core.formatting import tensor_repr
-
-
-class Size(tuple):
-    """``tensor.shape``: a tuple that prints as ``tracer.Size([2, 3])``."""
-
-    def __repr__(self) -> str:
-        return f"tracer.Size({list(self)})"
-
-    def numel(self) -> int:
-        n = 1
-        for d in self:
-            n *= d
-        return n
+from tracer.core.size import Size, from_user, note_read, shape_of
 
 
 #: The device types torch's parser knows, in the order its error message lists them.
@@ -219,12 +207,15 @@ class Tensor:
     # -- metadata ---------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self._type.shape)
+        return shape_of(self)
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self.shape
-        return self._type.shape[self._dim(dim)]
+            return shape_of(self)
+        axis = self._dim(dim)
+        if tracing.current() is not None and from_user(1):
+            note_read(self, [axis], f"size({dim})")
+        return self._type.shape[axis]
 
     def _dim(self, dim: int) -> int:
         rank = max(self._type.rank, 1)
@@ -260,6 +251,8 @@ class Tensor:
         return self._type.rank
 
     def numel(self) -> int:
+        if tracing.current() is not None and from_user(1):
+            note_read(self, range(self._type.rank), "numel()")
         return self._type.numel
 
     def nelement(self) -> int:
@@ -274,11 +267,15 @@ class Tensor:
     def __len__(self) -> int:
         if not self._type.shape:
             raise TypeError("len() of a 0-d tensor")
+        if tracing.current() is not None and from_user(1):
+            note_read(self, [0], "len()")
         return self._type.shape[0]
 
     def __iter__(self):
         if not self._type.shape:
             raise TypeError("iteration over a 0-d tensor")
+        if tracing.current() is not None and from_user(1):
+            note_read(self, [0], "iteration over a tensor")
         return (self[i] for i in range(self._type.shape[0]))
 
     def __hash__(self) -> int:

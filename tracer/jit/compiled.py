@@ -18,6 +18,7 @@ from backends.numpy import Program
 from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
+from ir.dynamic import baked_reads, propagate
 from ir.passes import dce
 from tracer.core import tensor_state
 from tracer.core.watch import Guard, watchers_of
@@ -184,6 +185,18 @@ def write_back(mutated, grad_owners, values) -> None:
             tensor_state.write(p._grad, v)
 
 
+def _with_full_shapes(key: tuple, args) -> tuple:
+    """A cache key computed with ``dynamic=True`` (tensor entries without dim 0) as it reads
+    with ``dynamic=False``: the same state, each tensor argument's whole shape."""
+    parts = list(key)
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            parts[i] = (a._type.shape, *parts[i][1:])
+        elif isinstance(a, np.ndarray):
+            parts[i] = (a.shape, *parts[i][1:])
+    return tuple(parts)
+
+
 def _array(a) -> np.ndarray:
     return a._value if isinstance(a, Tensor) else np.asarray(a)
 
@@ -261,17 +274,38 @@ class CompiledFunction:
             self._watched.drop_rates()
         self.trace_count += 1
         graph = rec.graph
+        positions = [i for i, a in enumerate(args) if is_tensor_like(a)]
+        if self.dynamic and self._reads_batch(graph, len(positions)):
+            key = _with_full_shapes(key, args)
         outputs = list(graph.outputs) + [n for _, n in rec.grads]
         names = list(graph.output_names) + [f"grad.{rec.input_name(t)}" for t, _ in rec.grads]
         graph.set_outputs(outputs, names)
         graph = dce(graph)
-        positions = [i for i, a in enumerate(args) if is_tensor_like(a)]
         tensor_args = [args[i] for i in positions]
         entry = CompiledEntry(graph, rec, positions, len(args), grads_before, rates,
                               lambda e: self._runner(graph, len(tensor_args), rec, tensor_args, e))
         self._cache[key] = entry
         self._last = entry
         return rec.result
+
+    def _reads_batch(self, graph, n_args: int) -> bool:
+        """If the traced code read an argument's batch dim into Python (``x.shape[0]``), one
+        graph cannot serve every batch size: warn, and from now on trace each size on its own
+        (as ``dynamic=False``). Returns whether it switched."""
+        dyn = propagate(graph, {n.attrs.name: {0} for n in graph.inputs[:n_args] if n.shape})
+        baked = baked_reads(graph, dyn)
+        if not baked:
+            return False
+        read = baked[0]
+        size = read.node.shape[min(set(read.axes) & dyn[read.node])]
+        self.dynamic = False
+        self._cache.clear()  # their keys leave the batch size out
+        where = f" at {read.source}" if read.source else ""
+        warnings.warn(f"compile: {self.__name__!r} reads {read.what}{where}, a batch dim (dim 0 of an argument "
+                      f"with dynamic=True), into Python, so a graph would bake in {size}; "
+                      "each batch size now gets its own trace. Compute it with tensor ops to keep one graph.",
+                      RuntimeWarning, stacklevel=4)
+        return True
 
     def _runner(self, graph, n_args, rec, example_args, entry):
         """``run(call args) -> result tensors``: feeds the arguments and the outside tensors
