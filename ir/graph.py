@@ -4,7 +4,7 @@ from __future__ import annotations
 import networkx as nx
 
 from ir import dot, printing, serialize
-from ir.errors import IRError
+from ir.errors import GraphFormatError, IRError
 from ir.node import FORWARD, Node, make_node
 from ir.ops import source
 from ir.ops.base import NO_ATTRS, Op
@@ -29,6 +29,9 @@ class Graph:
         self.output_names: list[str] = []
         self._index: dict[Node, int] = {}
         self._nx = None
+        #: Shape reads the traced code turned into Python ints: ``PythonRead`` records. Export
+        #: with dynamic axes refuses a graph whose code read a dynamic dim (the int is baked in).
+        self.python_reads: list = []
         #: Shape reads the traced code turned into Python ints: ``PythonRead`` records. Export
         #: with dynamic axes refuses a graph whose code read a dynamic dim (the int is baked in).
         self.python_reads: list = []
@@ -158,6 +161,7 @@ class Graph:
             mapping[n] = new.append(clone)
         new.set_outputs([mapping[o] for o in self.outputs], self.output_names)
         new.python_reads = [r.moved(mapping[r.node]) for r in self.python_reads if r.node in mapping]
+        new.python_reads = [r.moved(mapping[r.node]) for r in self.python_reads if r.node in mapping]
         return new
 
     def save(self, path) -> None:
@@ -165,13 +169,22 @@ class Graph:
         serialize.save(self, path)
 
     @classmethod
-    def from_json(cls, data) -> "Graph":
-        """The graph ``serialize.to_json`` describes; raises ``GraphFormatError`` if malformed."""
-        decoded = serialize.decode(data)
+    def from_json(cls, data, max_bytes: int = serialize.MAX_BYTES) -> "Graph":
+        """The graph ``serialize.to_json`` describes; raises ``GraphFormatError`` if malformed
+        (``max_bytes`` as in ``ir.load``, here for the constants and declared value sizes)."""
+        return cls._assemble(serialize.decode(data, serialize.Budget(max_bytes)))
+
+    @classmethod
+    def _assemble(cls, decoded: serialize.Decoded) -> "Graph":
         graph = cls(decoded.name)
-        for node in decoded.nodes:
-            graph.append(node)
+        names = set()
         try:
+            for node in decoded.nodes:
+                if node.op is source.input_:
+                    if node.attrs.name in names:
+                        raise IRError(f"two inputs are named {node.attrs.name!r}")
+                    names.add(node.attrs.name)
+                graph.append(node)
             graph.set_outputs(decoded.outputs, decoded.output_names)
         except IRError as err:
             raise serialize.corrupted(err) from None
@@ -190,6 +203,30 @@ class Graph:
         return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.inputs)} inputs, {len(self.outputs)} outputs>"
 
 
-def load(path) -> Graph:
-    """Load a graph saved by ``Graph.save``; raises ``GraphFormatError`` on a malformed file."""
-    return Graph.from_json(serialize.read(path))
+def load(path, max_bytes: int = serialize.MAX_BYTES) -> Graph:
+    """Load a graph saved by ``Graph.save``. The file is untrusted input: it is only parsed as
+    JSON and checked, never executed, unpickled or eval'ed.
+
+    Args:
+        path: the ``.json`` file.
+        max_bytes: the memory the load may use (default ``ir.serialize.MAX_BYTES``, 1 GiB): the
+            file's size, the parsed JSON (estimated before parsing), the size any one value of
+            the graph declares and its constant arrays are checked against it before they are
+            read or allocated. Raise it for a bigger graph you trust.
+
+    Returns:
+        The ``Graph``, with every node's type re-derived by its op's shape rule.
+
+    Raises:
+        GraphFormatError: (a ``ValueError``) the file is over ``max_bytes``, not UTF-8, nested
+            deeper than ``ir.serialize.MAX_DEPTH`` levels, not valid JSON, or not a well-formed
+            graph: unknown op, dtype or phase, wrong attributes or field types, an input that is
+            not an earlier node (cycles, dangling references), types that disagree with the
+            shape rules. The message names the file, and the node and field at fault.
+        OSError: the file cannot be opened.
+    """
+    budget = serialize.Budget(max_bytes)
+    try:
+        return Graph._assemble(serialize.decode(serialize.read(path, budget), budget))
+    except GraphFormatError as err:
+        raise err if str(err).startswith(str(path)) else GraphFormatError(f"{path}: {err}") from None
