@@ -1,7 +1,7 @@
 """Matrix products, with torch.matmul's rank rules."""
 from __future__ import annotations
 
-from ir.errors import op_error
+from ir.errors import IRError, op_error
 from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.ops.rules import broadcast_shapes, same_dtype
@@ -18,7 +18,11 @@ def matmul_shape(types) -> tuple[int, ...]:
     if sa[-1] != sb[-2]:
         raise op_error("matmul", types, f"mat1 and mat2 shapes cannot be multiplied "
                        f"({sa[-2]}x{sa[-1]} and {sb[-2]}x{sb[-1]})")
-    batch = broadcast_shapes("matmul", (TensorType(sa[:-2], a.dtype), TensorType(sb[:-2], b.dtype)))
+    try:
+        batch = broadcast_shapes("matmul", (TensorType(sa[:-2], a.dtype), TensorType(sb[:-2], b.dtype)))
+    except IRError as e:  # name the operands, not just their batch dims
+        raise op_error("matmul", types, f"the batch dims {list(sa[:-2])} and {list(sb[:-2])} cannot be "
+                       "broadcast together") from e
     out = batch + ((sa[-2],) if a.rank > 1 else ()) + ((sb[-1],) if b.rank > 1 else ())
     return out
 

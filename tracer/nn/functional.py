@@ -9,8 +9,10 @@ import math
 import warnings
 
 from ir import dtypes
+from ir.errors import IRError
+from ir.ops.rules import broadcast_shapes
 from tracer.core import tracing
-from tracer.core.errors import err
+from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
@@ -18,7 +20,7 @@ from ir.ops import indexing as I
 from tracer.core.dispatch import apply
 from tracer.ops._util import cast, promote, scalar, to_float
 from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
-from tracer.ops.linalg import matmul
+from tracer.ops.linalg import product
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
 from tracer.ops.random import uniform_tensor
 from tracer.core.tensor import Tensor
@@ -26,7 +28,7 @@ from tracer.core.tensor import Tensor
 
 # -- layers ------------------------------------------------------------------------------
 def linear(input, weight, bias=None) -> Tensor:
-    out = matmul(input, weight.t() if weight.dim() == 2 else weight)
+    out = product(input, weight.t() if weight.dim() == 2 else weight, "linear")
     return out if bias is None else ew.add(out, bias)
 
 
@@ -125,7 +127,18 @@ def _reduce(loss, reduction: str) -> Tensor:
     raise err(ValueError, f"{reduction} is not a valid value for reduction")
 
 
+def check_reduction(op: str, reduction: str) -> None:
+    """A bad reduction string is refused before anything is computed, naming the loss."""
+    if reduction not in ("mean", "sum", "none"):
+        raise err(ValueError, f"{op}: {reduction} is not a valid value for reduction (expected 'mean', 'sum' "
+                  "or 'none')")
+
+
 def _same_shape(name, input, target):
+    try:
+        broadcast_shapes(name, [input._type, target._type])
+    except IRError as e:
+        raise err(RuntimeError, str(e)) from None
     if tuple(input.shape) != tuple(target.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
@@ -134,6 +147,7 @@ def _same_shape(name, input, target):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction("mse_loss", reduction)
     _same_shape("mse_loss", input, target)
     diff = ew.sub(input, target)
     return _reduce(ew.mul(diff, diff), reduction)
@@ -141,12 +155,18 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction("l1_loss", reduction)
     _same_shape("l1_loss", input, target)
     return _reduce(ew.abs(ew.sub(input, target)), reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta: float = 1.0) -> Tensor:
     reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise err(RuntimeError, f"smooth_l1_loss: smooth_l1_loss does not support negative values for beta "
+                  f"(beta={beta}).")
+    _same_shape("smooth_l1_loss", input, target)
     diff = ew.abs(ew.sub(input, target))
     if beta == 0.0:
         return _reduce(diff, reduction)
@@ -155,6 +175,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise err(RuntimeError, f"huber_loss: huber_loss does not support non-positive values for delta "
+                  f"(delta={delta}).")
+    _same_shape("huber_loss", input, target)
     diff = ew.abs(ew.sub(input, target))
     quad = ew.mul(ew.mul(diff, diff), 0.5)
     return _reduce(ew.where(ew.lt(diff, delta), quad, ew.mul(ew.sub(diff, 0.5 * delta), delta)), reduction)
@@ -165,12 +190,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """-(t log x + (1 - t) log(1 - x)), each log clamped at -100, with torch's stable gradient
     (one ir primitive: a composition would give 0 * inf = nan where x saturates to 0 or 1)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction("binary_cross_entropy", reduction)
     if tuple(input.shape) != tuple(target.shape):
-        raise err(ValueError, f"Using a target size ({target.shape}) that is different to the input size "
+        raise err(ValueError, f"binary_cross_entropy: Using a target size ({target.shape}) that is different to the input size "
                   f"({input.shape}) is deprecated. Please ensure they have the same size.")
     x, t = promote(input, target)
     if tracing.current() is None and x._value.size and not ((x._value >= 0) & (x._value <= 1)).all():
-        raise err(RuntimeError, "all elements of input should be between 0 and 1")  # eagerly, as torch
+        raise err(RuntimeError, f"binary_cross_entropy: all elements of input should be between 0 and 1 "
+                  f"(input: {x._type})")  # eagerly, as torch
     loss = apply(E.binary_cross_entropy, [x, t])
     if weight is not None:
         loss = ew.mul(loss, weight)
@@ -181,8 +208,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
     """Stable form: (1 - t) x + w_log (log(1 + exp(-|x|)) + max(-x, 0))."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction("binary_cross_entropy_with_logits", reduction)
     if tuple(input.shape) != tuple(target.shape):
-        raise err(ValueError, f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+        raise err(ValueError, f"binary_cross_entropy_with_logits: Target size ({target.shape}) must be the same as input size ({input.shape})")
     if pos_weight is None:
         loss = apply(E.binary_cross_entropy_with_logits, promote(input, target))
         return _reduce(loss if weight is None else ew.mul(loss, weight), reduction)
@@ -195,6 +223,37 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction)
 
 
+def check_class_target(op, input, target, weight, ignore_index, reduction) -> None:
+    """torch's checks of class-index targets (nll_loss, cross_entropy), made before anything is
+    computed so that the message names the loss the user called: rank, dtype, batch and spatial
+    sizes, the class weights' size and (eagerly, as torch reads them) the target values."""
+    types = f"(inputs: {input._type}, {target._type})"
+    if input.dim() < 1:
+        raise err(RuntimeError, f"{op}: expected an input of shape (C), (N, C) or (N, C, d1, ...), got a 0-d "
+                  f"tensor {types}")
+    if target.dtype not in (dtypes.int64, dtypes.uint8):
+        raise err(RuntimeError, f"{op}: expected target dtype to be Long or Byte, but got "
+                  f"{scalar_type_name(target.dtype)} {types}")
+    if input.dim() == 2 and target.dim() > 1:
+        raise err(RuntimeError, f"{op}: 0D or 1D target tensor expected, multi-target not supported {types}")
+    if input.dim() >= 2 and target.dim() >= 1 and input.shape[0] != target.shape[0]:
+        raise err(ValueError, f"{op}: Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                  f"({target.shape[0]}) {types}.")
+    want = [input.shape[0]] + list(input.shape[2:])
+    if input.dim() > 2 and list(target.shape) != want:
+        raise err(RuntimeError, f"{op}: Expected target size {want}, got {list(target.shape)} {types}")
+    classes = input.shape[0 if input.dim() == 1 else 1]
+    if weight is not None and (weight.dim() != 1 or weight.shape[0] != classes):
+        raise err(RuntimeError, f"{op}: weight tensor should be defined either for all {classes} classes or no "
+                  f"classes but got weight tensor of shape: {list(weight.shape)}")
+    check_reduction(op, reduction)
+    if tracing.current() is None:  # values are read eagerly only, as torch's kernels read them
+        v = target._value.astype("int64")
+        bad = v[(v != ignore_index) & ((v < 0) | (v >= classes))]
+        if bad.size:
+            raise err(IndexError, f"{op}: Target {bad.flat[0]} is out of bounds (classes: {classes}) {types}.")
+
+
 def _class_weights(weight, target_safe):
     """weight[target] as a tensor shaped like the target."""
     return index_select(weight, 0, target_safe.reshape(-1)).reshape(target_safe.shape)
@@ -204,18 +263,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
              reduction: str = "mean") -> Tensor:
     """-input[n, target[n]] (weighted), averaged over the non-ignored targets' weights."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    if input.dim() < 1 or target.dtype.is_floating_point:
-        raise err(RuntimeError, f"nll_loss: expected class indices (int64) as target, got {target.dtype.name}")
+    check_class_target("nll_loss", input, target, weight, ignore_index, reduction)
     if input.dim() == 1:  # one sample: (C,) logits against a 0-d class, as torch
         loss = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index=ignore_index, reduction=reduction)
         return loss.reshape(()) if reduction == "none" and target.dim() == 0 else loss
-    if input.shape[0] != target.shape[0]:
-        raise err(ValueError, f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                  f"({target.shape[0]}).")
     target = cast(target, dtypes.int64)
     if weight is None:
-        if reduction not in ("none", "sum", "mean"):
-            raise err(ValueError, f"{reduction} is not a valid value for reduction")
         return apply(I.nll_loss, [input, target], I.NllAttrs(int(ignore_index), reduction))
     losses = apply(I.nll_loss, [input, target], I.NllAttrs(int(ignore_index)))
     valid = ew.ne(target, ignore_index)
@@ -230,10 +283,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """log_softmax over dim 1 then NLL (class indices) or the soft-label sum (probabilities)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if label_smoothing > 1.0:
+        raise err(RuntimeError, f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    soft = target.dtype.is_floating_point and tuple(target.shape) == tuple(input.shape)
+    if not soft:
+        check_class_target("cross_entropy", input, target, weight, ignore_index, reduction)
+    check_reduction("cross_entropy", reduction)
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     classes = input.shape[class_dim]
-    if target.dtype.is_floating_point:
+    if soft:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_dim, classes)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0.0:

@@ -8,10 +8,7 @@ from tracer.nn.module import Module
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        reduction = F.legacy_reduction(size_average, reduce, reduction)
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{reduction} is not a valid value for reduction")
-        self.reduction = reduction
+        self.reduction = F.legacy_reduction(size_average, reduce, reduction)  # checked when called, as torch
 
 
 class MSELoss(_Loss):

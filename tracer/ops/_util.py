@@ -100,6 +100,22 @@ def shape_arg(args) -> tuple[int, ...]:
     return tuple(int(a) for a in args)
 
 
+def size_arg(args, op: str) -> tuple[int, ...]:
+    """A creation function's size (``f(2, 3)``, ``f((2, 3))``), checked as torch checks it:
+    integers only (``int(2.5)`` would quietly make 2), none negative."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    for i, a in enumerate(args):
+        if isinstance(a, (float, np.floating)) or (isinstance(a, Tensor) and a.dtype.is_floating_point):
+            raise err(TypeError, f"{op}(): argument 'size' must be tuple of ints, but found element of type "
+                      f"{type(a).__name__} at pos {i}")
+    shape = tuple(int(a) for a in args)
+    for d in shape:
+        if d < 0:
+            raise err(RuntimeError, f"{op}: Trying to create tensor with negative dimension {d}: {list(shape)}")
+    return shape
+
+
 def promote_all(xs) -> list[Tensor]:
     """Tensors cast to their common dtype (for cat and friends)."""
     dtype = result_type(list(xs))

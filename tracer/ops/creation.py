@@ -10,7 +10,7 @@ import numpy as np
 from ir import dtypes
 from tracer.core import tensor_state
 from tracer.core.errors import err
-from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg
+from tracer.ops._util import cast, is_scalar, py_number, scalar, shape_arg, size_arg
 from tracer.core.promotion import promote_types, result_type
 from tracer.core.promotion import default_float
 from tracer.core.tensor import Tensor, require_cpu
@@ -76,8 +76,23 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         dtype = dtype or _infer_dtype(data)
         value = np.array(data, dtype=dtype.np)
     except (ValueError, TypeError) as e:
+        _check_rectangular(data)
         raise err(ValueError, f"tensor(): could not convert the data to a tensor ({e})") from None
     return _done(Tensor._wrap(value), requires_grad)
+
+
+def _check_rectangular(data, dim: int = 0) -> None:
+    """torch's check of nested sequences: at each depth, every sequence has the first one's length."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return
+    first = data[0]
+    want = len(first) if isinstance(first, (list, tuple)) else None
+    for x in data:
+        got = len(x) if isinstance(x, (list, tuple)) else None
+        if got != want:
+            raise err(ValueError, f"tensor(): expected sequence of length {want} at dim {dim + 1} (got {got})")
+    for x in data:
+        _check_rectangular(x, dim + 1)
 
 
 def _flat(data):
@@ -104,24 +119,25 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return tensor_state.share(Tensor._wrap(ndarray))
 
 
-def _filled(size, value, dtype, requires_grad) -> Tensor:
-    return _done(Tensor._wrap(np.full(shape_arg(size), value, dtype=(dtype or default_float()).np)), requires_grad)
+def _filled(size, value, dtype, requires_grad, op) -> Tensor:
+    shape = size_arg(size, op)
+    return _done(Tensor._wrap(np.full(shape, value, dtype=(dtype or default_float()).np)), requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     _placed(device)
-    return _filled(size, 0, dtype, requires_grad)
+    return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     _placed(device)
-    return _filled(size, 1, dtype, requires_grad)
+    return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
     """Uninitialised in torch; zeros here, so nothing reads garbage."""
     _placed(device)
-    return _filled(size, 0, dtype, requires_grad)
+    return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -129,7 +145,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     if dtype is None:
         dtype = dtypes.bool_ if isinstance(fill_value, bool) else (
             dtypes.int64 if isinstance(fill_value, int) else default_float())
-    return _filled((tuple(size),), fill_value, dtype, requires_grad)
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
 
 
 def zeros_like(input, *, dtype=None, requires_grad=False, device=None) -> Tensor:
@@ -193,6 +209,9 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
     args = [float(a) if isinstance(a, Tensor) else a for a in (start, end, step)]
     if step == 0:
         raise err(RuntimeError, "arange: step must be nonzero")
+    if (args[1] - args[0]) * args[2] < 0:
+        raise err(RuntimeError, f"arange: upper bound and lower bound inconsistent with step sign (start={args[0]}, "
+                  f"end={args[1]}, step={args[2]})")
     if dtype is None:
         dtype = default_float() if any(isinstance(a, float) for a in args) else dtypes.int64
     count = max(0, math.ceil((args[1] - args[0]) / args[2]))
@@ -206,6 +225,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     _placed(device)
     npd = (dtype or default_float()).np
     steps = int(steps)
+    if steps < 0:
+        raise err(RuntimeError, f"linspace: number of steps must be non-negative, got {steps}")
     if steps == 1:
         return _done(Tensor._wrap(np.array([start], dtype=npd)), requires_grad)
     # The step is rounded to the dtype; each value is then one fused multiply-add, as in torch's kernel.
@@ -223,6 +244,9 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     _placed(device)
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise err(RuntimeError, f"eye: {name} must be greater or equal to 0, got {v}")
     return _done(Tensor._wrap(np.eye(n, m if m is not None else n, dtype=(dtype or default_float()).np)), requires_grad)
 
 

@@ -52,11 +52,15 @@ def _bool_rank(i) -> int:
 _SEQUENCES = (list, tuple, range)
 
 
-def _as_index_tensor(i, size, axis) -> Tensor:
+def _as_index_tensor(i, size, axis, op=None) -> Tensor:
+    """An integer index tensor; ``op`` names a function taking only integer indices (index_select,
+    gather: torch's RuntimeError), None an indexing expression (its IndexError)."""
     if isinstance(i, _SEQUENCES):
         i = _sequence_index(i)
     if isinstance(i, np.ndarray):
         i = to_tensor(i)
+    if op is not None and (i.dtype.is_floating_point or i.dtype == dtypes.bool_):
+        raise err(RuntimeError, f"{op}(): Expected dtype int32/int64 for index (index: {i._type})")
     if i.dtype.is_floating_point:
         raise err(IndexError, f"tensors used as indices must be long, int, byte or bool tensors (got {i.dtype.name})")
     if i.dtype.kind == "u":
@@ -189,13 +193,13 @@ def setitem(x, index, value) -> None:
     value = value if isinstance(value, Tensor) else scalar(value, x.dtype)
     value = cast(value, x.dtype)
     if isinstance(index, Tensor) and index.dtype == dtypes.bool_ and tuple(index.shape) == tuple(x.shape):
-        assign(x, ew.where(index, value, x))
+        assign(x, ew.where(index, value, x), op="__setitem__")
         return
     items = _expand_ellipsis(index, x.dim())
     if any(isinstance(i, (Tensor, np.ndarray, *_SEQUENCES)) for i in items):
-        assign(x, _scatter_assign(x, items, value))
+        assign(x, _scatter_assign(x, items, value), op="__setitem__")
         return
-    assign(x, _slice_assign(x, items, value))
+    assign(x, _slice_assign(x, items, value), op="__setitem__")
 
 
 def _slice_assign(x, items, value):
@@ -242,7 +246,7 @@ def _scatter_assign(x, items, value):
 @numpy_names
 def index_select(input, dim, index) -> Tensor:
     d = norm_dim(dim, input.dim(), "index_select")
-    index = _as_index_tensor(index, input.shape[d] if input.dim() else 1, d)
+    index = _as_index_tensor(index, input.shape[d] if input.dim() else 1, d, "index_select")
     if index.dim() > 1:
         raise err(IndexError, "index_select(): Index is supposed to be a vector")
     return apply(I.take, [input, index], I.AxisAttrs(d))
@@ -251,7 +255,7 @@ def index_select(input, dim, index) -> Tensor:
 @numpy_names
 def gather(input, dim, index) -> Tensor:
     d = norm_dim(dim, input.dim(), "gather")
-    return apply(I.gather_elements, [input, _as_index_tensor(index, input.shape[d], d)], I.AxisAttrs(d))
+    return apply(I.gather_elements, [input, _as_index_tensor(index, input.shape[d], d, "gather")], I.AxisAttrs(d))
 
 
 @numpy_names

@@ -3,31 +3,58 @@ from __future__ import annotations
 
 from ir.ops import linalg as L
 from tracer.core.dispatch import apply
-from tracer.core.errors import err
+from tracer.core.errors import cpp_type_name, err
 from tracer.ops._util import promote
 from tracer.core.tensor import Tensor
 
 
 def matmul(input, other) -> Tensor:
-    return apply(L.matmul, promote(input, other))
+    return product(input, other, "matmul")
+
+
+def product(input, other, op: str) -> Tensor:
+    """torch.matmul, its errors naming ``op``, the function the user called (mm, bmm, linear). As
+    torch's, the operands must have one dtype (no promotion)."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype != other.dtype:
+        raise err(RuntimeError, f"{op}: expected m1 and m2 to have the same dtype, but got: "
+                  f"{cpp_type_name(input.dtype)} != {cpp_type_name(other.dtype)} "
+                  f"(inputs: {input._type}, {other._type})")
+    a, b = promote(input, other)
+    if op != "matmul":  # the ir rule's message would name matmul
+        if a.dim() == 0 or b.dim() == 0:
+            raise err(RuntimeError, f"{op}: both arguments to {op} need to be at least 1D, but they are "
+                      f"{a.dim()}D and {b.dim()}D (inputs: {a._type}, {b._type})")
+        if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
+            raise err(RuntimeError, f"{op}: mat1 and mat2 shapes cannot be multiplied ({_as_matrix(a)} and "
+                      f"{_as_matrix(b, column=True)}) (inputs: {a._type}, {b._type})")
+    return apply(L.matmul, [a, b])
+
+
+def _as_matrix(t, column: bool = False) -> str:
+    """An operand as torch's message shows it, rows x columns (a vector is a row, or a column
+    when it is the second operand)."""
+    if t.dim() > 1:
+        return f"{t.shape[-2]}x{t.shape[-1]}"
+    return f"{t.shape[0]}x1" if column else f"1x{t.shape[0]}"
 
 
 def _need(name, t, rank):
     if t.dim() != rank:
-        raise err(RuntimeError, f"{name}: expected a {rank}D tensor, got {t.dim()}D {list(t.shape)}")
+        raise err(RuntimeError, f"{name}: expected a {rank}D tensor, got {t.dim()}D (input: {t._type})")
 
 
 def mm(input, mat2) -> Tensor:
     _need("mm", input, 2), _need("mm", mat2, 2)
-    return matmul(input, mat2)
+    return product(input, mat2, "mm")
 
 
 def bmm(input, mat2) -> Tensor:
     _need("bmm", input, 3), _need("bmm", mat2, 3)
-    if input.shape[0] != mat2.shape[0]:
-        raise err(RuntimeError, f"bmm: batch1 and batch2 must have same number of batches, got "
-                  f"{input.shape[0]} and {mat2.shape[0]}")
-    return matmul(input, mat2)
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise err(RuntimeError, f"bmm: Expected size for first two dimensions of batch2 tensor to be: "
+                  f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}] "
+                  f"(inputs: {input._type}, {mat2._type})")
+    return product(input, mat2, "bmm")
 
 
 def mv(input, vec) -> Tensor:

@@ -94,6 +94,6 @@ Tensor.__itruediv__ = ip.div_
 Tensor.__getitem__ = ix.getitem
 Tensor.__setitem__ = ix.setitem
 Tensor.T = property(lambda self: sh.permute(self, list(reversed(range(self.dim())))))
-Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
+Tensor.mT = property(sh.mT)
 Tensor.data = property(_data_get, _data_set)
 Tensor.__hash__ = object.__hash__  # identity, as torch (and fast: dict keys in optimizers)

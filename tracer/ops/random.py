@@ -13,8 +13,9 @@ import numpy as np
 from ir import dtypes
 from ir.ops import random as RND
 from tracer.core.dispatch import record_value
+from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
-from tracer.ops._util import shape_arg
+from tracer.ops._util import shape_arg, size_arg
 from tracer.ops.creation import _done
 from tracer.ops.shape import broadcast_tensors
 from tracer.core.tensor import Tensor
@@ -90,31 +91,32 @@ def set_rng_state(state) -> None:
     default_generator.set_state(state)
 
 
-def _float(dtype):
+def _float(dtype, op):
     dtype = dtype or dtypes.float32
     if not dtype.is_floating_point:
-        raise TypeError(f"expected a floating-point dtype for random floats, got {dtype.name}")
+        raise err(NotImplementedError, f"{op}: \"{op}\" not implemented for '{scalar_type_name(dtype)}' (random "
+                  f"floats need a floating-point dtype, got {dtype.name})")
     return dtype
 
 
-def uniform_tensor(shape, dtype, low, high, generator=None) -> Tensor:
-    dtype = _float(dtype)
+def uniform_tensor(shape, dtype, low, high, generator=None, op="uniform") -> Tensor:
+    dtype = _float(dtype, op)
     value = _gen(generator).uniform(low, high, size=tuple(shape)).astype(dtype.np)
     return record_value(RND.random_uniform, RND.RandomAttrs(tuple(shape), dtype, float(low), float(high)), value)
 
 
-def normal_tensor(shape, dtype, mean, std, generator=None) -> Tensor:
-    dtype = _float(dtype)
+def normal_tensor(shape, dtype, mean, std, generator=None, op="normal") -> Tensor:
+    dtype = _float(dtype, op)
     value = _gen(generator).normal(mean, std, size=tuple(shape)).astype(dtype.np)
     return record_value(RND.random_normal, RND.RandomAttrs(tuple(shape), dtype, float(mean), float(std)), value)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None) -> Tensor:
-    return _done(uniform_tensor(shape_arg(size), dtype, 0.0, 1.0, generator), requires_grad)
+    return _done(uniform_tensor(size_arg(size, "rand"), dtype, 0.0, 1.0, generator, "rand"), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None) -> Tensor:
-    return _done(normal_tensor(shape_arg(size), dtype, 0.0, 1.0, generator), requires_grad)
+    return _done(normal_tensor(size_arg(size, "randn"), dtype, 0.0, 1.0, generator, "randn"), requires_grad)
 
 
 def rand_like(input, *, dtype=None, requires_grad=False) -> Tensor:
@@ -128,7 +130,9 @@ def randn_like(input, *, dtype=None, requires_grad=False) -> Tensor:
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     if high is None or (size is None and isinstance(high, (tuple, list))):
         low, high, size = 0, low, high if size is None else size
-    value = _gen(generator).integers(low, high, size=tuple(size))
+    if low >= high:
+        raise err(RuntimeError, f"randint: random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    value = _gen(generator).integers(low, high, size=size_arg((tuple(size),), "randint"))
     return Tensor._wrap(value.astype((dtype or dtypes.int64).np))
 
 

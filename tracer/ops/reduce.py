@@ -9,7 +9,7 @@ from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import reduce as R
 from tracer.core.dispatch import apply
-from tracer.core.errors import err
+from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, numpy_names, scalar, to_float
 from tracer.core.tensor import Tensor
@@ -52,7 +52,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     x = cast(input, dtype) if dtype is not None else input
     if not x.dtype.is_floating_point:
         raise err(RuntimeError, f"mean(): could not infer output dtype. Input dtype must be either a floating "
-                  f"point or complex dtype. Got: {x.dtype.name}")
+                  f"point or complex dtype. Got: {scalar_type_name(x.dtype)} (input: {x._type})")
+    if dim is not None:
+        norm_dims(dim, x.dim(), "mean")  # a bad dim is named as mean's, not as the sum's inside it
     return ew.div(sum(x, dim, keepdim), _count(x, dim))
 
 
@@ -63,7 +65,9 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Te
         dim, unbiased = None, dim
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    x = to_float(input)
+    if not input.dtype.is_floating_point:
+        raise err(RuntimeError, f"std and var only support floating point and complex dtypes (input: {input._type})")
+    x = input
     centred = ew.sub(x, mean(x, dim, keepdim=True))
     dof = ew.clamp(ew.sub(_count(x, dim), float(correction)), min=0.0)
     return ew.div(sum(ew.mul(centred, centred), dim, keepdim), dof)
@@ -127,7 +131,7 @@ def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
         return full(input)
     if isinstance(dim_or_other, Tensor):
         return pairwise(input, dim_or_other)
-    d = norm_dim(dim_or_other, input.dim(), arg.name)
+    d = norm_dim(dim_or_other, input.dim(), arg.name[3:])  # argmax -> max: the function the user called
     idx = apply(arg, [input], R.ArgAttrs(d, True))
     if input.dim() == 0:
         return values_indices(input, idx)
@@ -175,7 +179,10 @@ def log_softmax(input, dim=None, dtype=None, **_legacy) -> Tensor:
 
 def _softmax_family(op, input, dim, dtype) -> Tensor:
     """A 0-d input is softmaxed as one element (torch accepts dims 0 and -1 for it)."""
-    x = to_float(cast(input, dtype) if dtype is not None else input)
+    x = cast(input, dtype) if dtype is not None else input
+    if not x.dtype.is_floating_point:
+        raise err(NotImplementedError, f'"{op.name}" not implemented for \'{scalar_type_name(x.dtype)}\' '
+                  f"(input: {x._type}; pass dtype= to compute in a floating-point type)")
     axis = norm_dim(_softmax_dim(x, dim), x.dim(), op.name)
     if x.dim() == 0:
         return apply(op, [x.reshape(1)], R.SoftmaxAttrs(0)).reshape(())
@@ -205,7 +212,10 @@ def count_nonzero(input, dim=None) -> Tensor:
 
 
 def norm(input, p="fro", dim=None, keepdim=False) -> Tensor:
-    x = to_float(input)
+    if not input.dtype.is_floating_point:
+        raise err(RuntimeError, f"norm: linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                  f"Got {scalar_type_name(input.dtype)} (input: {input._type})")
+    x = input
     if p in ("fro", 2, 2.0):
         return _sqrt_zero_grad_at_zero(sum(ew.mul(x, x), dim, keepdim))
     if p in (1, 1.0):

@@ -2,29 +2,35 @@
 repeat, cat, stack, split, chunk, narrow."""
 from __future__ import annotations
 
+import math
+
 from ir.ops import shape as S
 from ir.ops.rules import broadcast_shapes
 from tracer.core import tensor_state
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
-from tracer.ops._util import norm_dim, numpy_names, promote_all, shape_arg
+from tracer.ops._util import norm_dim, numpy_names, op_err, promote_all, shape_arg
 from tracer.core.tensor import Tensor
 
 
-def _resolve(shape, numel: int) -> tuple[int, ...]:
+def _resolve(shape, input, op: str = "reshape") -> tuple[int, ...]:
     """Fill in a single -1 as torch does, or say why the shape does not fit."""
-    shape = tuple(int(d) for d in shape)
+    shape, numel = tuple(int(d) for d in shape), input.numel()
     if shape.count(-1) > 1:
-        raise err(RuntimeError, "only one dimension can be inferred")
+        raise op_err(RuntimeError, op, f"only one dimension can be inferred (shape {list(shape)})", input)
+    for i, d in enumerate(shape):
+        if d < -1:
+            raise op_err(RuntimeError, op, f"invalid shape dimension {d} at index {i} of shape {list(shape)}", input)
     known = 1
     for d in shape:
         if d != -1:
             known *= d
-    if -1 in shape:
-        if known == 0 or numel % known:
-            raise err(RuntimeError, f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if d == -1 else d for d in shape)
-    return shape
+    if -1 in shape and known == 0:
+        raise op_err(RuntimeError, op, f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                     "unspecified dimension size -1 can be any value and is ambiguous", input)
+    if (numel % known if -1 in shape else known != numel):
+        raise op_err(RuntimeError, op, f"shape '{list(shape)}' is invalid for input of size {numel}", input)
+    return tuple(numel // known if d == -1 else d for d in shape)
 
 
 def slice_dim(x, d, start, end, step) -> Tensor:
@@ -43,15 +49,21 @@ def slice_region(x, starts, ends, steps) -> Tensor:
 
 
 def reshape(input, *shape) -> Tensor:
-    new = _resolve(shape_arg(shape), input.numel())
+    return _reshape(input, shape_arg(shape), "reshape")
+
+
+def view(input, *shape) -> Tensor:
+    return _reshape(input, shape_arg(shape), "view")
+
+
+def _reshape(input, shape, op) -> Tensor:
+    new = _resolve(shape, input, op)
     if new == tuple(input.shape):
         return input
     old = S.ShapeAttrs(tuple(input.shape))
     return tensor_state.make_view(apply(S.reshape, [input], S.ShapeAttrs(new)), input,
                                   lambda v: apply(S.reshape, [v], old))
 
-
-view = reshape
 
 
 def view_as(input, other) -> Tensor:
@@ -77,6 +89,9 @@ def flatten(input, start_dim=0, end_dim=-1) -> Tensor:
 def unflatten(input, dim, sizes) -> Tensor:
     d = norm_dim(dim, input.dim(), "unflatten")
     shape = list(input.shape)
+    if -1 not in sizes and math.prod(sizes) != shape[d]:
+        raise op_err(RuntimeError, "unflatten", f"Provided sizes {tuple(sizes)} don't multiply up to the size of "
+                     f"dim {dim} ({shape[d]}) in the input tensor", input)
     return reshape(input, shape[:d] + list(sizes) + shape[d + 1:])
 
 
@@ -101,8 +116,9 @@ def unsqueeze(input, dim) -> Tensor:
 def permute(input, *dims) -> Tensor:
     perm = tuple(norm_dim(d, input.dim(), "permute") for d in shape_arg(dims))
     if len(perm) != input.dim() or sorted(perm) != list(range(input.dim())):
-        raise err(RuntimeError, f"permute: dims {list(perm)} must be a permutation of the "
-                  f"{input.dim()} dims of a tensor of shape {list(input.shape)}")
+        why = "repeated dims are not allowed: " if len(set(perm)) != len(perm) else ""
+        raise op_err(RuntimeError, "permute", f"{why}dims {list(perm)} must be a permutation of the "
+                     f"{input.dim()} dims of the input", input)
     if perm == tuple(range(input.dim())):
         return input
     inverse = S.PermuteAttrs(tuple(sorted(range(len(perm)), key=perm.__getitem__)))
@@ -122,9 +138,18 @@ def transpose(input, dim0, dim1) -> Tensor:
 swapaxes = swapdims = transpose
 
 
+def mT(input) -> Tensor:
+    """``Tensor.mT``: the last two dims swapped, for matrices and batches of them only."""
+    if input.dim() < 2:
+        raise op_err(RuntimeError, "mT", f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                     f"{input.dim()}-D tensor.", input)
+    return transpose(input, -2, -1)
+
+
 def t(input) -> Tensor:
     if input.dim() > 2:
-        raise err(RuntimeError, f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D")
+        raise op_err(RuntimeError, "t", f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D",
+                     input)
     return transpose(input, 0, 1) if input.dim() == 2 else input
 
 
@@ -141,8 +166,16 @@ def expand(input, *sizes) -> Tensor:
     sizes = shape_arg(sizes)
     lead = len(sizes) - input.dim()
     if lead < 0:
-        raise err(RuntimeError, f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
-                  f"equal to the number of dimensions in the tensor ({input.dim()})")
+        raise op_err(RuntimeError, "expand", f"the number of sizes provided ({len(sizes)}) must be greater or "
+                     f"equal to the number of dimensions in the tensor ({input.dim()})", input)
+    for i, s in enumerate(sizes):
+        if s == -1 and i < lead:
+            raise op_err(RuntimeError, "expand", f"The expanded size of the tensor (-1) isn't allowed in a "
+                         f"leading, non-existing dimension {i} (sizes {list(sizes)})", input)
+        if s != -1 and i >= lead and input.shape[i - lead] not in (1, s):
+            raise op_err(RuntimeError, "expand", f"The expanded size of the tensor ({s}) must match the existing "
+                         f"size ({input.shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
+                         f"{list(sizes)}.  Tensor sizes: {list(input.shape)}", input)
     target = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     if target == tuple(input.shape):
         return input
@@ -164,8 +197,8 @@ def broadcast_tensors(*tensors):
 def repeat(input, *sizes) -> Tensor:
     sizes = shape_arg(sizes)
     if len(sizes) < input.dim():
-        raise err(RuntimeError, "Number of dimensions of repeat dims can not be smaller than number of "
-                  "dimensions of tensor")
+        raise op_err(RuntimeError, "repeat", f"Number of dimensions of repeat dims ({list(sizes)}) can not be "
+                     "smaller than number of dimensions of tensor", input)
     shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
     interleaved = [v for s in shape for v in (1, s)]
     target = [v for r, s in zip(sizes, shape) for v in (r, s)]
@@ -177,9 +210,13 @@ def repeat(input, *sizes) -> Tensor:
 def cat(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
-        raise err(RuntimeError, "torch.cat(): expected a non-empty list of Tensors")
+        raise err(ValueError, "torch.cat(): expected a non-empty list of Tensors")
     axis = dim
     tensors = promote_all(tensors)
+    for i, x in enumerate(tensors):
+        if x.dim() == 0:
+            raise op_err(RuntimeError, "cat", f"zero-dimensional tensor (at position {i}) cannot be concatenated",
+                         *tensors)
     a = norm_dim(axis, tensors[0].dim(), "cat")
     if len(tensors) == 1:
         return tensors[0]
@@ -193,12 +230,12 @@ concat = concatenate = cat
 def stack(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
-        raise err(RuntimeError, "stack expects a non-empty TensorList")
+        raise err(RuntimeError, "stack: stack expects a non-empty TensorList")
     axis = dim
     first = tuple(tensors[0].shape)
     for i, x in enumerate(tensors):
         if tuple(x.shape) != first:
-            raise err(RuntimeError, f"stack expects each tensor to be equal size, but got {list(first)} at "
+            raise err(RuntimeError, f"stack: stack expects each tensor to be equal size, but got {list(first)} at "
                       f"entry 0 and {list(x.shape)} at entry {i}")
     a = norm_dim(axis, len(first) + 1, "stack")
     return cat([unsqueeze(x, a) for x in tensors], a)
@@ -233,7 +270,8 @@ def narrow(input, dim, start, length) -> Tensor:
     d = norm_dim(dim, input.dim(), "narrow")
     start = start + input.shape[d] if start < 0 else start
     if start < 0 or start + length > input.shape[d]:
-        raise err(RuntimeError, f"start ({start}) + length ({length}) exceeds dimension size ({input.shape[d]}).")
+        raise op_err(RuntimeError, "narrow", f"start ({start}) + length ({length}) exceeds dimension size "
+                     f"({input.shape[d]}).", input)
     return slice_dim(input, d, start, start + length, 1)
 
 
@@ -242,13 +280,17 @@ def split(tensor, split_size_or_sections, dim=0):
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise op_err(RuntimeError, "split", f"split_size can only be 0 if dimension size is 0, but got split_size "
+                         f"{size} for dimension size {n}" if size == 0 else f"split expects split_size be "
+                         f"non-negative, but got split_size={size}", tensor)
         sections = [size] * (n // size) + ([n % size] if n % size else []) if size > 0 else [n]
         sections = sections or [0]  # an empty dim splits into one empty piece, as in torch
     else:
         sections = list(split_size_or_sections)
         if sum(sections) != n:
-            raise err(RuntimeError, f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
-                      f"size at dimension {d}), but got split_sizes={sections}")
+            raise op_err(RuntimeError, "split", f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                         f"tensor's size at dimension {d}), but got split_sizes={sections}", tensor)
     out, start = [], 0
     for s in sections:
         out.append(slice_dim(tensor, d, start, start + s, 1))
@@ -259,6 +301,8 @@ def split(tensor, split_size_or_sections, dim=0):
 @numpy_names
 def chunk(input, chunks, dim=0):
     d = norm_dim(dim, input.dim(), "chunk")
+    if chunks <= 0:
+        raise op_err(RuntimeError, "chunk", f"chunk expects `chunks` to be greater than 0, got: {chunks}", input)
     size = -(-input.shape[d] // chunks)
     return split(input, max(size, 1), d)
 
