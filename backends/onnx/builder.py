@@ -25,6 +25,21 @@ NONDETERMINISTIC = frozenset({"RandomUniform", "RandomNormal", "RandomUniformLik
 SHARED_CONST_SIZE = 4096
 
 
+def bools_via_int32(lower):
+    """A lowering for an ONNX op without a bool type (Add, Mul, Max, Less, ReduceMax, MatMul):
+    bool inputs are cast to int32 and a bool result cast back (torch's bool + bool is `or`,
+    bool * bool `and`, max of bools `any`, False < True)."""
+    def lowered(b, node, xs):
+        if not any(x.dtype.kind == "b" for x in node.inputs):
+            return lower(b, node, xs)
+        wide = [b.op("Cast", [v], to=TensorProto.INT32) if x.dtype.kind == "b" else v
+                for x, v in zip(node.inputs, xs)]
+        out = lower(b, node, wide)
+        return b.op("Cast", [out], to=TensorProto.BOOL) if node.dtype.kind == "b" else out
+    lowered.__doc__ = lower.__doc__
+    return lowered
+
+
 class OnnxBuilder:
     """Collects ONNX nodes and initializers while lowering one ir graph.
 

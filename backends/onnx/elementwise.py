@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ir.ops import elementwise as E
-from backends.onnx.builder import ONNX_TYPE
+from backends.onnx.builder import ONNX_TYPE, bools_via_int32
 from ir import dtypes
 
 _F32 = dtypes.float32
@@ -46,13 +46,15 @@ def _erf(b, node, xs):
 
 
 def _log1p_of(b, z: str, dtype) -> str:
-    """log(1 + z) without cancellation (Kahan): log(u) z / (u - 1) with u = 1 + z, or z where u == 1."""
+    """log(1 + z) without cancellation (Kahan): log(u) (z / (u - 1)) with u = 1 + z, or z where
+    u == 1 or u is +inf (the ratio is taken first: log(u) z overflows for z near the float max)."""
     one = b.scalar_like(1, dtype)
     u = b.op("Add", [one, z])
     u_minus_1 = b.op("Sub", [u, one])
-    exact = b.op("Equal", [u_minus_1, b.scalar_like(0, dtype)])
+    exact = b.op("Or", [b.op("Equal", [u_minus_1, b.scalar_like(0, dtype)]),
+                        b.op("IsInf", [u], detect_negative=0)])
     safe = b.op("Where", [exact, one, u_minus_1])
-    return b.op("Where", [exact, z, b.op("Div", [b.op("Mul", [b.op("Log", [u]), z]), safe])])
+    return b.op("Where", [exact, z, b.op("Mul", [b.op("Log", [u]), b.op("Div", [z, safe])])])
 
 
 def _logaddexp(b, node, xs):
@@ -90,25 +92,61 @@ def _ne(b, node, xs):
     return b.op("Not", [b.op("Equal", xs)])
 
 
+def _logical_not(b, node, xs):
+    """Not on bools; x == 0 on numbers (ONNX Not is bool-only; NaN is true, as in torch)."""
+    if node.inputs[0].dtype.kind == "b":
+        return b.op("Not", xs)
+    return b.op("Equal", [xs[0], b.scalar_like(0, node.inputs[0].dtype)])
+
+
+def _fmod_parts(b, x, y, dtype):
+    """(fmod(x, y), whether the quotient's floor is one below its truncation): the C fmod that
+    NumPy's and torch's floor division and remainder start from (infinities and signs included)."""
+    mod = b.op("Mod", [x, y], fmod=1)
+    zero = b.scalar_like(0, dtype)
+    nonzero = b.op("Not", [b.op("Equal", [mod, zero])])
+    signs_differ = b.op("Xor", [b.op("Less", [y, zero]), b.op("Less", [mod, zero])])
+    return mod, b.op("And", [nonzero, signs_differ])
+
+
 def _remainder(b, node, xs):
-    """torch.remainder: the result takes the divisor's sign (Python %)."""
+    """torch.remainder: the result takes the divisor's sign (Python %). Floats as NumPy and
+    torch compute it, fmod(x, y) plus y where the signs differ (x - floor(x / y) y is NaN for an
+    infinite y: -0 * inf)."""
     x, y = xs
-    if node.dtype.is_floating_point:
-        return b.op("Sub", [x, b.op("Mul", [b.op("Floor", [b.op("Div", [x, y])]), y])])
-    return b.op("Mod", [x, y], fmod=0)
+    if not node.dtype.is_floating_point:
+        return b.op("Mod", [x, y], fmod=0)
+    mod, step = _fmod_parts(b, x, y, node.dtype)
+    return b.op("Where", [step, b.op("Add", [mod, y]), mod])
 
 
 def _floor_divide(b, node, xs):
     """torch's // rounds toward -inf; ONNX Div truncates integers, so step down where needed."""
     x, y = xs
     if node.dtype.is_floating_point:
-        return b.op("Floor", [b.op("Div", [x, y])])
+        return _float_floor_divide(b, node.dtype, x, y)
     q = b.op("Div", [x, y])
     zero = b.scalar_like(0, node.dtype)
     inexact = b.op("Not", [b.op("Equal", [b.op("Mul", [q, y]), x])])
     signs_differ = b.op("Xor", [b.op("Less", [x, zero]), b.op("Less", [y, zero])])
     step = b.op("Cast", [b.op("And", [inexact, signs_differ])], to=ONNX_TYPE[node.dtype])
     return b.op("Sub", [q, step])
+
+
+def _float_floor_divide(b, dtype, x, y):
+    """NumPy's and torch's float floor division: (x - fmod(x, y)) / y, one less where the
+    signs differ, rounded to the nearest integer; x / y where y is 0 (floor(x / y) is inf for
+    an infinite x, theirs NaN)."""
+    mod, step = _fmod_parts(b, x, y, dtype)
+    div = b.op("Div", [b.op("Sub", [x, mod]), y])
+    div = b.op("Where", [step, b.op("Sub", [div, b.scalar_like(1, dtype)]), div])
+    floor = b.op("Floor", [div])
+    up = b.op("Greater", [b.op("Sub", [div, floor]), b.scalar_like(0.5, dtype)])
+    floor = b.op("Where", [up, b.op("Add", [floor, b.scalar_like(1, dtype)]), floor])
+    zero = b.scalar_like(0, dtype)
+    signed_zero = b.op("Mul", [zero, b.op("Div", [x, y])])  # copysign(0, x / y)
+    floor = b.op("Where", [b.op("Equal", [div, zero]), signed_zero, floor])
+    return b.op("Where", [b.op("Equal", [y, zero]), b.op("Div", [x, y]), floor])
 
 
 def _bce(b, node, xs):
@@ -163,9 +201,15 @@ def _cast(b, node, xs):
 
 
 def _clamp(b, node, xs):
-    """Clip with bounds as constants of the input's dtype ('' for a missing side)."""
-    lo = "" if node.attrs.min is None else b.scalar_like(node.attrs.min, node.dtype)
-    hi = "" if node.attrs.max is None else b.scalar_like(node.attrs.max, node.dtype)
+    """Clip with bounds as constants of the input's dtype; a one-sided clamp is Max or Min
+    (onnxruntime's Clip takes a missing bound as the dtype's largest finite value, so +-inf
+    would become +-3.4e38)."""
+    lo = None if node.attrs.min is None else b.scalar_like(node.attrs.min, node.dtype)
+    hi = None if node.attrs.max is None else b.scalar_like(node.attrs.max, node.dtype)
+    if hi is None:
+        return b.op("Max", [xs[0], lo]) if lo is not None else b.op("Identity", xs)
+    if lo is None:
+        return b.op("Min", [xs[0], hi])
     return b.op("Clip", [xs[0], lo, hi])
 
 
@@ -176,7 +220,12 @@ def _relu(b, node, xs):
 
 
 def _sigmoid(b, node, xs):
-    return b.op("Sigmoid", xs)
+    """Sigmoid; float64 as 1 / (1 + exp(-x)), the interpreter's formula (onnxruntime's float64
+    Sigmoid loses relative accuracy below x = -15: 1e-3 at -30, 0 instead of 4e-18 at -40)."""
+    if node.dtype.name != "float64":
+        return b.op("Sigmoid", xs)
+    one = b.scalar_like(1, node.dtype)
+    return b.op("Div", [one, b.op("Add", [one, b.op("Exp", [b.op("Neg", xs)])])])
 
 
 def _sign(b, node, xs):
@@ -203,15 +252,15 @@ LOWERINGS = {
     E.log1p: _log1p,
     E.expm1: _expm1,
     E.reciprocal: _simple("Reciprocal"),
-    E.logical_not: _simple("Not"),
+    E.logical_not: _logical_not,
     E.detach: _pass_through,
-    E.add: _simple("Add"),
+    E.add: bools_via_int32(_simple("Add")),
     E.sub: _simple("Sub"),
-    E.mul: _simple("Mul"),
+    E.mul: bools_via_int32(_simple("Mul")),
     E.div: _simple("Div"),
     E.pow_: _pow,
-    E.maximum: _simple("Max"),
-    E.minimum: _simple("Min"),
+    E.maximum: bools_via_int32(_simple("Max")),
+    E.minimum: bools_via_int32(_simple("Min")),
     E.logaddexp: _logaddexp,
     E.remainder: _remainder,
     E.floor_divide: _floor_divide,
@@ -219,10 +268,10 @@ LOWERINGS = {
     E.binary_cross_entropy_with_logits: _bce_logits,
     E.eq: _simple("Equal"),
     E.ne: _ne,
-    E.lt: _simple("Less"),
-    E.le: _simple("LessOrEqual"),
-    E.gt: _simple("Greater"),
-    E.ge: _simple("GreaterOrEqual"),
+    E.lt: bools_via_int32(_simple("Less")),
+    E.le: bools_via_int32(_simple("LessOrEqual")),
+    E.gt: bools_via_int32(_simple("Greater")),
+    E.ge: bools_via_int32(_simple("GreaterOrEqual")),
     E.logical_and: _simple("And"),
     E.logical_or: _simple("Or"),
     E.logical_xor: _simple("Xor"),

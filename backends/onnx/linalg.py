@@ -4,6 +4,7 @@ Folding a transpose into ``Gemm`` needs the transpose's node, so it is an ONNX-s
 (``backends/onnx/passes/gemm.py``), not part of this lowering."""
 from __future__ import annotations
 
+from backends.onnx.builder import bools_via_int32
 from ir.ops import linalg as L
 
 
@@ -26,5 +27,5 @@ def _matmul(b, node, xs):
 
 
 LOWERINGS = {
-    L.matmul: _matmul,
+    L.matmul: bools_via_int32(_matmul),
 }

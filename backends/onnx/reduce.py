@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.onnx.builder import ONNX_TYPE
+from backends.onnx.builder import ONNX_TYPE, bools_via_int32
+from ir import dtypes
 from ir.ops import reduce as R
 
 
@@ -23,9 +24,23 @@ def _reduce(op_type: str, axes_input_from: int):
 
 def _arg(op_type: str):
     def lower(b, node, xs):
-        if not node.inputs[0].shape:
+        x = node.inputs[0]
+        if not x.shape:
             return b.const(np.zeros((), dtype=np.int64))
-        return b.op(op_type, xs, axis=node.attrs.axis, keepdims=int(node.attrs.keepdim), select_last_index=0)
+        keep = dict(axis=node.attrs.axis, keepdims=int(node.attrs.keepdim), select_last_index=0)
+        found = b.op(op_type, xs, **keep)
+        if not x.dtype.is_floating_point:
+            return found
+        # torch's (and NumPy's) arg-extremum is the first NaN of a slice holding one;
+        # onnxruntime's ArgMax/ArgMin ignore NaN
+        nan = b.op("Cast", [b.op("IsNaN", xs)], to=ONNX_TYPE[dtypes.int32])
+        first_nan = b.op("ArgMax", [nan], **keep)
+        axes = [node.attrs.axis]
+        any_nan = (b.op("ReduceMax", [nan, b.int64s(axes)], keepdims=keep["keepdims"]) if b.opset >= 18
+                   else b.op("ReduceMax", [nan], axes=axes, keepdims=keep["keepdims"]))
+        has_nan = b.op("Cast", [any_nan], to=ONNX_TYPE[dtypes.bool_])
+        return b.op("Where", [has_nan, first_nan, found])
+    lower.__doc__ = f"ir arg-extremum -> ONNX {op_type}, NaN first as torch."
     return lower
 
 
@@ -56,8 +71,8 @@ LOWERINGS = {
     R.log_softmax: _softmax("LogSoftmax"),
     R.sum_: _reduce("ReduceSum", 13),
     R.prod: _reduce("ReduceProd", 18),
-    R.amax: _reduce("ReduceMax", 18),
-    R.amin: _reduce("ReduceMin", 18),
+    R.amax: bools_via_int32(_reduce("ReduceMax", 18)),
+    R.amin: bools_via_int32(_reduce("ReduceMin", 18)),
     R.argmax: _arg("ArgMax"),
     R.argmin: _arg("ArgMin"),
     R.numel: _numel,
