@@ -34,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from ir.formula import Value, where, zeros_like
+from ir.ops import conv as C
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import linalg as L
@@ -234,6 +235,63 @@ def _matmul(g, out, x, y):
     return gx, gy
 
 
+def _emit(op, *values, **attrs):
+    """``op`` applied to graph values (for ops without an operator of their own)."""
+    return values[0]._emit(op, *values, **attrs)
+
+
+def _crop(v, shape):
+    """``v`` sliced down to ``shape`` from the start of each dim (nothing emitted if it fits)."""
+    if tuple(v.shape) == tuple(shape):
+        return v
+    return v.slice((0,) * v.rank, tuple(shape), (1,) * v.rank)
+
+
+def _conv_bias_grad(g):
+    return g.sum((0,) + tuple(range(2, g.rank)))
+
+
+def _conv_weight_grad(x, g, w_shape, a):
+    """dW of ``conv(x, w)`` given its output gradient ``g``: per group, a convolution of x (its
+    channels as the batch, the batch as channels) with g as the weights, stride and dilation
+    swapped, cropped to the kernel (the padded input may hold a little more than it reaches)."""
+    groups, n = a.groups, len(a.stride)
+    batch, cin, cout = x.shape[0], x.shape[1], g.shape[1]
+    spatial = tuple(range(3, 3 + n))
+    if groups == 1:
+        xs = x.permute((1, 0) + tuple(range(2, 2 + n)))
+        gs = g.permute((1, 0) + tuple(range(2, 2 + n)))
+    else:
+        xs = x.reshape((batch, groups, cin // groups) + x.shape[2:]).permute((2, 1, 0) + spatial)
+        xs = xs.reshape((cin // groups, groups * batch) + x.shape[2:])
+        gs = g.reshape((batch, groups, cout // groups) + g.shape[2:]).permute((1, 2, 0) + spatial)
+        gs = gs.reshape((cout, batch) + g.shape[2:])
+    r = _emit(C.conv, xs, gs, stride=a.dilation, pads=a.pads, dilation=a.stride, groups=groups)
+    return _crop(r.permute((1, 0) + tuple(range(2, 2 + n))), w_shape)
+
+
+def _conv(g, out, x, w, *bias):
+    """dX is the transposed convolution of g (output_padding restores what the stride's
+    rounding dropped), dW a convolution over swapped axes, db the sum of g over all but channels."""
+    a, n = out.attrs, len(out.attrs.stride)
+    extra = tuple(x.shape[2 + i] - C.conv_transpose_size(g.shape[2 + i], w.shape[2 + i], a.stride[i], a.pads[i],
+                                                       a.pads[n + i], a.dilation[i], 0) for i in range(n))
+    dx = _emit(C.conv_transpose, g, w, stride=a.stride, pads=a.pads, dilation=a.dilation, groups=a.groups,
+               output_padding=extra)
+    dw = _conv_weight_grad(x, g, w.shape, a)
+    return (dx, dw) + tuple(_conv_bias_grad(g) for _ in bias)
+
+
+def _conv_transpose(g, out, x, w, *bias):
+    """The adjoint's adjoint: dX is the convolution of g (cropped where output_padding reached
+    past a stride), dW the weight gradient of that convolution with x as its output gradient."""
+    a = out.attrs
+    plain = C.ConvAttrs(a.stride, a.pads, a.dilation, a.groups)
+    dx = _emit(C.conv, g, w, stride=a.stride, pads=a.pads, dilation=a.dilation, groups=a.groups)
+    dw = _conv_weight_grad(g, x, w.shape, plain)
+    return (_crop(dx, x.shape), dw) + tuple(_conv_bias_grad(g) for _ in bias)
+
+
 RULES = {
     E.neg: linear(lambda g, out, x: -g),
     E.abs_: unary(lambda g, out, x: g * x.sign()),
@@ -292,5 +350,7 @@ RULES = {
     I.scatter_add: rule(lambda g, out, x, index, src: (g, None, g.gather_elements(index, out.attrs.axis))),
     I.nll_loss: rule(_nll),
     L.matmul: rule(_matmul),
+    C.conv: rule(_conv),
+    C.conv_transpose: rule(_conv_transpose),
 }
 

@@ -241,3 +241,43 @@ ROWS = [
     R("silu", lambda m, x: m.nn.functional.silu(x), S),
     R("softplus", lambda m, x: m.nn.functional.softplus(x), S),
 ]
+
+# convolutions (0-d is not a convolution's input; grad-of-grad in tests/tracer/test_cnn.py); float32 sums
+# reorder against torch's kernels
+CONV = dict(rtol=1e-4, atol=1e-5)
+ROWS += [
+    R("conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2, padding=1), (2, 4, 9), (6, 4, 3), (6,),
+      **CONV),
+    R("conv1d_same_dilation_groups", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, padding="same", dilation=2,
+      groups=2), (2, 4, 10), (6, 2, 3), (6,), **CONV),
+    R("conv1d_unbatched_nobias", lambda m, x, w: m.nn.functional.conv1d(x, w), (4, 9), (3, 4, 3), **CONV),
+    R("conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b), (2, 3, 7, 7), (4, 3, 3, 3), (4,), **CONV),
+    R("conv2d_stride_padding", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=(2, 1), padding=(1, 2)),
+      (2, 3, 8, 6), (4, 3, 3, 3), (4,), **CONV),
+    R("conv2d_stride_remainder", lambda m, x, w: m.nn.functional.conv2d(x, w, stride=3), (1, 2, 8, 7), (3, 2, 3, 2),
+      **CONV),
+    R("conv2d_same_even_kernel", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding="same"),
+      (2, 3, 6, 5), (2, 3, 2, 4), (2,), **CONV),
+    R("conv2d_dilation", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=2, dilation=(2, 3)),
+      (2, 2, 7, 8), (3, 2, 3, 3), (3,), **CONV),
+    R("conv2d_groups", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=2, padding=1, groups=2),
+      (2, 4, 6, 6), (6, 2, 3, 3), (6,), **CONV),
+    R("conv2d_depthwise", lambda m, x, w: m.nn.functional.conv2d(x, w, padding=1, groups=3), (2, 3, 5, 5),
+      (6, 1, 3, 3), **CONV),
+    R("conv2d_valid_nobias", lambda m, x, w: m.nn.functional.conv2d(x, w, padding="valid"), (1, 3, 5, 6),
+      (2, 3, 5, 1), **CONV),
+    R("conv2d_empty_batch", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1), (0, 3, 5, 5),
+      (4, 3, 3, 3), (4,), **CONV),
+    R("conv3d", lambda m, x, w, b: m.nn.functional.conv3d(x, w, b, padding=(1, 0, 1)), (1, 2, 4, 3, 4),
+      (2, 2, 2, 2, 2), (2,), **CONV),
+    R("conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(x, w, b, stride=2, padding=1,
+      output_padding=1), (2, 4, 5), (4, 3, 3), (3,), **CONV),
+    R("conv_transpose2d", lambda m, x, w, b: m.nn.functional.conv_transpose2d(x, w, b, stride=2, padding=1,
+      output_padding=1), (2, 4, 4, 4), (4, 3, 3, 3), (3,), **CONV),
+    R("conv_transpose2d_groups_dilation", lambda m, x, w: m.nn.functional.conv_transpose2d(x, w, stride=(1, 2),
+      padding=(2, 1), groups=2, dilation=2), (2, 4, 4, 5), (4, 1, 3, 2), **CONV),
+    R("conv_transpose2d_output_padding_past_stride", lambda m, x, w, b: m.nn.functional.conv_transpose2d(
+        x, w, b, output_padding=1, dilation=2), (1, 2, 4, 4), (2, 3, 3, 3), (3,), **CONV),
+    R("conv_transpose2d_empty_batch", lambda m, x, w: m.nn.functional.conv_transpose2d(x, w, stride=2),
+      (0, 2, 3, 3), (2, 3, 2, 2), **CONV),
+]

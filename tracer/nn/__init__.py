@@ -2,6 +2,8 @@
 from tracer.nn import functional, init  # noqa: F401
 from tracer.nn.activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax,  # noqa: F401
                                   Softplus, Tanh)
+from tracer.nn.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
+                             ConvTranspose3d)
 from tracer.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from tracer.nn.layers import Dropout, Flatten, Identity, Linear, Unflatten  # noqa: F401
 from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: F401

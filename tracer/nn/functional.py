@@ -24,6 +24,8 @@ from tracer.ops.linalg import product
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
 from tracer.ops.random import uniform_tensor
 from tracer.core.tensor import Tensor
+from tracer.nn.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
+                             conv_transpose3d)
 
 
 # -- layers ------------------------------------------------------------------------------
