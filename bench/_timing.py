@@ -1,4 +1,7 @@
-"""Shared timing helper for the bench scripts: median of repeated runs after a warm-up."""
+"""Timing inside one process: ``median_us`` is what a bench child (bench/_rounds.py) times its
+variant with. ``interleaved_us`` takes turns between variants in the same process, for quick
+experiments only: the bench scripts compare variants in separate processes, since a
+neighbour's spinning thread pools distort an in-process comparison."""
 from __future__ import annotations
 
 import statistics

@@ -1,17 +1,25 @@
-"""Per-op cost of eager mode against PyTorch eager and raw NumPy, measured in one run:
-a chain of small elementwise ops (with and without autograd recording) and a 512x512
-matmul chain. Prints microseconds per op and the ratios.
+"""Per-op cost of eager mode against PyTorch eager and raw NumPy: a chain of 200 small
+elementwise ops on 16 floats (no grad; the input requiring grad so every op records; the same
+followed by ``sum().backward()``) and a 512x512 matmul chain. Each variant runs in its own
+process, 5 rounds in rotated order (bench/_rounds.py); prints the median per op, the spread
+and the ratios to torch eager's and NumPy's time.
 
-    python bench/eager_overhead.py
+    python bench/eager_overhead.py [--rounds N] [--quick] [--filter TEXT] [--json PATH]
+    python bench/eager_overhead.py --variant "tracegrad eager" --case "small chain, no grad"   # one child
 """
 from __future__ import annotations
 
 import numpy as np
-
-import tracer
-from _timing import median_us
+from _rounds import NUMPY, TORCH, Case, cores, main
 
 CHAIN = 200
+TRACEGRAD = "tracegrad eager"
+CASES = [
+    Case("small chain, no grad", (NUMPY, TORCH, TRACEGRAD), unit="us/op", per_call=CHAIN),
+    Case("small chain, requires_grad", (TORCH, TRACEGRAD), unit="us/op", per_call=CHAIN),
+    Case("small chain, grad+backward", (TORCH, TRACEGRAD), unit="us/op", per_call=CHAIN),
+    Case("512x512 matmul chain", (NUMPY, TORCH, TRACEGRAD), unit="us/op", per_call=8, calls=30),
+]
 
 
 def small_chain(m, x, y):
@@ -29,36 +37,37 @@ def matmul_chain(x, w):
     return x
 
 
-def main():
-    import torch
-    torch.set_num_threads(2)
-    rows = []
+def module_for(variant: str):
+    """The module a variant computes with, imported only in the child that runs it."""
+    if variant == NUMPY:
+        return np
+    if variant == TORCH:
+        import torch
+        torch.set_num_threads(cores())
+        return torch
+    import tracer
+    return tracer
+
+
+def build(variant: str, case: Case, quick: bool):
+    m = module_for(variant)
+    wrap = (lambda a: a) if m is np else m.tensor
+    if case.name == "512x512 matmul chain":
+        x = wrap(np.random.default_rng(1).standard_normal((512, 512)).astype(np.float32) / 23)
+        return lambda: matmul_chain(x, x)
     a = np.random.default_rng(0).standard_normal(16).astype(np.float32) * 0.1
-    b = np.ones(16, np.float32) * 0.5
-    cases = {
-        "numpy": lambda: small_chain(np, a, b),
-        "torch eager": lambda ta=torch.tensor(a), tb=torch.tensor(b): small_chain(torch, ta, tb),
-        "tracegrad eager": lambda ta=tracer.tensor(a), tb=tracer.tensor(b): small_chain(tracer, ta, tb),
-    }
-    grad_cases = {
-        "torch eager (requires_grad)": lambda: small_chain(torch, torch.tensor(a, requires_grad=True), torch.tensor(b)),
-        "tracegrad eager (requires_grad)": lambda: small_chain(tracer, tracer.tensor(a, requires_grad=True), tracer.tensor(b)),
-    }
-    print(f"small elementwise chain ({CHAIN} ops on 16 floats)")
-    times = {k: median_us(f, 200) / CHAIN for k, f in {**cases, **grad_cases}.items()}
-    for k, us in times.items():
-        rows.append((k, us))
-        print(f"  {k:<34} {us:7.2f} us/op   {us / times['numpy']:6.1f}x numpy   "
-              f"{us / times['torch eager' if 'requires' not in k else 'torch eager (requires_grad)']:5.2f}x torch")
-    x = np.random.default_rng(1).standard_normal((512, 512)).astype(np.float32) / 23
-    mats = {"numpy": lambda: matmul_chain(x, x),
-            "torch eager": lambda tx=torch.tensor(x): matmul_chain(tx, tx),
-            "tracegrad eager": lambda gx=tracer.tensor(x): matmul_chain(gx, gx)}
-    print("512x512 matmul chain (8 matmuls)")
-    mt = {k: median_us(f, 30) / 8 for k, f in mats.items()}
-    for k, us in mt.items():
-        print(f"  {k:<34} {us:9.1f} us/op   {us / mt['numpy']:5.2f}x numpy   {us / mt['torch eager']:5.2f}x torch")
+    b = wrap(np.ones(16, np.float32) * 0.5)
+    if case.name == "small chain, no grad":
+        x = wrap(a)
+        return lambda: small_chain(m, x, b)
+    if case.name == "small chain, requires_grad":
+        return lambda: small_chain(m, m.tensor(a, requires_grad=True), b)
+
+    def forward_backward():
+        x = m.tensor(a, requires_grad=True)
+        small_chain(m, x, b).sum().backward()
+    return forward_backward
 
 
 if __name__ == "__main__":
-    main()
+    main(CASES, build, description=__doc__)

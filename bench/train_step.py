@@ -1,21 +1,20 @@
-"""Median time per training step: PyTorch eager, tracegrad eager, tracegrad compiled on the
-NumPy interpreter and on onnxruntime, a hand-written NumPy step and a hand-built ONNX graph of
-the same step on onnxruntime (the reference the speed targets were set against), for three
-MLPs, with ratios against PyTorch eager measured in the same run.
+"""Median time per SGD training step (forward, loss, backward, update) of three MLPs:
+PyTorch eager, tracegrad eager, tracegrad compiled on the NumPy backend and on onnxruntime, a
+hand-written NumPy step and a hand-built ONNX graph of the same step on onnxruntime
+(bench/hand_onnx.py, the ceiling for the onnxruntime backend), plus trace + export + session
+creation for the MNIST step. Each variant runs in its own process, 5 rounds in rotated order
+(bench/_rounds.py); prints medians, spreads and ratios to torch eager's and NumPy's time.
 
-    python bench/train_step.py [--quick]
+    python bench/train_step.py [--rounds N] [--quick] [--filter TEXT] [--json PATH]
+    python bench/train_step.py --filter mnist            # only the MNIST cases
+    python bench/train_step.py --variant "tracegrad compiled onnxruntime" --case "mnist 784-32-16-10 b64"
 """
 from __future__ import annotations
 
-import argparse
-import functools
 import time
 
 import numpy as np
-from _timing import interleaved_us
-from hand_onnx import hand_step
-
-import tracer
+from _rounds import NUMPY, TORCH, Case, cores, main
 
 CASES = {
     "xor 2-4-4-1 b200": ([2, 4, 4, 1], 200, "bce"),
@@ -63,76 +62,96 @@ def build(m, sizes, kind, weights, lr=0.01):
     return step
 
 
+def numpy_loss_and_grads(sizes, kind, ws, x, y):
+    """The loss and ``[gw0, gb0, gw1, ...]`` of the MLP ``ws`` written by hand in NumPy."""
+    acts, h = [x], x
+    for i in range(len(sizes) - 1):
+        h = h @ ws[2 * i].T + ws[2 * i + 1]
+        if i < len(sizes) - 2:
+            h = np.maximum(h, 0)
+        acts.append(h)
+    if kind == "bce":
+        p = 1 / (1 + np.exp(-h))
+        loss = np.mean(np.maximum(h, 0) - h * y + np.log1p(np.exp(-np.abs(h))))
+        g = (p - y) / len(x)
+    else:
+        e = np.exp(h - h.max(1, keepdims=True))
+        p = e / e.sum(1, keepdims=True)
+        loss = -np.mean(np.log(p[np.arange(len(y)), y]))
+        g = p
+        g[np.arange(len(y)), y] -= 1
+        g /= len(x)
+    grads = [None] * len(ws)
+    for i in reversed(range(len(sizes) - 1)):
+        grads[2 * i], grads[2 * i + 1] = g.T @ acts[i], g.sum(0)
+        if i:
+            g = (g @ ws[2 * i]) * (acts[i] > 0)
+    return loss, grads
+
+
 def numpy_step(sizes, kind, weights, lr=0.01):
     """The same SGD step written by hand in NumPy (the reference for the numpy backend)."""
     ws = [w.copy() for w in weights]
 
     def step(x, y):
-        acts, h = [x], x
-        for i in range(len(sizes) - 1):
-            h = h @ ws[2 * i].T + ws[2 * i + 1]
-            if i < len(sizes) - 2:
-                h = np.maximum(h, 0)
-            acts.append(h)
-        if kind == "bce":
-            p = 1 / (1 + np.exp(-h))
-            loss = np.mean(np.maximum(h, 0) - h * y + np.log1p(np.exp(-np.abs(h))))
-            g = (p - y) / len(x)
-        else:
-            e = np.exp(h - h.max(1, keepdims=True))
-            p = e / e.sum(1, keepdims=True)
-            loss = -np.mean(np.log(p[np.arange(len(y)), y]))
-            g = p
-            g[np.arange(len(y)), y] -= 1
-            g /= len(x)
-        for i in reversed(range(len(sizes) - 1)):
-            gw, gb = g.T @ acts[i], g.sum(0)
-            if i:
-                g = (g @ ws[2 * i]) * (acts[i] > 0)
-            ws[2 * i] -= lr * gw
-            ws[2 * i + 1] -= lr * gb
+        loss, grads = numpy_loss_and_grads(sizes, kind, ws, x, y)
+        for w, g in zip(ws, grads):
+            w -= lr * g
         return loss
     return step
 
 
-def main(quick: bool = False):
-    import torch
-    torch.set_num_threads(2)
-    print(f"{'model':<28} {'variant':<24} {'us/step':>10} {'vs torch eager':>15}")
-    for name, (sizes, batch, kind) in CASES.items():
-        if quick and sizes[1] > 1000:
-            continue
-        weights = init_weights(sizes)
-        x, y = data(sizes, batch, kind)
-        big = sizes[1] > 1000
-        tx, ty = torch.tensor(x), torch.tensor(y)
-        gx, gy = tracer.tensor(x), tracer.tensor(y)
-        steps = {"torch eager": functools.partial(build(torch, sizes, kind, weights), tx, ty),
-                 "numpy by hand": functools.partial(numpy_step(sizes, kind, weights), x, y),
-                 "onnx graph by hand": functools.partial(hand_step(sizes, batch, kind, weights), x, y),
-                 "tracegrad eager": functools.partial(build(tracer, sizes, kind, weights), gx, gy)}
-        for backend in ("numpy", "onnxruntime"):
-            compiled = tracer.compile(build(tracer, sizes, kind, weights), backend=backend)
-            steps[f"tracegrad compiled {backend}"] = functools.partial(compiled, gx, gy)
-        results = interleaved_us(steps, rounds=3 if big else 7, block=3 if big else 200, settle=1 if big else 20)
-        base = results["torch eager"]
-        for variant, us in results.items():
-            print(f"{name:<28} {variant:<24} {us:>10.1f} {base / us:>14.2f}x")
-        if name.startswith("mnist"):
-            step = build(tracer, sizes, kind, weights)
-            t0 = time.perf_counter()
-            c = tracer.compile(step)
-            c(gx, gy)
-            c(gx, gy)
-            ms = (time.perf_counter() - t0) * 1e3 / 2
-            print(f"{name:<28} {'trace+export+session':<24} {ms:>9.1f} ms (mean of the two traced calls)")
-        print(f"{'':<28} numpy backend vs hand-written numpy: "
-              f"{results['tracegrad compiled numpy'] / results['numpy by hand']:.2f}x the time; "
-              f"onnxruntime backend vs hand-built graph: "
-              f"{results['tracegrad compiled onnxruntime'] / results['onnx graph by hand']:.2f}x the time")
+HAND_NUMPY, HAND_ONNX = "numpy by hand", "onnx graph by hand"
+EAGER, COMPILED_NUMPY, COMPILED_ORT = "tracegrad eager", "tracegrad compiled numpy", "tracegrad compiled onnxruntime"
+VARIANTS = (TORCH, HAND_NUMPY, HAND_ONNX, EAGER, COMPILED_NUMPY, COMPILED_ORT)
+PAIRS = ((COMPILED_NUMPY, HAND_NUMPY), (COMPILED_ORT, HAND_ONNX))
+SETUP = "mnist trace+export+session"
+BENCH = [Case("xor 2-4-4-1 b200", VARIANTS, unit="us/step", numpy=HAND_NUMPY, pairs=PAIRS),
+         Case("mnist 784-32-16-10 b64", VARIANTS, unit="us/step", numpy=HAND_NUMPY, pairs=PAIRS),
+         Case("wide 1024-4096-4096-10 b256", VARIANTS, unit="ms/step", calls=8, numpy=HAND_NUMPY, pairs=PAIRS),
+         Case(SETUP, ("tracegrad",), unit="ms", once=True)]
+
+
+def setup_ms() -> float:
+    """Trace + grad + export + session creation of the MNIST step, the mean of the two calls
+    that trace (the second sees the optimizer's state)."""
+    import tracer
+    sizes, batch, kind = CASES["mnist 784-32-16-10 b64"]
+    x, y = data(sizes, batch, kind)
+    gx, gy = tracer.tensor(x), tracer.tensor(y)
+    compiled = tracer.compile(build(tracer, sizes, kind, init_weights(sizes)))
+    t0 = time.perf_counter()
+    compiled(gx, gy)
+    compiled(gx, gy)
+    return (time.perf_counter() - t0) * 1e3 / 2
+
+
+def variant_step(variant: str, sizes, batch, kind):
+    """The step function of ``variant``, importing only what it needs."""
+    weights = init_weights(sizes)
+    x, y = data(sizes, batch, kind)
+    if variant == HAND_NUMPY:
+        return numpy_step(sizes, kind, weights), (x, y)
+    if variant == HAND_ONNX:
+        from hand_onnx import hand_step
+        return hand_step(sizes, batch, kind, weights), (x, y)
+    if variant == TORCH:
+        import torch
+        torch.set_num_threads(cores())
+        return build(torch, sizes, kind, weights), (torch.tensor(x), torch.tensor(y))
+    import tracer
+    step = build(tracer, sizes, kind, weights)
+    if variant != EAGER:
+        step = tracer.compile(step, backend="numpy" if variant == COMPILED_NUMPY else "onnxruntime")
+    return step, (tracer.tensor(x), tracer.tensor(y))
+
+
+def build_variant(variant: str, case: Case, quick: bool):
+    if case.name == SETUP:
+        return setup_ms()
+    step, args = variant_step(variant, *CASES[case.name])
+    return lambda: step(*args)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="skip the wide MLP")
-    main(parser.parse_args().quick)
+    main(BENCH, build_variant, description=__doc__)
