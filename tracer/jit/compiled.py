@@ -130,6 +130,64 @@ class _Watched:
     def parameters(self) -> list:
         return [p for m in self.modules for p in m._parameters.values() if p is not None]
 
+    def state_origins(self) -> dict:
+        """``{id(tensor): where it lives}`` for the optimizer state and gradients now present:
+        ``("state", optimizer, group, param, key)`` or ``("grad", param)``, so ``feeds`` can
+        read a state input's live value, or its initial one once the state is gone."""
+        origins = {}
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    for key, v in (opt.state.get(p) or {}).items():
+                        if isinstance(v, Tensor):
+                            origins[id(v)] = ("state", opt, group, p, key)
+        for p in self.parameters():
+            if p._grad is not None:
+                origins[id(p._grad)] = ("grad", p)
+        return origins
+
+    def snapshot(self) -> "_Snapshot":
+        return _Snapshot(self)
+
+
+class _Snapshot:
+    """The watched state (parameter and buffer values, gradients, optimizer state, the random
+    generator) saved on entry and put back on exit: ``export(example=...)`` runs real steps to
+    trace the steady state and leaves the model and optimizer as they were."""
+
+    def __init__(self, watched: _Watched):
+        self.watched = watched
+
+    def __enter__(self):
+        w = self.watched
+        self.tensors = [(t, t._value.copy()) for m in w.modules for store in (m._parameters, m._buffers)
+                        for t in store.values() if t is not None]
+        self.grads = [(p, p._grad, None if p._grad is None else p._grad._value.copy()) for p in w.parameters()]
+        self.states = [(opt, dict(opt.state), {p: [(k, v, v._value.copy() if isinstance(v, Tensor) else None)
+                                                   for k, v in s.items()] for p, s in opt.state.items()})
+                       for opt in w.optimizers]
+        self.rng = default_generator.get_state()
+        return self
+
+    def __exit__(self, *exc):
+        for t, value in self.tensors:
+            tensor_state.write(t, value)
+        for p, grad, value in self.grads:
+            if grad is not None:
+                tensor_state.write(grad, value)
+            p.grad = grad
+        for opt, per_param, items in self.states:
+            opt.state.clear()
+            for p, state in per_param.items():
+                state.clear()
+                for k, v, value in items[p]:
+                    if value is not None:
+                        tensor_state.write(v, value)
+                    state[k] = v
+                opt.state[p] = state
+        default_generator.set_state(self.rng)
+        return False
+
 
 class CompiledEntry:
     """One traced graph; ``run(args) -> result tensors`` (built by ``make_runner(entry)``)
@@ -154,6 +212,11 @@ class CompiledEntry:
         result = rec.result
         self.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
             lambda flat: unflatten_like(result, flat))
+        self.calls = 1
+        self.arg_types = [n.type for n in graph.inputs[:n_args]]
+        # The other graph inputs (parameters, buffers, optimizer state, learning rates, grads).
+        self.state_inputs = [(node.attrs.name, t) for t, node in rec.lifted[n_args:]]
+        self.origins = {}  # id(state tensor) -> where it lived when traced (_Watched.state_origins)
         self.run = make_runner(self)
 
     def valid(self) -> bool:
@@ -183,6 +246,10 @@ def write_back(mutated, grad_owners, values) -> None:
             p.grad = Tensor._wrap(v)
         else:
             tensor_state.write(p._grad, v)
+
+
+def _types(entry) -> str:
+    return ", ".join(str(t) for t in entry.arg_types) or "no tensors"
 
 
 def _with_full_shapes(key: tuple, args) -> tuple:
@@ -251,6 +318,7 @@ class CompiledFunction:
                 return self._over_limit(args)
             return self._trace(key, args)
         self._last = entry
+        entry.calls += 1
         return entry.rebuild(entry.run(args if entry.pick is None else entry.pick(args)))
 
     def _over_limit(self, args):
@@ -284,6 +352,7 @@ class CompiledFunction:
         tensor_args = [args[i] for i in positions]
         entry = CompiledEntry(graph, rec, positions, len(args), grads_before, rates,
                               lambda e: self._runner(graph, len(tensor_args), rec, tensor_args, e))
+        entry.origins = self._watched.state_origins()
         self._cache[key] = entry
         self._last = entry
         return rec.result
@@ -377,12 +446,74 @@ class CompiledFunction:
         """The graph of the most recent call."""
         return None if self._last is None else self._last.graph
 
-    def export(self, path, opset: int | None = None):
-        """Write the most recent graph as ONNX, every input (parameters, optimizer state) kept as
-        a named input and every update as an output named ``updated.<input>``."""
-        if self._last is None:
-            raise RuntimeError("compile: call the compiled function once before exporting it")
-        axes = {n.attrs.name: {0: "batch"} for n in self._last.graph.inputs if n.attrs.kind == "input" and self.dynamic}
-        return export(self._last.graph, path, opset=opset or self.opset, params_as="inputs", dynamic_axes=axes)
+    def export(self, path, opset: int | None = None, example=None):
+        """Write a traced graph as ONNX, every input (the arguments, then parameters, optimizer
+        state, learning rates) kept as a named input and every update as an output named
+        ``updated.<input>``; ``feeds()`` gives the state inputs' arrays.
+
+        Args:
+            path: the ``.onnx`` file.
+            opset: the ONNX opset (default: the one ``compile`` was given).
+            example: arguments of one call (a tuple, or one tensor). The graph exported is then
+                the steady state for them (a training step's gradients and optimizer state
+                present), traced by running the function until a call reuses its graph; the
+                parameters, gradients, optimizer state and random generator are put back
+                afterwards, so no real step is taken. Without it, the graph of the most recent
+                call is written (with a warning if that was an odd-sized batch, e.g. the last
+                partial one, while another size ran more often).
+        """
+        entry = self._steady(example) if example is not None else self._latest()
+        axes = {n.attrs.name: {0: "batch"} for n in entry.graph.inputs if n.attrs.kind == "input" and self.dynamic}
+        return export(entry.graph, path, opset=opset or self.opset, params_as="inputs", dynamic_axes=axes)
+
+    def feeds(self, example=None) -> dict:
+        """The arrays of the exported graph's state inputs by input name (parameters, buffers,
+        optimizer state, learning rates; copies), as they are now: what a plain onnxruntime
+        loop over ``export``'s file starts from. State the optimizer has not created yet (an
+        export before any real step) is its initial state, from which the steady step equals
+        torch's first step (``Optimizer.initial_state``). ``example`` picks the graph as in
+        ``export``."""
+        entry = self._steady(example) if example is not None else self._latest(warn=False)
+        for holder, group, _ in entry.rates:
+            tensor_state.refill(holder, np.asarray(group["lr"], dtype=holder._value.dtype))
+        out = {}
+        for name, t in entry.state_inputs:
+            origin = entry.origins.get(id(t))
+            if origin is None:
+                value = t._value
+            elif origin[0] == "grad":
+                p = origin[1]
+                value = p._grad._value if p._grad is not None else np.zeros_like(p._value)
+            else:
+                _, opt, group, p, key = origin
+                live = (opt.state.get(p) or {}).get(key)
+                value = (live if live is not None else opt.initial_state(group, p)[key])._value
+            out[name] = np.array(value, copy=True)
+        return out
+
+    def _latest(self, warn: bool = True):
+        """The most recent call's entry; warns if it is an odd size that ran less than another."""
+        last = self._last
+        if last is None:
+            raise RuntimeError("compile: call the compiled function once, or pass example=, before exporting it")
+        busiest = max(self._cache.values(), key=lambda e: e.calls)
+        if warn and busiest.calls > last.calls and busiest.arg_types != last.arg_types:
+            warnings.warn(f"compile: exporting the graph of the most recent call, traced for arguments "
+                          f"{_types(last)} (a final partial batch?), while {_types(busiest)} ran "
+                          f"{busiest.calls} times; pass example= (a full batch) to export that one, or "
+                          "compile with dynamic=True", UserWarning, stacklevel=3)
+        return last
+
+    def _steady(self, example):
+        """The steady-state entry for ``example``, traced without changing any state."""
+        args = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+        with self._watched.snapshot():
+            for _ in range(4):
+                self(*args)
+                entry = self._cache.get(self._signature(args))
+                if entry is self._last and entry.valid():
+                    break  # the next call would reuse this graph: the steady state
+            entry = self._last
+        return entry
 
 

@@ -85,6 +85,17 @@ class Optimizer:
     def _update(self, group, p, state) -> None:
         raise NotImplementedError
 
+    def _init_state(self, group, p, state) -> None:
+        """Fill a parameter's empty state as its first step does (none, unless overridden)."""
+
+    def initial_state(self, group, p) -> dict:
+        """The state ``p``'s first step starts from, which ``step`` creates lazily: for a
+        training graph traced in its steady state and started from scratch
+        (``tracer.compile(...).feeds()``). A steady step from it equals torch's first step."""
+        state: dict = {}
+        self._init_state(group, p, state)
+        return state
+
     def _lr(self, group):
         """The group's learning rate: its float, or while ``tracer.compile`` traces, a 0-d tensor
         holding it. That tensor is a graph input, so a scheduler changing the rate between

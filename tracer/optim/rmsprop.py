@@ -16,14 +16,17 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
+    def _init_state(self, group, p, state) -> None:
+        state["step"] = tensor(0.0)
+        state["square_avg"] = zeros_like(p)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = zeros_like(p)
+
     def _update(self, group, p, state) -> None:
         if not state:
-            state["step"] = tensor(0.0)
-            state["square_avg"] = zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = zeros_like(p)
+            self._init_state(group, p, state)
         grad = -p._grad if group["maximize"] else p._grad
         alpha, eps = group["alpha"], group["eps"]
         state["step"].add_(1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tracer.core.errors import err
+from tracer.ops.creation import zeros_like
 from tracer.optim.optimizer import Optimizer
 
 
@@ -18,6 +19,15 @@ class SGD(Optimizer):
             raise err(ValueError, "Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _init_state(self, group, p, state) -> None:
+        """A zero momentum buffer: torch's first step sets the buffer to the gradient, which a
+        steady step from zero reproduces exactly only without dampening."""
+        if group["momentum"]:
+            if group["dampening"]:
+                raise err(ValueError, "SGD with momentum and dampening has no steady-state initial buffer "
+                          "(torch's first step skips the dampening): run one real step before feeds()")
+            state["momentum_buffer"] = zeros_like(p)
 
     def _update(self, group, p, state) -> None:
         d_p = -p._grad if group["maximize"] else p._grad
