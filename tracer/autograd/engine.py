@@ -53,16 +53,17 @@ def _graph_for(nodes, state) -> Graph:
     return graph
 
 
-def _seed(out: Tensor, gradient, state):
+def _seed(out: Tensor, gradient, state, op: str, i: int):
     if gradient is None:
         if out.numel() != 1:
-            raise err(RuntimeError, "grad can be implicitly created only for scalar outputs")
+            raise err(RuntimeError, f"{op}: grad can be implicitly created only for scalar outputs (output {i}: "
+                      f"{out._type}; pass a gradient of its shape)")
         return None
     if not isinstance(gradient, Tensor):
         gradient = to_tensor(gradient, out.dtype)
     if tuple(gradient.shape) != tuple(out.shape):
-        raise err(RuntimeError, f"Mismatch in shape: grad_output[0] has a shape of {list(gradient.shape)} and "
-                  f"output[0] has a shape of {list(out.shape)}.")
+        raise err(RuntimeError, f"{op}: Mismatch in shape: grad_output[{i}] has a shape of {list(gradient.shape)} "
+                  f"and output[{i}] has a shape of {list(out.shape)}.")
     gradient = gradient.to(out.dtype)
     return state.node_of(gradient) if state is not None else eager_node(gradient)
 
@@ -85,15 +86,17 @@ def _check_saved(reads, needed) -> None:
                       + (f" at {n.source}" if n.source else "") + ".")
 
 
-def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph):
-    """Append and evaluate the backward nodes; returns ``{wrt node: grad tensor or None}``."""
+def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph, op="backward"):
+    """Append and evaluate the backward nodes; returns ``{wrt node: grad tensor or None}``.
+    ``op`` names the function the user called (backward, autograd.grad) in errors."""
     state = tracing.current()
     roots, seeds = [], []
-    for out, g in zip(outputs, grad_outputs):
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out._requires_grad:
-            raise err(RuntimeError, "element 0 of tensors does not require grad and does not have a grad_fn")
+            raise err(RuntimeError, f"{op}: element {i} of tensors does not require grad and does not have a "
+                      f"grad_fn (output {i}: {out._type})")
         roots.append(state.node_of(out) if state is not None else eager_node(out))
-        seeds.append(_seed(out, g, state))
+        seeds.append(_seed(out, g, state, op, i))
     nodes = _collect(roots + [s for s in seeds if s is not None])
     wrt = wrt_of(nodes)
     if state is None and not create_graph:
@@ -225,16 +228,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     state = tracing.current()
     for t in ins:
         if not t._requires_grad:
-            raise err(RuntimeError, "One of the differentiated Tensors does not require grad")
+            raise err(RuntimeError, f"autograd.grad: One of the differentiated Tensors does not require grad "
+                      f"({t._type})")
     wanted = [state.node_of(t) if state is not None else eager_node(t) for t in ins]
-    grads = _differentiate(outs, seeds, lambda nodes: list(dict.fromkeys(wanted)), retain, create_graph)
+    grads = _differentiate(outs, seeds, lambda nodes: list(dict.fromkeys(wanted)), retain, create_graph,
+                           "autograd.grad")
     result = []
-    for t, node in zip(ins, wanted):
+    for i, (t, node) in enumerate(zip(ins, wanted)):
         g = grads.get(node)
         if g is None and materialize_grads:
             g = zeros_like(t)
         if g is None and not (allow_unused or materialize_grads):
-            raise err(RuntimeError, "One of the differentiated Tensors appears to not have been used in the "
-                      "graph. Set allow_unused=True if this is the desired behavior.")
+            raise err(RuntimeError, f"autograd.grad: The differentiated Tensor at index {i} ({t._type}) appears to "
+                      "not have been used in the graph. Set allow_unused=True if this is the desired behavior.")
         result.append(g)
     return tuple(result)

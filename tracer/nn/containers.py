@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from tracer.core.errors import err
 from tracer.nn.module import Module
 
 
@@ -20,7 +21,7 @@ class _Numbered(Module):
             return self._from_items(list(self._modules.items())[idx])
         keys = list(self._modules)
         if not -len(keys) <= idx < len(keys):
-            raise IndexError(f"index {idx} is out of range")
+            raise err(IndexError, f"index {idx} is out of range ({type(self).__name__} of {len(keys)} modules)")
         return self._modules[keys[idx]]
 
     def __setitem__(self, idx, module) -> None:
@@ -97,6 +98,8 @@ class ModuleDict(Module):
             self.update(modules)
 
     def __getitem__(self, key):
+        if key not in self._modules:
+            raise err(KeyError, f"{key!r} (ModuleDict keys: {list(self._modules)})")
         return self._modules[key]
 
     def __setitem__(self, key, module) -> None:

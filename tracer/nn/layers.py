@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from tracer.core.errors import err
 from tracer.nn import functional as F
 from tracer.nn import init
 from tracer.nn.module import Module
@@ -76,7 +77,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+            raise err(ValueError, f"Dropout: dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
     def forward(self, input):

@@ -1,7 +1,9 @@
 """``nn.Module``: parameters, buffers and submodules registered by attribute assignment."""
 from __future__ import annotations
 
+import difflib
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from ir import dtypes
 from tracer.core import tensor_state
@@ -70,7 +72,15 @@ class Module:
         for store in ("_parameters", "_buffers", "_modules"):
             if store in d and name in d[store]:
                 return d[store][name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise err(AttributeError, f"'{type(self).__name__}' object has no attribute '{name}'{self._did_you_mean(name)}")
+
+    def _did_you_mean(self, name: str) -> str:
+        """A close registered or plain attribute name, for a typo's message."""
+        d = self.__dict__
+        known = [k for store in ("_parameters", "_buffers", "_modules") for k in d.get(store, ())]
+        known += [k for k in d if not k.startswith("_")] + [k for k in dir(type(self)) if not k.startswith("_")]
+        close = difflib.get_close_matches(name, known, n=1)
+        return f" (did you mean '{close[0]}'?)" if close else ""
 
     def __delattr__(self, name):
         self.__dict__["_watchers"].changed()
@@ -81,12 +91,14 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param) -> None:
+        _check_name(name, "parameter")
         if param is not None and not isinstance(param, Parameter):
             raise err(TypeError, f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                       "(tracer.nn.Parameter or None required)")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        _check_name(name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise err(TypeError, f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                       "(tracer.Tensor or None required)")
@@ -95,11 +107,31 @@ class Module:
             self._non_persistent.add(name)
 
     def register_module(self, name: str, module) -> None:
+        _check_name(name, "module")
         self._modules[name] = module
 
     add_module = register_module
 
     # -- traversal ------------------------------------------------------------------
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at a dotted path ("encoder.0"), as torch's; an empty path is ``self``."""
+        mod = self
+        for item in target.split(".") if target else ():
+            child = mod.__dict__["_modules"].get(item)
+            if child is None:
+                raise err(AttributeError, f"{type(mod).__name__} has no attribute `{item}` (looking up "
+                          f"'{target}'; submodules: {list(mod._modules)})")
+            mod = child
+        return mod
+
+    def get_parameter(self, target: str):
+        """The parameter at a dotted path ("0.weight"), as torch's."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if name not in mod._parameters:
+            raise err(AttributeError, f"{type(mod).__name__} has no parameter `{name}` (looking up '{target}')")
+        return mod._parameters[name]
+
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
         memo = set() if memo is None else memo
         if self in memo and remove_duplicate:
@@ -163,6 +195,9 @@ class Module:
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values in; with ``strict``, key mismatches raise torch's error (nothing is changed)."""
+        if not isinstance(state_dict, Mapping):
+            raise err(TypeError, f"{type(self).__name__}.load_state_dict: Expected state_dict to be dict-like, got "
+                      f"{type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -290,3 +325,13 @@ class _IncompatibleKeys(tuple):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+def _check_name(name, what: str) -> None:
+    """torch's rules for a registered name: a non-empty string without a dot."""
+    if not isinstance(name, str):
+        raise err(TypeError, f"{what} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise err(KeyError, f'{what} name can\'t contain ".", got "{name}"')
+    if name == "":
+        raise err(KeyError, f'{what} name can\'t be empty string ""')

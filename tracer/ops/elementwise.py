@@ -7,7 +7,9 @@ import warnings
 import numpy as np
 
 from ir import dtypes
+from ir.errors import IRError
 from ir.ops import elementwise as E
+from ir.ops.rules import broadcast_shapes
 from tracer.core.dispatch import apply
 from tracer.core.errors import cpp_type_name, err, scalar_type_name
 from tracer.ops._util import cast, is_scalar, promote, scalar, to_float
@@ -226,7 +228,7 @@ def where(condition, input, other) -> Tensor:
                       "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
     elif condition.dtype != dtypes.bool_:
         raise err(RuntimeError, f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                  f"{cpp_type_name(condition.dtype)}")
+                  f"{cpp_type_name(condition.dtype)} (condition: {condition._type})")
     x, y = promote(input, other)
     return apply(E.where, [cast(condition, dtypes.bool_), x, y])
 
@@ -234,7 +236,15 @@ def where(condition, input, other) -> Tensor:
 def masked_fill(input, mask, value) -> Tensor:
     if mask.dtype != dtypes.bool_:
         raise err(RuntimeError, f"masked_fill_ only supports boolean masks, but got mask with dtype "
-                  f"{cpp_type_name(mask.dtype)}")
+                  f"{cpp_type_name(mask.dtype)} (mask: {mask._type})")
+    if tuple(mask.shape) != tuple(input.shape):
+        try:
+            shape = broadcast_shapes("masked_fill", [input._type, mask._type])
+        except IRError as e:
+            raise err(RuntimeError, str(e)) from None
+        if shape != tuple(input.shape):
+            raise err(RuntimeError, f"masked_fill: the mask {list(mask.shape)} broadcasts the input to {list(shape)}; "
+                      f"it must broadcast to the input's shape (inputs: {input._type}, {mask._type})")
     v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
     return where(mask, cast(v, input.dtype), input)
 

@@ -297,6 +297,15 @@ def argwhere(input):
 
 
 def one_hot(tensor, num_classes=-1) -> Tensor:
-    n = int(tensor._value.max()) + 1 if num_classes == -1 else num_classes
+    if tensor.dtype != dtypes.int64:
+        raise err(RuntimeError, f"one_hot: one_hot is only applicable to index tensor of type LongTensor "
+                  f"(input: {tensor._type}).")
+    v = tensor._value
+    if v.size and v.min() < 0:
+        raise err(RuntimeError, f"one_hot: Class values must be non-negative (got {v.min()}).")
+    if v.size and num_classes != -1 and v.max() >= num_classes:
+        raise err(RuntimeError, f"one_hot: Class values must be smaller than num_classes (got {v.max()} for "
+                  f"num_classes={num_classes}).")
+    n = int(v.max()) + 1 if num_classes == -1 else num_classes
     classes = to_tensor(np.arange(n, dtype=np.int64))
     return cast(ew.eq(unsqueeze(tensor, -1), classes), dtypes.int64)

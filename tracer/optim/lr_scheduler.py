@@ -1,9 +1,14 @@
 """Learning-rate schedulers (StepLR, ExponentialLR, LambdaLR)."""
 from __future__ import annotations
 
+from tracer.core.errors import err
+from tracer.optim.optimizer import Optimizer
+
 
 class LRScheduler:
     def __init__(self, optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise err(TypeError, f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         for g in optimizer.param_groups:
             g.setdefault("initial_lr", g["lr"])

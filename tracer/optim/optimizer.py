@@ -30,6 +30,9 @@ class Optimizer:
         self.state: dict = WatchedDict(self._watchers)
         self._lr_inputs = None  # while tracer.compile traces: {id(group): 0-d tensor holding its lr}
         self.param_groups: list[dict] = []
+        if isinstance(params, Tensor):
+            raise err(TypeError, f"{type(self).__name__}: params argument given to the optimizer should be an "
+                      f"iterable of Tensors or dicts, but got a Tensor ({params._type}); pass [tensor]")
         params = list(params)
         if not params:
             raise err(ValueError, "optimizer got an empty parameter list")
@@ -115,10 +118,15 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups) or any(
-                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise err(ValueError, "loaded state dict has a different number of parameter groups or "
-                      "parameters per group")
+        name = type(self).__name__
+        if len(groups) != len(self.param_groups):
+            raise err(ValueError, f"{name}.load_state_dict: loaded state dict has a different number of parameter "
+                      f"groups ({len(groups)} saved, {len(self.param_groups)} in the optimizer)")
+        for i, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            if len(saved["params"]) != len(own["params"]):
+                raise err(ValueError, f"{name}.load_state_dict: loaded state dict contains a parameter group that "
+                          f"doesn't match the size of optimizer's group (group {i}: {len(saved['params'])} saved "
+                          f"parameters, {len(own['params'])} in the optimizer)")
         by_index = {}
         for saved, own in zip(groups, self.param_groups):
             for i, p in zip(saved["params"], own["params"]):

@@ -26,8 +26,9 @@ class TensorDataset(Dataset):
     """Rows of tensors that share their first dimension."""
 
     def __init__(self, *tensors):
-        if any(t.shape[0] != tensors[0].shape[0] for t in tensors):
-            raise err(ValueError, "Size mismatch between tensors")
+        if any(t.shape[0] != tensors[0].shape[0] for t in tensors):  # torch asserts it: AssertionError
+            raise err(AssertionError, "TensorDataset: Size mismatch between tensors (their first dims differ: "
+                      + ", ".join(str(t._type) for t in tensors) + ")")
         self.tensors = tensors
 
     def __getitem__(self, index):
@@ -106,9 +107,17 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler=None,
                  batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
-                 drop_last: bool = False, generator: Generator | None = None, **_ignored):
-        if batch_size is not None and batch_size <= 0:
-            raise err(ValueError, f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator: Generator | None = None, *, prefetch_factor=None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True):
+        # the worker and memory options are torch's (accepted, meaningless in one process); any other
+        # keyword is a TypeError, so a typo (batchsize=) is not silently ignored
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size <= 0):
+            raise err(ValueError, f"DataLoader: batch_size should be a positive integer value, but got "
+                      f"batch_size={batch_size}")
+        if sampler is not None and shuffle:
+            raise err(ValueError, "DataLoader: sampler option is mutually exclusive with shuffle")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.drop_last, self.generator = drop_last, generator
         self.sampler = sampler
