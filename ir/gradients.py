@@ -107,8 +107,18 @@ def _extremum(g, out, x):
 
 
 def _prod(g, out, x):
-    """g * prod / x; exact for inputs without zeros (documented limitation)."""
-    return _unreduce(g, out, x) * _unreduce(out, out, x) / x
+    """g prod / x where x is not 0; at a zero, g times the product of the others: of the
+    nonzeros where it is its slice's only zero, else 0 (torch's prod_backward; prod / x is
+    0 / 0 there)."""
+    axes = out.attrs.axes
+    is_zero = x.eq(0)
+    nonzeros = where(is_zero, 1, x)
+    others = nonzeros._emit(R.prod, nonzeros, axes=axes, keepdim=True)
+    zeros = is_zero.cast(x.dtype).sum(axes, keepdim=True)
+    at_zero = where(zeros.eq(1), others, 0).expand_like(x)
+    # dividing by the nonzeros keeps the unused branch finite, so grad-of-grad is too (exact but
+    # where a slice holds two or more zeros)
+    return _unreduce(g, out, x) * where(is_zero, at_zero, _unreduce(out, out, x) / nonzeros)
 
 
 def _tie_split(wins):

@@ -134,3 +134,30 @@ def test_piecewise_constant_ops_pass_zeros():
     g = torch.trace(lambda x: (torch.floor(x) + torch.sign(x) * x).sum(), torch.tensor([1.5, -2.0]))
     _, dx = bnp.run(ir.grad(g), np.array([1.5, -2.0], np.float32))
     np.testing.assert_array_equal(dx, [1.0, -1.0])
+
+
+def _prod_grads(m, values, dim, twice):
+    x = m.tensor(values, requires_grad=True)
+    y = x.prod() if dim is None else x.prod(dim)
+    (g,) = m.autograd.grad((y * m.tensor(1.5)).sum(), [x], create_graph=twice)
+    if twice:
+        g.sum().backward()
+        return g.detach().numpy(), x.grad.numpy()
+    return g.numpy(), None
+
+
+@pytest.mark.parametrize("values,dim,twice", [([2.0, 0.0, 3.0], None, True), ([0.0, 0.0, 3.0], None, False),
+                                              ([2.0, 5.0, 3.0], None, True), ([[0.0, 2.0], [3.0, 4.0]], -1, True),
+                                              ([[0.0, 0.0], [3.0, 0.0]], 0, False)],
+                         ids=["one zero", "two zeros", "no zero", "rows", "columns"])
+def test_prod_gradient_at_zeros_is_the_product_of_the_others(values, dim, twice):
+    """torch's prod_backward (found by the differential fuzzer: prod / x was 0 / 0 at a zero);
+    grad of grad too where a slice holds at most one zero."""
+    import torch as real
+    want, ours = _prod_grads(real, values, dim, twice), _prod_grads(torch, values, dim, twice)
+    np.testing.assert_array_equal(ours[0], want[0])
+    if twice:
+        np.testing.assert_allclose(ours[1], want[1], rtol=1e-6)
+    graph = torch.trace(lambda x: (x.prod() if dim is None else x.prod(dim)).sum() * 1.5, torch.tensor(values))
+    combined = ir.grad(graph, wrt=[graph.input_names[0]])
+    np.testing.assert_array_equal(bnp.run(combined, np.asarray(values, np.float32))[1], want[0])
