@@ -59,10 +59,20 @@ class TorchAlias:
     def __init__(self):
         self._finder = _TorchFinder(self)
         self._hidden = {name: mod for name, mod in sys.modules.items() if is_torch_name(name)}
-        self._added: list[tuple[object, str]] = []  # attributes the import system set on tracer's modules
+        self._added: list[tuple[object, str]] = []  # attributes the alias and the imports set on tracer's modules
         for name in self._hidden:
             del sys.modules[name]
+        for name, module in list(sys.modules.items()):  # reached as attributes: torch.autograd.Function
+            if _is_public_tracer(name):
+                self.name_missing_attributes(module, "torch" + name[len("tracer"):])
         sys.meta_path.insert(0, self._finder)
+
+    def name_missing_attributes(self, module, torch_name: str) -> None:
+        """Give ``module`` a PEP 562 ``__getattr__`` (until undone) whose error names the torch
+        attribute tracer lacks, e.g. ``torch.autograd.Function``, not only tracer's module."""
+        if "__getattr__" not in vars(module):
+            self._note_new(module, "__getattr__")
+            module.__getattr__ = _missing_attribute(torch_name)
 
     @property
     def active(self) -> bool:
@@ -158,3 +168,23 @@ class _SameModule(importlib.abc.Loader):
         parent, _, child = self._torch_name.rpartition(".")
         if parent in sys.modules:  # the import system is about to set the module as this attribute
             self._alias._note_new(sys.modules[parent], child)
+        self._alias.name_missing_attributes(module, self._torch_name)
+
+
+#: tracer's own rooms, which no torch name reaches (``tracer.core.tensor`` is not ``torch.core``).
+_PRIVATE = ("tracer.core", "tracer.ops", "tracer.cli", "tracer.alias")
+
+
+def _is_public_tracer(name: str) -> bool:
+    return (name == "tracer" or name.startswith("tracer.")) and not name.startswith(_PRIVATE)
+
+
+def _missing_attribute(torch_name: str):
+    """A module ``__getattr__`` (PEP 562) for the length of the alias: ``torch.autograd.Function``
+    on a tracer without it says which torch name is missing, not only tracer's module name."""
+    def __getattr__(name):
+        if name.startswith("__"):  # probes of module dunders (__path__, __wrapped__...) stay plain
+            raise AttributeError(f"module '{torch_name}' has no attribute '{name}'")
+        raise AttributeError(f"module '{torch_name}' has no attribute '{name}': {torch_name}.{name} is not "
+                             "supported by tracegrad", name=name)
+    return __getattr__

@@ -1,4 +1,4 @@
-"""The ``tracegrad`` command: demo, export, compare, show, info.
+"""The ``tracegrad`` command: demo, export, compare, show, info, run.
 
 Exit codes: 0 success, 1 the work failed (the user's function raised, backends disagree),
 2 bad usage (missing file, unknown function, malformed shape). Errors are one line on stderr.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from tracer.cli import commands
+from tracer.cli import commands, run
 from tracer.cli.errors import UsageError, WorkError
 from tracer.cli.parser import build_parser
 
@@ -19,7 +19,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return getattr(commands, f"cmd_{args.command}")(args) or 0
+        return _handler(args.command)(args) or 0
     except UsageError as e:
         print(f"tracegrad {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -34,3 +34,7 @@ def main(argv=None) -> int:
         print(f"tracegrad {args.command}: failed: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
         return 1
 
+
+def _handler(command: str):
+    """``run`` lives in its own module; the other subcommands in ``commands``."""
+    return run.cmd_run if command == "run" else getattr(commands, f"cmd_{command}")

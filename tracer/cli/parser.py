@@ -35,4 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("-o", "--output", required=True, help="graph.svg, graph.png or graph.dot")
     info = sub.add_parser("info", help="summarise an .onnx file")
     info.add_argument("model")
+    run = sub.add_parser("run", help="run a PyTorch script with `import torch` meaning tracer",
+                         description="Run a PyTorch script unchanged: `import torch`, `import torch.nn as nn`, "
+                         "`from torch.utils.data import DataLoader` ... import tracer's modules for the run.")
+    run.add_argument("script", help="the script, FILE.py")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments (its sys.argv[1:])")
     return p
