@@ -61,8 +61,8 @@ def size_text(nbytes: int) -> str:
 
 @dataclass
 class Budget:
-    """The decoded bytes a load may still allocate: ``take`` refuses *before* the allocation,
-    so a file claiming a huge array fails fast instead of exhausting memory."""
+    """The memory a load may still use: ``take`` refuses *before* the allocation, so a file
+    claiming a huge array fails fast instead of exhausting memory."""
 
     limit: int
     error: type = GraphFormatError
@@ -189,6 +189,8 @@ def _kind(value) -> str:
         if len(value) > 8 or not numbers:
             return f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
         shown = repr(value)  # at most 8 numbers
+    elif isinstance(value, int) and value.bit_length() > 128:  # repr refuses ints over 4300 digits
+        shown = f"of {value.bit_length()} bits"
     else:
         shown = repr(value)
     return f"{type(value).__name__} {shown[:60]}{'...' if len(shown) > 60 else ''}"

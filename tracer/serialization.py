@@ -9,7 +9,9 @@ budget before it is allocated, so a hostile file can at worst fail to load, with
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import struct
 import zipfile
 from collections import OrderedDict
@@ -279,6 +281,8 @@ def load(f, map_location=None, weights_only=True, max_bytes: int = MAX_BYTES):
     if hasattr(f, "read"):
         return _load(f, where, max_bytes)
     with open(f, "rb") as file:  # a missing file is an OSError, as in torch, not a LoadError
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # zipfile would read /dev/zero forever
+            raise LoadError(f"{where}: not a regular file (a tracegrad save is a zip file on disk)")
         return _load(file, where, max_bytes)
 
 
@@ -293,7 +297,7 @@ def _directory_size(file) -> int:
     record: ``zipfile`` then reports the damage."""
     start, end = file.tell(), file.seek(0, 2)
     file.seek(max(start, end - 22 - 65535))  # the end record follows at most a 64 KiB comment
-    tail = file.read()
+    tail = file.read(22 + 65535)  # bounded: a device such as /dev/zero has no end
     at = tail.rfind(b"PK\x05\x06")
     size = struct.unpack_from("<I", tail, at + 12)[0] if 0 <= at <= len(tail) - 22 else 0
     if size == 0xFFFFFFFF and at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":  # zip64

@@ -5,6 +5,7 @@ with crafted names stay well-formed DOT and SVG.
 Each row of CASES is one file: an id, how to make its bytes, and what the message must say.
 """
 import json
+import os
 import random
 import re
 import shutil
@@ -408,9 +409,29 @@ def test_quote_escapes_dot_strings():
     assert dot.quote("x" * 100, 10) == '"' + "x" * 9 + '\u2026"'
 
 
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 def test_graphviz_failure_is_a_runtime_error_not_a_crash():
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz is not installed")
-    with pytest.raises(RuntimeError, match="Graphviz failed"):
+    with pytest.raises(RuntimeError, match="Graphviz failed: .*syntax error"):
         dot.run_graphviz("digraph { a -> }", "svg")
-    assert subprocess.run(["dot", "-V"], capture_output=True).returncode == 0
+
+
+def test_a_graphviz_timeout_is_a_runtime_error(monkeypatch):
+    def slow(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs["timeout"])
+    monkeypatch.setattr(subprocess, "run", slow)
+    with pytest.raises(RuntimeError, match=r"Graphviz took more than 120 s .*write a \.dot file instead"):
+        dot.run_graphviz("digraph {}", "svg")
+
+
+@pytest.mark.parametrize("text", INJECTIONS, ids=range(len(INJECTIONS)))
+def test_printed_listing_of_crafted_names_has_one_line_per_node(tmp_path, text):
+    g = _loaded(tmp_path, crafted_graph(text))
+    lines = str(g).splitlines()
+    assert len(lines) == len(g.nodes) - len(g.inputs) + 3  # header, one per computed node, return, }
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", str(g))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_an_endless_file_is_read_only_up_to_max_bytes():
+    with pytest.raises(ir.GraphFormatError, match=r"^/dev/zero: the file is larger than the load's max_bytes limit of 1\.0 MiB"):
+        ir.load("/dev/zero", max_bytes=2**20)

@@ -6,6 +6,7 @@ Each row of CASES is one file: an id, how to make its bytes, and what the messag
 Files are written by hand where ``zipfile`` would refuse to write the damage.
 """
 import io
+import os
 import json
 import random
 import re
@@ -181,6 +182,14 @@ def lying_bomb_bad_crc():
     return data.replace(true_size, struct.pack("<I", 1000))
 
 
+def reused_entry() -> bytes:
+    """A 100 kB array that the structure lists 20 times: each reference costs the budget again."""
+    entries = {"t0.npy": npy(np.zeros(25_000, np.float32)),
+               STRUCTURE: structure_npy(json.dumps({"format": "tracegrad.save/1",
+                                                   "root": {"list": [{"tensor": "t0"}] * 20}}))}
+    return zipped(entries)
+
+
 def many_entries(n: int) -> bytes:
     return zipped({f"t{i}.npy": b"" for i in range(n)})
 
@@ -229,6 +238,9 @@ CASES = [
      r"the zip's directory of entries needs 2\.\d KiB, more than the load's max_bytes limit of 1\.0 KiB", {"max_bytes": 1024}),
     ("data_over_the_callers_limit", lambda: saved({"w": tracer.zeros(100_000)}),
      r"its entries declare 391\.0 KiB of data, more than the load's max_bytes limit of 195\.3 KiB", {"max_bytes": 200_000}),
+    ("one_entry_referenced_many_times", reused_entry,
+     r"entry 't0\.npy': an array of shape \[25000\] needs 97\.7 KiB, more than the load's max_bytes limit of "
+     r"1\.0 MiB allows \(9\d\d\.\d KiB already used\)", {"max_bytes": 2**20}),
     ("many_entries_directory", lambda: many_entries(20_000), r"the zip's directory of entries needs \d+\.\d MiB, more than", {"max_bytes": 2**20}),
     # .npy headers
     ("npy_bad_magic", with_entries(t0=b"NOTNUMPY" + bytes(100)), r"entry 't0\.npy': unreadable \(ValueError: the magic string is not correct", {}),
@@ -355,3 +367,9 @@ def _fortran_npy(a):
 def test_a_missing_file_is_an_oserror_as_in_torch(tmp_path):
     with pytest.raises(FileNotFoundError):
         tracer.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_is_refused_before_zipfile_reads_it_forever():
+    with pytest.raises(tracer.LoadError, match=r"^/dev/zero: not a regular file"):
+        tracer.load("/dev/zero")

@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import math
 import os
 import re
-import subprocess
 import sys
 from collections import Counter
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto
 
 import ir
 import tracer
 from backends import compare
 from backends.onnx import ExportError, export
-from ir.dot import graphviz_available, render
+from ir.dot import graphviz_available, quote, render, run_graphviz
+from ir.style import MAX_TOOLTIP, one_line
 from tracer.cli.demo import run_demo
 from tracer.cli.errors import UsageError, WorkError
 from tracer.jit.record import _arg_names
@@ -214,55 +215,63 @@ def _graph_from(args):
 
 
 def _onnx_model(path):
+    """The model in ``path``, its tensors' external data left unread (a hostile file may point it
+    anywhere, e.g. ``../../etc/passwd`` or a 1 TB device): ``info`` and ``show`` need only the
+    graph, and ``onnx.load``'s own errors become one line."""
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")
     try:
-        return onnx.load(path)
-    except Exception as e:
-        raise WorkError(f"{path} is not a readable ONNX model ({type(e).__name__}: {e})") from None
+        model = onnx.load(path, load_external_data=False)
+    except Exception as e:  # protobuf's DecodeError, RecursionError on deep nesting, ...
+        raise WorkError(f"{path} is not a readable ONNX model ({type(e).__name__}: {one_line(e, 200)})") from None
+    if not model.HasField("graph"):
+        raise WorkError(f"{path} is not an ONNX model (it holds no graph)")
+    return model
 
 
 def _onnx_picture(path, ext) -> bytes:
+    """DOT of an ONNX model's nodes and graph inputs; every name and doc_string is quoted."""
     model = _onnx_model(path)
     lines = ['digraph onnx {', '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#dbe9f6"];']
     producers = {}
+    for k, inp in enumerate(model.graph.input):
+        lines.append(f'  i{k} [label={quote(one_line(inp.name))}, shape=ellipse, fillcolor="#d9f2d9"];')
+        producers[inp.name] = f"i{k}"
     for i, n in enumerate(model.graph.node):
-        lines.append(f'  n{i} [label="{n.op_type}", tooltip="{n.doc_string}"];')
-        for out in n.output:
-            producers[out] = f"n{i}"
-    for inp in model.graph.input:
-        lines.append(f'  "{inp.name}" [shape=ellipse, fillcolor="#d9f2d9"];')
-        producers[inp.name] = f'"{inp.name}"'
+        lines.append(f"  n{i} [label={quote(one_line(n.op_type))}, tooltip={quote(n.doc_string, MAX_TOOLTIP)}];")
+        producers.update((out, f"n{i}") for out in n.output)
     for i, n in enumerate(model.graph.node):
-        for name in n.input:
-            if name in producers:
-                lines.append(f"  {producers[name]} -> n{i};")
+        lines.extend(f"  {producers[name]} -> n{i};" for name in n.input if name in producers)
     lines.append("}")
-    dot = "\n".join(lines).encode()
+    dot = "\n".join(lines)
     if ext == "dot":
-        return dot
+        return dot.encode()
     if not graphviz_available():
         raise WorkError("drawing an .onnx file needs Graphviz's 'dot' (apt-get install graphviz); "
                         "use -o graph.dot, or draw the traced function instead")
-    return subprocess.run(["dot", f"-T{ext}"], input=dot, capture_output=True, check=True).stdout
+    try:
+        return run_graphviz(dot, ext)
+    except RuntimeError as e:
+        raise WorkError(str(e)) from None
 
 
 def cmd_info(args) -> int:
     model = _onnx_model(args.model)
-    opsets = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
+    opsets = ", ".join(f"{one_line(o.domain) or 'ai.onnx'} {o.version}" for o in model.opset_import)
     print(f"model: {args.model}")
-    print(f"producer: {model.producer_name} {model.producer_version}; ir_version {model.ir_version}; opset {opsets}")
+    print(f"producer: {one_line(model.producer_name)} {one_line(model.producer_version)}; "
+          f"ir_version {model.ir_version}; opset {opsets}")
     inits = {i.name for i in model.graph.initializer}
     print("inputs:")
     for v in model.graph.input:
         if v.name not in inits:
-            print(f"  {v.name:<28} {_type_text(v)}")
+            print(f"  {one_line(v.name):<28} {_type_text(v)}")
     print("outputs:")
     for v in model.graph.output:
-        print(f"  {v.name:<28} {_type_text(v)}")
-    count = sum(numpy_helper.to_array(i).size for i in model.graph.initializer)
+        print(f"  {one_line(v.name):<28} {_type_text(v)}")
+    count = sum(math.prod(i.dims) for i in model.graph.initializer)  # from dims: nothing is decoded
     print(f"initializers: {len(inits)} tensors, {count} values")
-    hist = Counter(n.op_type for n in model.graph.node)
+    hist = Counter(one_line(n.op_type) for n in model.graph.node)
     print(f"nodes: {len(model.graph.node)}")
     print("ops: " + ", ".join(f"{op} {c}" for op, c in hist.most_common()))
     return 0
@@ -270,8 +279,12 @@ def cmd_info(args) -> int:
 
 def _type_text(value_info) -> str:
     t = value_info.type.tensor_type
-    dims = [d.dim_param or str(d.dim_value) for d in t.shape.dim]
-    return f"{TensorProto.DataType.Name(t.elem_type).lower()}[{', '.join(dims)}]"
+    dims = [one_line(d.dim_param, 40) or str(d.dim_value) for d in t.shape.dim]
+    if t.elem_type in TensorProto.DataType.values():
+        name = TensorProto.DataType.Name(t.elem_type).lower()
+    else:
+        name = f"elem_type {t.elem_type}"
+    return f"{name}[{', '.join(dims)}]"
 
 
 def cmd_demo(args) -> int:
