@@ -5,7 +5,7 @@ import ast
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "tracer"
-OWNED = {"_value", "_vc", "_node", "_type", "_requires_grad", "_grad", "_retains_grad", "_born", "meta"}
+OWNED = {"_value", "_vc", "_node", "_own_node", "_type", "_requires_grad", "_grad", "_retains_grad", "_born", "meta"}
 
 
 def _writes(tree):

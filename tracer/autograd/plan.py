@@ -12,6 +12,7 @@ fails raises the run policy's error (``backends.numpy.policy``), as the interpre
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from backends.numpy import KERNELS
@@ -56,20 +57,27 @@ class Plan:
 
 
 class PlanCache:
+    """Plans by structure, least recently used dropped first. Shared by every thread's eager
+    backward (plans are immutable), so a lock keeps a lookup from racing another thread's
+    eviction."""
+
     def __init__(self, limit: int = LIMIT):
         self._plans: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
         self.limit = limit
 
     def get(self, key):
-        plan = self._plans.get(key)
-        if plan is not None:
-            self._plans.move_to_end(key)
-        return plan
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+            return plan
 
     def put(self, key, plan) -> None:
-        self._plans[key] = plan
-        if len(self._plans) > self.limit:
-            self._plans.popitem(last=False)
+        with self._lock:
+            self._plans[key] = plan
+            if len(self._plans) > self.limit:
+                self._plans.popitem(last=False)
 
 
 def structure_key(nodes, wrt, seeds) -> tuple:

@@ -63,15 +63,16 @@ def _const(t):
 
 
 def eager_node(t):
-    """The node standing for ``t`` in the eager autograd DAG (a leaf input, or a constant)."""
-    node = t._node
+    """The node standing for ``t`` in the eager autograd DAG (a leaf input, or a constant);
+    only called with no trace active, so ``t``'s own node is the one that counts."""
+    node = t._own_node
     if node is not None:
         return node
     if t._requires_grad:
         node = make_node(source.input_, (), InputAttrs("leaf", t.shape, t.dtype, "param"))
         node.value = t._value
         node.meta = tracing.NodeMeta(t._vc, True, leaf=t)
-        t._node = node
+        t._own_node = node
         return node
     node = _const(t)
     node.value = t._value
@@ -105,7 +106,7 @@ def attach(node, value, requires, state, inputs_require=False) -> Tensor:
             node.value = value
         state.created(out)
     node.meta = tracing.NodeMeta(out._vc, requires)
-    out._node = node
+    out._own_node = node  # a fresh result, made by this thread's eager graph or trace
     out._requires_grad = requires
     return out
 

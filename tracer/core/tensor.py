@@ -171,7 +171,7 @@ class Tensor:
     Prefer ``tracer.tensor(data)``.
     """
 
-    __slots__ = ("_value", "_type", "_node", "_requires_grad", "_grad", "_vc", "_retains_grad", "_born",
+    __slots__ = ("_value", "_type", "_own_node", "_requires_grad", "_grad", "_vc", "_retains_grad", "_born",
                  "__weakref__", "__dict__")
 
     def __init__(self, *args):
@@ -186,7 +186,7 @@ class Tensor:
     def _init(self, value, type_) -> None:
         self._value = value
         self._type = type_
-        self._node = None
+        self._own_node = None
         self._requires_grad = False
         self._grad = None
         self._vc = [0]
@@ -203,6 +203,27 @@ class Tensor:
     def _wrap(value: np.ndarray) -> "Tensor":
         value = np.asarray(value)
         return Tensor._make(value, TensorType(value.shape, dtypes.from_numpy(value.dtype)))
+
+    @property
+    def _node(self):
+        """The recorded node holding this tensor's value, as the running thread sees it.
+
+        A tensor keeps its own node (``_own_node``) in the eager graph or in the trace that
+        made it. Inside a trace, a tensor made outside it (a parameter, optimizer state, an
+        earlier result) is bound to its trace node by the trace itself, never on the tensor:
+        another thread training the same model eagerly keeps seeing its own graph."""
+        state = tracing._TRACE.get()
+        if state is None or self._born == state.id:
+            return self._own_node
+        return state.node_for(self)
+
+    @_node.setter
+    def _node(self, node) -> None:
+        state = tracing._TRACE.get()
+        if state is None or self._born == state.id:
+            self._own_node = node
+        else:
+            state.bind(self, node)
 
     # -- metadata ---------------------------------------------------------------------
     @property

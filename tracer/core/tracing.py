@@ -96,7 +96,21 @@ class TraceState:
         self._saved: list = []          # (tensor, node before the trace, version before)
         self._created: list = []        # weakrefs to tensors made inside the trace
         self._used_names: set[str] = set()
+        self._outside: dict = {}        # id(tensor) -> (tensor, its node here), for tensors made outside
         self.strict = False
+
+    def node_for(self, t):
+        """``t._node`` inside this trace for a tensor made outside it: the node this trace bound
+        it to, else its own (eager) node, which ``node_of`` finds is not in the graph."""
+        found = self._outside.get(id(t))
+        return t._own_node if found is None else found[1]
+
+    def bind(self, t, node) -> None:
+        """``t`` (made outside this trace) holds ``node``'s value in this trace; the tensor itself
+        is left alone, so the eager graph of another thread using it is not disturbed."""
+        if id(t) not in self._outside:
+            self._saved.append((t, t._own_node, t._vc[0]))
+        self._outside[id(t)] = (t, node)  # keeps t alive, so its id is not reused during the trace
 
     def node_of(self, t):
         """The node holding ``t``'s current value in this trace, lifting ``t`` on first use."""
@@ -120,8 +134,11 @@ class TraceState:
             self.lifted.append((t, node))
         node.value = t._value
         node.meta = NodeMeta(t._vc, t._requires_grad, leaf=t if t._requires_grad else None)
-        self._saved.append((t, t._node, t._vc[0]))
-        t._node = node
+        if t._born == self.id:
+            self._saved.append((t, t._own_node, t._vc[0]))
+            t._own_node = node
+        else:
+            self.bind(t, node)
         return node
 
     def _unique(self, name: str) -> str:
@@ -153,13 +170,28 @@ class TraceState:
         return [t for t, _, version in self._saved if t._vc[0] != version and id(t) in inputs]
 
     def finish(self) -> None:
-        """Detach every tensor from the trace graph so eager use afterwards is unaffected."""
+        """Detach every tensor from the trace graph so eager use afterwards is unaffected.
+
+        Tensors made outside the trace were never bound on themselves; only an eager node that
+        the trace made stale (the trace changed the tensor in place) is dropped, unless another
+        thread has replaced it meanwhile."""
         for ref in self._created:
             t = ref()
-            if t is not None and t._node is not None and t._node in self.graph:
-                t._node = None
+            if t is not None and t._own_node is not None and t._own_node in self.graph:
+                t._own_node = None
         for t, before, version in reversed(self._saved):
-            t._node = before if t._vc[0] == version else None
+            if t._born == self.id:
+                t._own_node = before if t._vc[0] == version else None
+            elif t._own_node is before and before is not None and _stale(before, t, version):
+                t._own_node = None
+        self._outside.clear()
+
+
+def _stale(node, t, version) -> bool:
+    """Whether ``node`` no longer holds ``t``'s value: ``t`` changed in place since the trace
+    first saw it, or since ``node`` was recorded."""
+    meta = node.meta
+    return t._vc[0] != version or (meta is not None and meta.vc is t._vc and meta.version != t._vc[0])
 
 
 class active:
