@@ -205,6 +205,7 @@ ROWS = [
     R("index_select", lambda m, x: m.index_select(x, 1, m.tensor([3, 0, 3])), (3, 4)),
     R("gather", lambda m, x: m.gather(x, 1, m.tensor([[0, 0], [1, 3], [2, 2]])), (3, 4)),
     R("masked_fill", lambda m, x: x.masked_fill(x < 0, 0.5), (3, 4)),
+    R("masked_fill_mask_broadcasts_input", lambda m, x, m_: x.masked_fill(m_, 0.5), (1, 4), Bool((3, 1, 4))),
     # linear algebra
     R("matmul_2d", lambda m, x, y: x @ y, (3, 4), (4, 5)),
     R("matmul_1d_1d", lambda m, x, y: m.matmul(x, y), (4,), (4,)),

@@ -238,13 +238,10 @@ def masked_fill(input, mask, value) -> Tensor:
         raise err(RuntimeError, f"masked_fill_ only supports boolean masks, but got mask with dtype "
                   f"{cpp_type_name(mask.dtype)} (mask: {mask._type})")
     if tuple(mask.shape) != tuple(input.shape):
-        try:
-            shape = broadcast_shapes("masked_fill", [input._type, mask._type])
+        try:  # out of place, the input and the mask broadcast together, as torch's masked_fill
+            broadcast_shapes("masked_fill", [input._type, mask._type])
         except IRError as e:
             raise err(RuntimeError, str(e)) from None
-        if shape != tuple(input.shape):
-            raise err(RuntimeError, f"masked_fill: the mask {list(mask.shape)} broadcasts the input to {list(shape)}; "
-                      f"it must broadcast to the input's shape (inputs: {input._type}, {mask._type})")
     v = value if isinstance(value, Tensor) else scalar(value, input.dtype)
     return where(mask, cast(v, input.dtype), input)
 
