@@ -22,6 +22,22 @@ def _reduce(op_type: str, axes_input_from: int):
     return lower
 
 
+def _reduce_extremum(op_type: str):
+    """ReduceMax/ReduceMin that propagate NaN as torch's amax/amin: onnxruntime's skip a NaN
+    unless it comes first in its slice, so a slice holding one is set to NaN explicitly."""
+    reduce, any_of = _reduce(op_type, 18), _reduce("ReduceMax", 18)
+
+    def lower(b, node, xs):
+        found = reduce(b, node, xs)
+        if not node.attrs.axes or not node.inputs[0].dtype.is_floating_point:
+            return found
+        nan = b.op("Cast", [b.op("IsNaN", xs)], to=ONNX_TYPE[dtypes.int32])
+        any_nan = b.op("Cast", [any_of(b, node, [nan])], to=ONNX_TYPE[dtypes.bool_])
+        return b.op("Where", [any_nan, b.scalar_like(float("nan"), node.dtype), found])
+    lower.__doc__ = f"ir reduction -> ONNX {op_type}, NaN propagated as torch."
+    return lower
+
+
 def _arg(op_type: str):
     def lower(b, node, xs):
         x = node.inputs[0]
@@ -71,9 +87,9 @@ LOWERINGS = {
     R.log_softmax: _softmax("LogSoftmax"),
     R.sum_: _reduce("ReduceSum", 13),
     R.prod: _reduce("ReduceProd", 18),
-    R.amax: bools_via_int32(_reduce("ReduceMax", 18)),
-    R.amin: bools_via_int32(_reduce("ReduceMin", 18)),
-    R.argmax: _arg("ArgMax"),
-    R.argmin: _arg("ArgMin"),
+    R.amax: bools_via_int32(_reduce_extremum("ReduceMax")),
+    R.amin: bools_via_int32(_reduce_extremum("ReduceMin")),
+    R.argmax: bools_via_int32(_arg("ArgMax")),
+    R.argmin: bools_via_int32(_arg("ArgMin")),
     R.numel: _numel,
 }

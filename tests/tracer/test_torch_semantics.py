@@ -74,6 +74,10 @@ CASES = {
     "cross_entropy 1-d none": lambda m: m.nn.functional.cross_entropy(m.tensor([1.0, 2.0, 0.5]), m.tensor(1),
                                                                       reduction="none"),
     "copy_ into a non-leaf": _copy_into_non_leaf,
+    "mT of 0-d": lambda m: m.tensor(1.5).mT,
+    "square of bools": lambda m: m.square(m.tensor([True, False])),
+    "masked_fill with a bigger mask": lambda m: m.zeros(1).masked_fill(m.tensor([True, False]), 7.0),
+    "lerp with a 0-d float64 weight": lambda m: m.lerp(m.zeros(2), m.ones(2), m.tensor(0.25, dtype=m.float64)),
 }
 
 

@@ -10,8 +10,9 @@ SCALAR_TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Floa
                      "bool": "Bool"}
 
 #: The C++ type names some torch messages print instead ("... but got mask with dtype long int").
-CPP_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "long int", "int32": "int",
-                  "uint8": "Byte", "bool": "Bool"}
+CPP_TYPE_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+                  "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                  "uint8": "unsigned char", "bool": "bool"}
 
 
 def scalar_type_name(dtype) -> str:

@@ -150,6 +150,9 @@ def frac(input) -> Tensor:
 
 
 def square(input) -> Tensor:
+    """``input ** 2``: a bool tensor squares to int64, as torch's pow(x, 2)."""
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_:
+        input = cast(input, dtypes.int64)
     return mul(input, input)
 
 
@@ -228,7 +231,7 @@ def where(condition, input, other) -> Tensor:
                       "in a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
     elif condition.dtype != dtypes.bool_:
         raise err(RuntimeError, f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                  f"{cpp_type_name(condition.dtype)} (condition: {condition._type})")
+                  f"{scalar_type_name(condition.dtype)} (condition: {condition._type})")
     x, y = promote(input, other)
     return apply(E.where, [cast(condition, dtypes.bool_), x, y])
 
@@ -295,6 +298,14 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
 
 
 def lerp(input, end, weight) -> Tensor:
+    """input + weight * (end - input); torch requires ``end`` (and a tensor ``weight`` of more
+    than 0 dims) in ``input``'s dtype, and computes floats only."""
+    for name, other in (("end", end), ("weight", weight)):
+        if isinstance(other, Tensor) and other.dtype != input.dtype and (name == "end" or other.dim() > 0):
+            raise err(RuntimeError, f"expected dtype {cpp_type_name(input.dtype)} for `{name}` but got dtype "
+                      f"{cpp_type_name(other.dtype)} (lerp of {input._type}, {other._type})")
+    if not input.dtype.is_floating_point:
+        raise err(NotImplementedError, f'"lerp_kernel_scalar" not implemented for \'{scalar_type_name(input.dtype)}\'')
     input, end = _common(input, end)
     return add(input, mul(weight, sub(end, input)))
 

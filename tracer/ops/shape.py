@@ -3,6 +3,7 @@ repeat, cat, stack, split, chunk, narrow."""
 from __future__ import annotations
 
 import math
+import warnings
 
 from ir.ops import shape as S
 from ir.ops.rules import broadcast_shapes
@@ -140,6 +141,10 @@ swapaxes = swapdims = transpose
 
 def mT(input) -> Tensor:
     """``Tensor.mT``: the last two dims swapped, for matrices and batches of them only."""
+    if input.dim() == 0:  # torch: deprecated and the identity
+        warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+                      UserWarning, stacklevel=2)
+        return input
     if input.dim() < 2:
         raise op_err(RuntimeError, "mT", f"tensor.mT is only supported on matrices or batches of matrices. Got "
                      f"{input.dim()}-D tensor.", input)
