@@ -333,6 +333,8 @@ RULES = {
     # torch's binary_cross_entropy_with_logits: d/dx = (sigmoid(x) - t) g, d/dt = -x g.
     E.binary_cross_entropy_with_logits: rule(lambda g, out, x, t: (g * (x.sigmoid() - t), -(g * x))),
     E.remainder: rule(lambda g, out, x, y: (g, -(g * (x // y)))),
+    # torch's fmod backward: g and -g trunc(x / y); (x - fmod(x, y)) / y is that quotient.
+    E.fmod: rule(lambda g, out, x, y: (g, -(g * ((x - out) / y)))),
     E.where: rule(lambda g, out, cond, x, y: (None, where(cond, g, 0), where(cond, 0, g))),
     E.cast: linear(_cast),
     E.sign: piecewise_constant,

@@ -4,6 +4,8 @@ Every op runs eagerly on NumPy and, when autograd or a trace needs it, is record
 an ``ir.Graph``; ``backward()`` is a graph pass; ``trace`` and ``compile`` hand the graph to the
 NumPy interpreter or onnxruntime.
 """
+import math as _math
+
 from ir.dtypes import bool_ as bool  # noqa: A001
 from ir.dtypes import float32, float64, int32, int64, uint8  # noqa: F401
 from tracer import autograd  # noqa: F401  (gives Tensor its backward method)
@@ -39,6 +41,8 @@ from tracer.backends.flags import (are_deterministic_algorithms_enabled, get_flo
 from tracer.jit import compile, trace  # noqa: F401,A004
 from tracer.core.tracing import TracerWarning, TraceValueError  # noqa: F401
 
+inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e  # torch.inf, torch.nan, torch.pi, torch.e
+newaxis = None
 float = float32  # noqa: A001
 double = float64
 long = int64

@@ -62,6 +62,15 @@ def _integer_division(fn):
     return kernel
 
 
+def _power(x, y):
+    """C's pow, as onnxruntime's Pow and torch's pow of tensors: NumPy's scalar-0.5 fast path
+    (a square root) would give NaN for -inf ** 0.5, where pow gives inf."""
+    out = np.power(x, y)
+    if x.dtype.kind == "f" and np.any(y == 0.5):
+        out = np.where((x == -np.inf) & (y == 0.5), np.asarray(np.inf, out.dtype), out)
+    return out
+
+
 def _sign(a, x):
     return x if x.dtype.kind == "b" else np.sign(x)
 
@@ -92,11 +101,12 @@ KERNELS = {
     E.sub: _plain(np.subtract),
     E.mul: _plain(np.multiply),
     E.div: _plain(np.divide),
-    E.pow_: _plain(np.power),
+    E.pow_: _plain(_power),
     E.maximum: _plain(np.maximum),
     E.minimum: _plain(np.minimum),
     E.logaddexp: _plain(np.logaddexp),
     E.remainder: _plain(_integer_division(np.remainder)),
+    E.fmod: _plain(_integer_division(np.fmod)),
     E.floor_divide: _plain(_integer_division(np.floor_divide)),
     E.binary_cross_entropy: _bce,
     E.binary_cross_entropy_with_logits: _bce_logits,

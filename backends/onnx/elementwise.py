@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from ir.ops import elementwise as E
 from backends.onnx.builder import ONNX_TYPE, bools_via_int32
 from ir import dtypes
+from ir.ops import elementwise as E
 
 _F32 = dtypes.float32
 
@@ -263,6 +263,7 @@ LOWERINGS = {
     E.minimum: bools_via_int32(_simple("Min")),
     E.logaddexp: _logaddexp,
     E.remainder: _remainder,
+    E.fmod: lambda b, node, xs: b.op("Mod", xs, fmod=1),  # C's fmod for floats and integers
     E.floor_divide: _floor_divide,
     E.binary_cross_entropy: _bce,
     E.binary_cross_entropy_with_logits: _bce_logits,

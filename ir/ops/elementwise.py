@@ -76,6 +76,7 @@ pow_ = _binary("pow")
 maximum = _binary("maximum")
 minimum = _binary("minimum")
 remainder = _binary("remainder")  # Python/torch sign convention: result has the divisor's sign
+fmod = _binary("fmod")  # C's fmod, exact: the result has the dividend's sign (x - trunc(x / y) y rounds)
 floor_divide = _binary("floor_divide")  # rounds toward -inf, as torch's // does
 #: log(exp(x) + exp(y)) without overflow: a primitive so equal infinities give that infinity
 #: (the masked-attention case) where max + log1p(exp(-|x - y|)) would give nan.

@@ -329,16 +329,20 @@ _DIVISORS = np.array([-np.inf, -np.inf, np.inf, np.inf, 1.0, 0.0, 2.0, -2.0, 3.0
      [np.array([[-1e4, 0.5, np.nan], [np.nan, 1.0, 2.0], [1.0, np.inf, -np.inf], [0.0, np.nan, np.nan]], _F)]),
     (lambda x: torch.stack([x.max(), x.min()]), [np.array([[3.0, 1.0], [np.nan, 2.0]], _F)]),
     (lambda a: torch.stack([a.min(0).indices, a.argmax(1)]), [np.array([[False, True], [True, True]])]),
+    (lambda x, y: torch.stack([x ** 0.5, x ** -1.5, x ** 3.0, x ** y]),
+     [np.array([-np.inf, -np.inf, -4.0, 4.0], _F), np.array([0.5, 2.0, 0.5, -0.5], _F)]),
+    (lambda x, y: torch.fmod(x, y), [_DIVIDENDS, _DIVISORS]),
 ], ids=["one-sided clamp of infinities", "log1p of inf and 3e38", "float64 sigmoid tail", "float remainder",
         "float floor division", "argmax/argmin with NaN", "argmax of first NaN", "logical_not of floats",
         "logical_not of ints", "bool arithmetic", "bool comparisons", "bool extrema", "extrema of rows with NaN",
-        "extremum of all with NaN", "arg-extrema of bools"])
+        "extremum of all with NaN", "arg-extrema of bools", "pow of -inf", "fmod"])
 def test_lowerings_keep_the_interpreters_edge_values_at_every_optimisation_level(fn, arrays, level):
     """Found by the differential fuzzer (tests/fuzz): onnxruntime's Clip turns a missing bound
     into the float max, Kahan's log1p divided inf by inf, float64 Sigmoid loses its tail,
     x - floor(x / y) y is NaN for an infinite y, floor(x / y) differs from torch's floor
     division for infinite x, ArgMax/ArgMin and ReduceMax/ReduceMin skip a NaN that is not first
-    in its slice, Not is bool-only, and Add/Mul/Max/Min/Less/ReduceMax/ArgMin have no bool kernels
+    in its slice, NumPy gives -inf ** 0.5 as NaN where C and onnxruntime give inf (torch: NaN for a
+    Python 0.5, a square root, inf for a tensor exponent), Not is bool-only, and Add/Mul/Max/Min/Less/ReduceMax/ArgMin have no bool kernels
     (the checker rejects them)."""
     graph = torch.trace(fn, *map(torch.tensor, arrays))
     session = _session_at(export(graph), level)

@@ -127,7 +127,9 @@ def test_a_traced_training_step_in_one_thread_and_eager_training_in_another(swit
 
         def step(x, y):
             opt.zero_grad()
-            loss = nn.functional.mse_loss(shadow(x) + 0 * model(x).sum(), y)  # reads the shared model too
+            # reads the shared model too (detached: two threads accumulating into one .grad race,
+            # as any unsynchronised Python state does)
+            loss = nn.functional.mse_loss(shadow(x) + 0 * model(x).detach().sum(), y)
             loss.backward()
             opt.step()
             return loss
@@ -187,3 +189,30 @@ def test_a_new_thread_starts_with_grad_enabled_as_torchs():
             thread.join()
     assert seen["tracer"] == seen["torch"] is True
 
+
+
+def test_another_threads_step_during_a_trace_is_not_the_traces_update():
+    """Deterministic form of a race the interleaving tests found: an optimizer step in another
+    thread while a trace runs bumped the parameters' versions, so the trace took the step for
+    its own in-place update, and every compiled call then wrote the parameters back (clearing
+    the other thread's autograd leaves between its forward and backward)."""
+    model = _model()
+    x, _ = _data()
+    before = [p.detach().clone() for p in model.parameters()]
+
+    def step_elsewhere():
+        with tracer.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+
+    def fn(x):
+        h = model[0](x)
+        thread = threading.Thread(target=step_elsewhere)
+        thread.start()
+        thread.join()  # the other thread's step lands in the middle of this trace
+        return model[2](model[1](h)).sum()
+
+    graph = tracer.trace(fn, x)
+    assert not [n for n in graph.output_names if n.startswith("updated.")]
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.detach().numpy(), b.numpy() + 1.0)  # the step itself stands

@@ -29,6 +29,23 @@ def _softmax_0d_backward(m):
     return x.grad
 
 
+def _assign_selected(m):
+    x = m.zeros(2, 3)
+    x[m.tensor([[False, True, True], [False, True, True]])] = m.tensor([1.0, 2.0, 3.0, 4.0])
+    return x
+
+
+def _setitem(m, x, index, value):
+    x[index] = value
+    return x
+
+
+def _assign_nothing(m):
+    x = m.ones(1)
+    x[m.tensor([False])] = m.zeros(0)
+    return x
+
+
 CASES = {
     "gelu 0-d": lambda m: m.nn.functional.gelu(m.tensor(0.5)),
     "erf 0-d": lambda m: m.erf(m.tensor(0.5)),
@@ -75,6 +92,25 @@ CASES = {
                                                                       reduction="none"),
     "copy_ into a non-leaf": _copy_into_non_leaf,
     "mT of 0-d": lambda m: m.tensor(1.5).mT,
+    "remainder of bools": lambda m: m.tensor([True, False]) % m.tensor([True, True]),
+    "fmod of bools": lambda m: m.fmod(m.tensor([True, False]), m.tensor([True, True])),
+    "floor_divide of bools": lambda m: m.tensor([True, False]) // m.tensor([True, True]),
+    "bool remainder int": lambda m: m.tensor([True, False]) % 2,
+    "full-shape mask assignment of the selected values": _assign_selected,
+    "full-shape mask assignment of nothing": _assign_nothing,
+    "index put of another dtype": lambda m: _setitem(m, m.zeros(3, dtype=m.float64), m.tensor([0, 1]),
+                                                     m.tensor([1.0, 2.0])),
+    "mask put of a 0-d tensor of another dtype": lambda m: _setitem(m, m.zeros(3, dtype=m.float64),
+                                                                    m.tensor([True, False, True]), m.tensor(1.5)),
+    "index put of a 0-d tensor of another dtype": lambda m: _setitem(m, m.zeros(3, dtype=m.float64),
+                                                                     m.tensor([0, 2]), m.tensor(1.5)),
+    "negative step assignment": lambda m: _setitem(m, m.zeros(3), slice(None, None, -1), 1.0),
+    "-inf ** 0.5 and -0.5": lambda m: m.stack([m.tensor([-m.inf, 4.0]) ** 0.5, m.tensor([-m.inf, 4.0]) ** -0.5]),
+    "-inf ** tensor 0.5": lambda m: m.tensor([-m.inf, 4.0]) ** m.tensor(0.5),
+    "fmod of a small quotient": lambda m: m.fmod(m.tensor([-0.37316, 0.5], dtype=m.float64),
+                                                 m.tensor([-0.037316, 0.05], dtype=m.float64)),
+    "cross_entropy 1-d none with 0-d target and smoothing": lambda m: m.nn.functional.cross_entropy(
+        m.tensor([1.0, 2.0, 0.5]), m.tensor(1), label_smoothing=0.1, reduction="none"),
     "square of bools": lambda m: m.square(m.tensor([True, False])),
     "masked_fill with a bigger mask": lambda m: m.zeros(1).masked_fill(m.tensor([True, False]), 7.0),
     "lerp with a 0-d float64 weight": lambda m: m.lerp(m.zeros(2), m.ones(2), m.tensor(0.25, dtype=m.float64)),

@@ -97,6 +97,7 @@ class TraceState:
         self._created: list = []        # weakrefs to tensors made inside the trace
         self._used_names: set[str] = set()
         self._outside: dict = {}        # id(tensor) -> (tensor, its node here), for tensors made outside
+        self._written: set = set()      # ids of tensors made outside that this trace changed in place
         self.strict = False
 
     def node_for(self, t):
@@ -105,11 +106,14 @@ class TraceState:
         found = self._outside.get(id(t))
         return t._own_node if found is None else found[1]
 
-    def bind(self, t, node) -> None:
+    def bind(self, t, node, written: bool = True) -> None:
         """``t`` (made outside this trace) holds ``node``'s value in this trace; the tensor itself
-        is left alone, so the eager graph of another thread using it is not disturbed."""
+        is left alone, so the eager graph of another thread using it is not disturbed.
+        ``written``: this trace changed ``t`` (every binding but the first read's lift)."""
         if id(t) not in self._outside:
             self._saved.append((t, t._own_node, t._vc[0]))
+        if written:
+            self._written.add(id(t))
         self._outside[id(t)] = (t, node)  # keeps t alive, so its id is not reused during the trace
 
     def node_of(self, t):
@@ -138,7 +142,7 @@ class TraceState:
             self._saved.append((t, t._own_node, t._vc[0]))
             t._own_node = node
         else:
-            self.bind(t, node)
+            self.bind(t, node, written=False)
         return node
 
     def _unique(self, name: str) -> str:
@@ -165,9 +169,12 @@ class TraceState:
         self._created.append(weakref.ref(t))
 
     def mutated(self) -> list:
-        """Graph-input tensors whose value changed inside the trace (in-place ops, optimizer steps)."""
+        """Graph-input tensors whose value this trace changed (in-place ops, optimizer steps); a
+        tensor made outside counts only when this trace wrote it, not when another thread did
+        (its optimizer step meanwhile would otherwise become this graph's update)."""
         inputs = {id(t) for t, _ in self.lifted}
-        return [t for t, _, version in self._saved if t._vc[0] != version and id(t) in inputs]
+        return [t for t, _, version in self._saved if id(t) in inputs and (
+            id(t) in self._written if t._born != self.id else t._vc[0] != version)]
 
     def finish(self) -> None:
         """Detach every tensor from the trace graph so eager use afterwards is unaffected.
@@ -182,9 +189,17 @@ class TraceState:
         for t, before, version in reversed(self._saved):
             if t._born == self.id:
                 t._own_node = before if t._vc[0] == version else None
-            elif t._own_node is before and before is not None and _stale(before, t, version):
+            elif t._own_node is before and before is not None and _stale(before, t, version) and (
+                    id(t) in self._written or not _is_leaf_node(before, t)):
                 t._own_node = None
         self._outside.clear()
+        self._written.clear()
+
+
+def _is_leaf_node(node, t) -> bool:
+    """Whether ``node`` is ``t``'s eager leaf: it reads ``t`` itself, so a change to ``t`` made
+    by another thread (its optimizer step) leaves it valid, and that thread's backward needs it."""
+    return node.meta is not None and node.meta.leaf is t
 
 
 def _stale(node, t, version) -> bool:

@@ -300,7 +300,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if label_smoothing <= 0.0:
         return nll
     target = cast(target, dtypes.int64)
-    if logp.dim() == 1:
+    unbatched = logp.dim() == 1
+    if unbatched:
         logp, target = logp.unsqueeze(0), target.reshape(1)
     valid = ew.ne(target, ignore_index)
     per_class = logp if weight is None else ew.mul(logp, weight.reshape([1, classes] + [1] * (logp.dim() - 2)))
@@ -313,6 +314,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
             smooth = ew.div(rd.sum(smooth), denom)
     else:
         smooth = _reduce(smooth, reduction)
+        if unbatched and reduction == "none":  # back to the 0-d loss of one unbatched sample
+            smooth = smooth.reshape(())
     return ew.add(ew.mul(nll, 1.0 - label_smoothing), ew.mul(smooth, label_smoothing / classes))
 
 

@@ -65,20 +65,36 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
 true_divide = div
 
 
+def _no_bools(name: str, input, other) -> None:
+    """Integer division and remainders have no bool kernel in torch (and none in NumPy)."""
+    if all(isinstance(t, Tensor) and t.dtype == dtypes.bool_ for t in (input, other)):
+        raise err(NotImplementedError, f'"{name}_cpu" not implemented for \'Bool\' (inputs: {input._type}, {other._type})')
+
+
 def floor_divide(input, other) -> Tensor:
+    _no_bools("div_floor", input, other)
     return _binary(E.floor_divide, input, other)
 
 
 def remainder(input, other) -> Tensor:
+    _no_bools("remainder", input, other)
     return _binary(E.remainder, input, other)
 
 
 def fmod(input, other) -> Tensor:
-    """C-style remainder: the result has the dividend's sign."""
-    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+    """C-style remainder: the result has the dividend's sign, computed exactly as C's fmod."""
+    _no_bools("fmod", input, other)
+    return _binary(E.fmod, input, other)
 
 
 def pow(input, exponent) -> Tensor:
+    """``input ** exponent``; a Python 0.5 or -0.5 on a float tensor is sqrt or rsqrt, as torch
+    computes them (so -inf ** 0.5 is NaN, while a tensor exponent gives C's pow: inf)."""
+    if isinstance(input, Tensor) and input.dtype.is_floating_point and type(exponent) is float:
+        if exponent == 0.5:
+            return sqrt(input)
+        if exponent == -0.5:
+            return rsqrt(input)
     return _binary(E.pow_, input, exponent)
 
 

@@ -12,7 +12,7 @@ from ir import dtypes
 from ir.ops import indexing as I
 from ir.ops import shape as S
 from tracer.core.dispatch import apply
-from tracer.core.errors import err
+from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, numpy_names, scalar
 from tracer.ops.creation import to_tensor
@@ -190,13 +190,18 @@ def getitem(x, index) -> Tensor:
 
 def setitem(x, index, value) -> None:
     """``x[index] = value``, as an in-place update of ``x`` (a new value in a traced graph)."""
-    value = value if isinstance(value, Tensor) else scalar(value, x.dtype)
-    value = cast(value, x.dtype)
-    if isinstance(index, Tensor) and index.dtype == dtypes.bool_ and tuple(index.shape) == tuple(x.shape):
+    given = value
+    value = cast(value if isinstance(value, Tensor) else scalar(value, x.dtype), x.dtype)
+    if isinstance(index, Tensor) and index.dtype == dtypes.bool_ and tuple(index.shape) == tuple(x.shape) \
+            and value.dim() == 0:  # else the value fills the selected elements in order: a scatter
         assign(x, ew.where(index, value, x), op="__setitem__")
         return
     items = _expand_ellipsis(index, x.dim())
     if any(isinstance(i, (Tensor, np.ndarray, *_SEQUENCES)) for i in items):
+        if isinstance(given, Tensor) and given.dtype != x.dtype:  # torch's index_put does not cast
+            raise err(RuntimeError, f"Index put requires the source and destination dtypes match, got "
+                      f"{scalar_type_name(x.dtype)} for the destination and {scalar_type_name(given.dtype)} for "
+                      f"the source. (__setitem__ of {given._type} into {x._type})")
         assign(x, _scatter_assign(x, items, value), op="__setitem__")
         return
     assign(x, _slice_assign(x, items, value), op="__setitem__")
@@ -210,6 +215,8 @@ def _slice_assign(x, items, value):
             continue
         size = x.shape[axis]
         if isinstance(i, slice):
+            if i.step is not None and i.step <= 0:
+                raise err(ValueError, "step must be greater than zero")
             s, e, st = i.indices(size)
             e = max(e, s)
             starts.append(s), ends.append(e), steps.append(st)
