@@ -15,6 +15,7 @@ of nodes (``b`` is the ``ir.builder.Builder`` of the backward phase):
 - ``linear(fn)``: an op of one input that is linear in it; ``fn`` applies the op's transpose
   to ``g`` and reads only shapes of forward values (it saves nothing for backward).
 - ``piecewise_constant``: an op like sign, floor, round: zeros, as PyTorch defines them.
+- ``not_implemented``: an op whose backward torch refuses: reaching it raises torch's error.
 
 Nodes are emitted in the order Python evaluates a formula; where a rule's graph lists a
 constant before the other operand, the rule makes it first with ``x.const(v)`` (see
@@ -33,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from ir.errors import IRError
 from ir.formula import Value, where, zeros_like
 from ir.ops import conv as C
 from ir.ops import elementwise as E
@@ -84,6 +86,15 @@ def _zeros(g, out, *inputs):
 
 
 piecewise_constant = Rule(_zeros, "piecewise_constant")
+
+
+def _refuse(g, out, x):
+    where = f"\n  at {out.node.source} (the {out.attrs.name} whose gradient was asked for)" if out.node.source else ""
+    raise IRError(f"derivative for aten::{out.attrs.name} is not implemented{where}")
+
+
+#: An op whose backward torch does not implement: reaching it in a backward is torch's error.
+not_implemented = Rule(_refuse, "not_implemented")
 
 # -- formulas with more than one line
 
@@ -342,6 +353,7 @@ RULES = {
     E.ceil: piecewise_constant,
     E.round_: piecewise_constant,
     E.floor_divide: piecewise_constant,
+    E.no_derivative: not_implemented,
     E.clamp: unary(_clamp),
     R.sum_: linear(lambda g, out, x: _unreduce(g, out, x)),
     R.amax: unary(_extremum),

@@ -197,6 +197,8 @@ def _pow(b, node, xs):
 
 
 def _cast(b, node, xs):
+    if node.inputs[0].dtype == node.attrs.dtype:  # clone(): values are immutable in ONNX
+        return xs[0]
     return b.op("Cast", xs, to=ONNX_TYPE[node.attrs.dtype])
 
 
@@ -254,6 +256,7 @@ LOWERINGS = {
     E.reciprocal: _simple("Reciprocal"),
     E.logical_not: _logical_not,
     E.detach: _pass_through,
+    E.no_derivative: _pass_through,
     E.add: bools_via_int32(_simple("Add")),
     E.sub: _simple("Sub"),
     E.mul: bools_via_int32(_simple("Mul")),

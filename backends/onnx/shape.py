@@ -52,12 +52,14 @@ def _slice(b, node, xs):
 
 
 def _slice_update(b, node, xs):
-    """ScatterND at the slice's static coordinates (an index grid of the slice's shape).
-    ScatterND rejects a 0-d tensor: writing a 0-d value writes all of it (the update itself)."""
+    """ScatterND at the slice's static coordinates (an index grid of the slice's shape). A
+    write of the whole value (``copy_``/``fill_`` of a non-leaf, an in-place activation, any
+    write to a 0-d value, which ScatterND rejects) is the update itself: no node."""
     a = node.attrs
+    whole = all(s == 0 and st == 1 and e == n for s, e, st, n in zip(a.starts, a.ends, a.steps, node.shape))
+    if whole and tuple(node.inputs[1].shape) == tuple(node.shape):
+        return xs[1]
     ranges = [np.arange(s, e, st, dtype=np.int64) for s, e, st in zip(a.starts, a.ends, a.steps)]
-    if not ranges:
-        return b.op("Identity", [xs[1]])
     grid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1)
     return b.op("ScatterND", [xs[0], b.const(grid), xs[1]])
 

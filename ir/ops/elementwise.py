@@ -64,6 +64,17 @@ reciprocal = _unary_float("reciprocal")
 #: Identity that stops gradients: ``Tensor.detach`` and no-grad results inside a trace.
 detach = _unary_any("detach", differentiable=False)
 
+
+@dataclass(frozen=True)
+class NoDerivativeAttrs:
+    name: str  # the torch op whose derivative torch does not implement (its aten name)
+
+
+#: Identity whose gradient is an error: the result of a torch op that requires grad but whose
+#: backward torch refuses ("derivative for aten::floor_divide is not implemented"), so a
+#: backward through it raises as torch's does instead of passing a made-up gradient.
+no_derivative = Op("no_derivative", lambda types, a: types[0], NoDerivativeAttrs, elementwise=True)
+
 logical_not = Op("logical_not", lambda types, a: TensorType(types[0].shape, dtypes.bool_),
                  elementwise=True, differentiable=False)
 

@@ -102,12 +102,6 @@ def nan_with(pattern: str):
 
 KNOWN_DEFECTS: list[KnownDefect] = [
     KnownDefect(
-        "floor_divide_backward", "grad.accepts", detail=r"derivative for aten::floor_divide is not implemented",
-        reason="backward through float floor_divide (x // y, m.floor_divide) gives zero gradients; torch's "
-               "backward raises RuntimeError 'derivative for aten::floor_divide is not implemented' "
-               "(div(rounding_mode='floor') has zero gradients in both)",
-        repro=repro(["v0 = x0 // 2"], ("x0", f32(1.5, -2.0), True))),
-    KnownDefect(
         "int_bitwise", "eager.raises", detail=r"bitwise_\w+ on integer tensors is not supported",
         reason="& | ^ on integer tensors raise NotImplementedError (bool tensors work); torch computes them",
         repro=repro(["v0 = x0 ^ x1"], ("x0", np.array([1, 6]), False), ("x1", np.array([3, 3]), False))),
@@ -142,14 +136,6 @@ KNOWN_DEFECTS: list[KnownDefect] = [
                "memory location', and an in-place write to x changes it (v2 = v1.repeat(2, 1); "
                "v1.copy_(x1) changes v2); torch's repeat always copies",
         repro=repro(["v0 = x0.repeat(2, 1, 1)", "v0.add_(1.0)"], ("x0", f32(1, 2, 3, 4, shape=(2, 2)), False))),
-    KnownDefect(
-        "fill_zero_makes_leaf", r"grad\.none|eager\.raises", program=r"\.(fill_|zero_)\(",
-        detail=r"tracer \.grad is None|a leaf Variable that requires grad",
-        reason="fill_() or zero_() of a non-leaf turns it into a leaf that requires grad (is_leaf True): the "
-               "leaves upstream of the overwritten value get .grad None (torch: zeros; copy_ was fixed for "
-               "the same case), and any later in-place op on it raises 'a leaf Variable that requires grad "
-               "is being used in an in-place operation' (torch: the value stays a non-leaf)",
-        repro=repro(["v0 = x0 * 2", "v0.fill_(3.0)"], ("x0", f32(1.5, 2.0), True))),
     KnownDefect(
         "dtype_misuse_accepted", r"eager\.accepts|grad\.accepts",
         detail=r"with a bool tensor is not supported|not implemented for '(Bool|Long|Int)'|std and var only "

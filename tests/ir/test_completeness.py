@@ -18,6 +18,7 @@ COVERED_ELSEWHERE = {
     "random_uniform": "tests/tracer/test_random.py",
     "random_normal": "tests/tracer/test_random.py",
     "slice_update": "tests/tracer/test_inplace.py (indexed assignment)",
+    "no_derivative": "tests/tracer/test_no_derivative.py (only a result that requires grad records it)",
 }
 OPS = [op for op in ir.ops.all_ops() if not op.name.startswith("test_")]
 

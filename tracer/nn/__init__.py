@@ -1,7 +1,7 @@
 """``tracer.nn``: modules, layers, losses, ``functional`` and ``init``, as ``torch.nn``."""
 from tracer.nn import functional, init  # noqa: F401
-from tracer.nn.activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax,  # noqa: F401
-                                  Softplus, Tanh)
+from tracer.nn.activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid,  # noqa: F401
+                                  SiLU, Softmax, Softplus, Tanh)
 from tracer.nn.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
                              ConvTranspose3d)
 from tracer.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401

@@ -13,12 +13,14 @@ from ir.errors import IRError
 from ir.ops.rules import broadcast_shapes
 from tracer.core import tracing
 from tracer.core.errors import err, scalar_type_name
+from tracer.core.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from tracer.core.dispatch import apply
 from tracer.ops._util import cast, promote, scalar, to_float
+from tracer.ops.conversion import clone
 from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
 from tracer.ops.linalg import product
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
@@ -34,23 +36,48 @@ def linear(input, weight, bias=None) -> Tensor:
     return out if bias is None else ew.add(out, bias)
 
 
+def _refuse_bool(input, message: str, cls: type[Exception] = NotImplementedError) -> None:
+    """torch's activations have no bool kernels; the message is torch's for that function."""
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_:
+        raise err(cls, f"{message} (input: {input._type})")
+
+
+def _result(input, fn, inplace: bool) -> Tensor:
+    """``fn(input)``; with ``inplace=True`` written into ``input`` and returned, as torch's
+    ``relu_``. When autograd records it, ``fn`` reads a clone, so the gradient's saved value is
+    not the one the write overwrites (torch's in-place kernels save their result instead)."""
+    if not inplace:
+        return fn(input)
+    if input.requires_grad and is_grad_enabled() and not input.is_leaf:
+        return input.copy_(fn(clone(input)))
+    return input.copy_(fn(input))
+
+
 def relu(input, inplace: bool = False) -> Tensor:
-    out = ew.relu(input)
-    return input.copy_(out) if inplace else out
+    _refuse_bool(input, "Boolean inputs not supported for relu", RuntimeError)
+    return _result(input, ew.relu, inplace)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    _refuse_bool(input, "Bool inputs not supported for hardtanh", RuntimeError)
+    if min_val > max_val:
+        raise err(ValueError, "min_val cannot be greater than max_val")
+    return _result(input, lambda x: ew.clamp(x, min_val, max_val), inplace)
 
 
 def relu6(input, inplace: bool = False) -> Tensor:
-    return ew.clamp(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return ew.where(ew.gt(input, 0), input, ew.mul(input, negative_slope))
+    _refuse_bool(input, '"leaky_relu_cpu" not implemented for \'Bool\'')
+    return _result(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(x, negative_slope)), inplace)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _refuse_bool(input, '"elu_cpu" not implemented for \'Bool\'')
     # expm1 of min(x, 0): the branch where() drops must stay finite, or its zero gradient is 0 * inf
-    negative = ew.mul(ew.expm1(ew.clamp(input, max=0.0)), alpha)
-    return ew.where(ew.gt(input, 0), input, negative)
+    return _result(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.clamp(x, max=0.0)), alpha)), inplace)
 
 
 def sigmoid(input) -> Tensor:
@@ -62,7 +89,8 @@ def tanh(input) -> Tensor:
 
 
 def silu(input, inplace: bool = False) -> Tensor:
-    return ew.mul(input, ew.sigmoid(input))
+    _refuse_bool(input, '"silu_cpu" not implemented for \'Bool\'')
+    return _result(input, lambda x: ew.mul(x, ew.sigmoid(x)), inplace)
 
 
 def _softplus(z) -> Tensor:
@@ -74,12 +102,14 @@ def _softplus(z) -> Tensor:
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    _refuse_bool(input, '"softplus_cpu" not implemented for \'Bool\'')
     scaled = ew.mul(input, beta)
     soft = _softplus(scaled) if beta == 1 else ew.div(_softplus(scaled), beta)
     return ew.where(ew.gt(scaled, threshold), input, soft)
 
 
 def gelu(input, approximate: str = "none") -> Tensor:
+    _refuse_bool(input, '"GeluKernelImpl" not implemented for \'Bool\'')
     if approximate == "tanh":
         inner = ew.mul(ew.add(input, ew.mul(ew.pow(input, 3.0), 0.044715)), math.sqrt(2.0 / math.pi))
         return ew.mul(ew.mul(input, 0.5), ew.add(ew.tanh(inner), 1.0))
@@ -95,9 +125,9 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return ew.mul(input, 0.0)
+        return _result(input, lambda x: ew.mul(x, 0.0), inplace)
     keep = ew.ge(uniform_tensor(input.shape, input.dtype, 0.0, 1.0), p)
-    return ew.mul(ew.where(keep, input, 0.0), 1.0 / (1.0 - p))
+    return _result(input, lambda x: ew.mul(ew.where(keep, x, 0.0), 1.0 / (1.0 - p)), inplace)
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

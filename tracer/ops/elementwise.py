@@ -49,8 +49,9 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode is None:
         x, y = promote(input, other)
         return apply(E.div, [to_float(x), to_float(y)])
-    if rounding_mode == "floor":
-        return floor_divide(input, other)
+    if rounding_mode == "floor":  # zero gradients, as torch's div backward gives
+        _no_bools("div_floor", input, other)
+        return _binary(E.floor_divide, input, other)
     if rounding_mode == "trunc":
         x, y = promote(input, other)
         if x.dtype.is_floating_point:
@@ -71,14 +72,27 @@ def _no_bools(name: str, input, other) -> None:
         raise err(NotImplementedError, f'"{name}_cpu" not implemented for \'Bool\' (inputs: {input._type}, {other._type})')
 
 
+def no_derivative(out: Tensor, name: str) -> Tensor:
+    """``out``, whose backward is torch's "derivative for aten::<name> is not implemented"
+    error when it requires grad (an int or bool result never does)."""
+    if not out.requires_grad:
+        return out
+    return apply(E.no_derivative, [out], E.NoDerivativeAttrs(name))
+
+
 def floor_divide(input, other) -> Tensor:
+    """``input // other``; torch has no derivative for it (``div(rounding_mode='floor')``
+    has zero gradients)."""
     _no_bools("div_floor", input, other)
-    return _binary(E.floor_divide, input, other)
+    return no_derivative(_binary(E.floor_divide, input, other), "floor_divide")
 
 
 def remainder(input, other) -> Tensor:
+    """``input % other``; with a Python number as ``input`` (``2 % x``, torch's
+    remainder.Scalar_Tensor) torch has no derivative."""
     _no_bools("remainder", input, other)
-    return _binary(E.remainder, input, other)
+    out = _binary(E.remainder, input, other)
+    return no_derivative(out, "remainder") if is_scalar(input) else out
 
 
 def fmod(input, other) -> Tensor:

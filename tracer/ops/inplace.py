@@ -122,8 +122,22 @@ def zero_(self):
 
 
 def fill_(self, value):
+    """``self`` holds ``value`` everywhere. Recorded by autograd, it overwrites the old value as
+    ``copy_`` does (zero gradient to it, so ``self`` stays a non-leaf), as torch's FillBackward."""
     v = value if isinstance(value, Tensor) else scalar(value, self.dtype)
+    if self._requires_grad and not self.is_leaf and is_grad_enabled():
+        if isinstance(value, Tensor) and value.dim() != 0:
+            raise err(RuntimeError, f"fill_ only supports 0-dimension value tensor but got tensor with "
+                      f"{value.dim()} dimensions. (fill_ of {self._type} with {value._type})")
+        return _overwrite(self, cast(v, self.dtype).expand(self.shape))
     return assign(self, cast(v, self.dtype).expand(self.shape), cast_any=True, op="fill_")
+
+
+def _overwrite(self, full):
+    """``self`` (a non-leaf autograd records) becomes ``full``, a full-region ``slice_update``
+    of its old value: the old value's gradient is zeros, ``full``'s is the incoming one."""
+    region = S.SliceAttrs((0,) * self.dim(), tuple(self.shape), (1,) * self.dim())
+    return assign(self, apply(S.slice_update, [self, full], region))
 
 
 def copy_(self, src, non_blocking=False):
@@ -133,9 +147,7 @@ def copy_(self, src, non_blocking=False):
     src = src if isinstance(src, Tensor) else scalar(src, self.dtype)
     if self._requires_grad and not self.is_leaf and is_grad_enabled():
         assign_shape_check(self, src, "copy_")
-        full = cast(src, self.dtype).expand(self.shape)
-        region = S.SliceAttrs((0,) * self.dim(), tuple(self.shape), (1,) * self.dim())
-        return assign(self, apply(S.slice_update, [self, full], region))
+        return _overwrite(self, cast(src, self.dtype).expand(self.shape))
     # a copy, so that ``self`` never holds ``src``'s array: a later in-place write through a view
     # of either (``p.data.add_``, a ``from_numpy`` source) must not reach the other, as in torch
     return assign(self, clone(src), cast_any=True, op="copy_")
