@@ -20,8 +20,9 @@ def _plain(fn):
 
 
 def _keep_ints(fn):
-    """floor/ceil/round are the identity on integers (NumPy would return floats)."""
-    return lambda a, x: x if x.dtype.kind in "iub" else fn(x)
+    """floor/ceil/round are the identity on integers (NumPy would return floats); a copy, since
+    a result must never be its input's array (an in-place write to one would change both)."""
+    return lambda a, x: x.copy() if x.dtype.kind in "iub" else fn(x)
 
 
 def _sigmoid(a, x):
@@ -65,6 +66,12 @@ def _integer_division(fn):
 def _power(x, y):
     """C's pow, as onnxruntime's Pow and torch's pow of tensors: NumPy's scalar-0.5 fast path
     (a square root) would give NaN for -inf ** 0.5, where pow gives inf."""
+    if x.dtype.kind in "iu" and y.dtype.kind in "iu" and np.any(y < 0):
+        # torch: a negative integer power of an integer is 1 / x ** k truncated: 1 for x = 1,
+        # +-1 for x = -1, else 0 (NumPy refuses it)
+        odd = (y % 2) != 0
+        small = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0)).astype(x.dtype)
+        return np.where(y < 0, small, np.power(x, np.maximum(y, 0)))
     out = np.power(x, y)
     if x.dtype.kind == "f" and np.any(y == 0.5):
         out = np.where((x == -np.inf) & (y == 0.5), np.asarray(np.inf, out.dtype), out)

@@ -9,8 +9,8 @@ from ir.ops import reduce as R
 def _reduce(ufunc):
     """``ufunc.reduce`` (what np.sum/np.max call, minus their Python wrappers: same numbers)."""
     def kernel(a, x):
-        if not a.axes:
-            return x
+        if not a.axes:  # reducing nothing (a 0-d input): a copy, never the input's array
+            return x.copy()
         out = ufunc.reduce(x, axis=a.axes, keepdims=a.keepdim)
         return out if out.__class__ is np.ndarray and out.dtype == x.dtype else np.asarray(out, dtype=x.dtype)
     return kernel

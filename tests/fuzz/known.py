@@ -75,6 +75,7 @@ def aliased_write(outcome) -> bool:
     before the write (a view and its base, or two views of one base)."""
     source = outcome.program.source()
     group = {}  # name -> representative base
+    seen = []   # the statements before the current one
 
     def root(n):
         while group.get(n, n) != n:
@@ -92,7 +93,21 @@ def aliased_write(outcome) -> bool:
         write = MUTATION.match(line)
         if write and len(members.get(root(write.group(1)), ())) > 1:
             return True
+        if write and _viewed_inline(write.group(1), seen):
+            return True
+        seen.append(line)
     return False
+
+
+INLINE_VIEW = r"\.(?:t\(\)|T\b|mT\b|transpose\(|permute\(|reshape\(|view\(|unsqueeze\(|squeeze\(|expand\(|" \
+              r"expand_as\(|flatten\(|unflatten\(|narrow\(|movedim\(|swapaxes\(|split\(|chunk\(|unbind\()|\["
+
+
+def _viewed_inline(name: str, lines) -> bool:
+    """Whether an earlier statement used a view of ``name`` inside an expression (``v0.mT @ w``,
+    ``F.linear(v2.mT, ...)``), which an op may have saved for its backward."""
+    pattern = re.compile(rf"=.*\b{name}{INLINE_VIEW}")
+    return any(pattern.search(line) for line in lines)
 
 
 def nan_with(pattern: str):
@@ -126,16 +141,6 @@ KNOWN_DEFECTS: list[KnownDefect] = [
                "of a non-requires-grad operand needs (v3 * x3 with x3 not requiring grad, then v3[...] = 0: "
                "torch saves v3 only when x3 requires grad)",
         repro=repro(["v0 = x0 ** 2", "v0.add_(1.0)"], ("x0", f32(1.5, -2.0), True))),
-    KnownDefect(
-        "repeat_leading_dims_is_broadcast_view",
-        r"eager\.raises|eager\.value|trace\.value|grad\.\w+|ir_grad\.value|eager\.requires_grad",
-        detail=r"more than one element of the written-to tensor refers to a single memory location|differ",
-        program=r"\.repeat\(",
-        reason="x.repeat(2, 1, 1) of a 2-D x (new leading dims, other repeats 1) is an expanded view of x, "
-               "not a copy: an in-place write to it raises RuntimeError 'more than one element ... single "
-               "memory location', and an in-place write to x changes it (v2 = v1.repeat(2, 1); "
-               "v1.copy_(x1) changes v2); torch's repeat always copies",
-        repro=repro(["v0 = x0.repeat(2, 1, 1)", "v0.add_(1.0)"], ("x0", f32(1, 2, 3, 4, shape=(2, 2)), False))),
     KnownDefect(
         "dtype_misuse_accepted", r"eager\.accepts|grad\.accepts",
         detail=r"with a bool tensor is not supported|not implemented for '(Bool|Long|Int)'|std and var only "
@@ -202,13 +207,6 @@ KNOWN_DEFECTS: list[KnownDefect] = [
                "a NaN (torch passes it to both)",
         repro=repro(["v0 = x0.sign()", "v1 = m.minimum(x0, x1)", "v2 = x0.relu()"],
                     ("x0", f32(np.nan, 1.0), True), ("x1", f32(2.0, 2.0), True))),
-    KnownDefect(
-        "single_tensor_cat_stack_alias", r"eager\.raises|eager\.value|trace\.value|grad\.\w+",
-        program=r"m\.(cat|stack|hstack|vstack)\(", detail=r"leaf Variable|view of a leaf|differ",
-        reason="m.cat([x]) returns x itself and m.stack([x])[0] a view of x (torch: new tensors): an "
-               "in-place op on the result writes into x, and raises 'a leaf Variable that requires grad "
-               "is being used in an in-place operation' when x is a leaf (m.cat(x.split(1)[::-1]) of a 1-element x)",
-        repro=repro(["v0 = m.cat([x0])", "v0.mul_(2.0)"], ("x0", f32(1.0, 2.0), True))),
     KnownDefect(
         "expanded_fill_rejected", "eager.raises",
         detail=r"more than one element of the written-to tensor refers to a single memory location",

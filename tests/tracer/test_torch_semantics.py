@@ -35,6 +35,18 @@ def _assign_selected(m):
     return x
 
 
+def _written_after(m, fn, int_base=False, base=None):
+    """``fn(x)``, then ``x`` (or ``base(x)``) changed in place: a result that aliases ``x``
+    would change with it."""
+    x = m.tensor([[1.0, 2.0], [3.0, 4.0]])
+    if int_base:
+        x = x.long()
+    out = fn(x)
+    target = x if base is None else base(x)
+    target.add_(10)
+    return out
+
+
 def _setitem(m, x, index, value):
     x[index] = value
     return x
@@ -92,6 +104,19 @@ CASES = {
                                                                       reduction="none"),
     "copy_ into a non-leaf": _copy_into_non_leaf,
     "mT of 0-d": lambda m: m.tensor(1.5).mT,
+    "cat of one tensor is a copy": lambda m: _written_after(m, lambda x: m.cat([x])),
+    "stack of one tensor is a copy": lambda m: _written_after(m, lambda x: m.stack([x])[0]),
+    "repeat adding a leading dim is a copy": lambda m: _written_after(m, lambda x: x.repeat(2, 1, 1)[1]),
+    "repeat by ones is a copy": lambda m: _written_after(m, lambda x: x.repeat(1, 1)),
+    "trunc of ints is a copy": lambda m: _written_after(m, lambda x: x.long().trunc(), int_base=True),
+    "round of ints is a copy": lambda m: _written_after(m, lambda x: x.long().round(), int_base=True),
+    "amin of 0-d is a copy": lambda m: _written_after(m, lambda x: x[0, 0].amin(-1), base=lambda t: t[0, 0]),
+    "max(dim) of 0-d is a copy": lambda m: _written_after(m, lambda x: x[0, 0].max(0).values, base=lambda t: t[0, 0]),
+    "negative integer powers of integers": lambda m: m.tensor([2, -1, 1, 0, 3, -1]) ** m.tensor([-1, -3, -2, -1, 2, -2]),
+    "integer to a Python negative power": lambda m: m.tensor([2, 3]) ** -1,
+    "bool ** bool": lambda m: m.tensor([True, False]) ** m.tensor([True, True]),
+    "bool ** 2": lambda m: m.tensor([True, False]) ** 2,
+    "index tensors that do not broadcast": lambda m: m.ones(3, 3)[m.tensor([0, 1, 2]), m.tensor([[0, 1], [1, 0]])],
     "remainder of bools": lambda m: m.tensor([True, False]) % m.tensor([True, True]),
     "fmod of bools": lambda m: m.fmod(m.tensor([True, False]), m.tensor([True, True])),
     "floor_divide of bools": lambda m: m.tensor([True, False]) // m.tensor([True, True]),

@@ -13,6 +13,7 @@ from ir.ops.rules import broadcast_shapes
 from tracer.core.dispatch import apply
 from tracer.core.errors import cpp_type_name, err, scalar_type_name
 from tracer.ops._util import cast, is_scalar, promote, scalar, to_float
+from tracer.ops.conversion import clone
 from tracer.core.tensor import Tensor
 
 
@@ -109,6 +110,11 @@ def pow(input, exponent) -> Tensor:
             return sqrt(input)
         if exponent == -0.5:
             return rsqrt(input)
+    if isinstance(input, Tensor) and input.dtype.kind in "iub" and type(exponent) is int and exponent < 0:
+        raise err(RuntimeError, f"Integers to negative integer powers are not allowed. (pow of {input._type} "
+                  f"to {exponent})")
+    if all(isinstance(t, Tensor) and t.dtype == dtypes.bool_ for t in (input, exponent)):
+        raise err(NotImplementedError, f'"pow" not implemented for \'Bool\' (inputs: {input._type}, {exponent._type})')
     return _binary(E.pow_, input, exponent)
 
 
@@ -168,7 +174,7 @@ def round(input, *, decimals: int = 0) -> Tensor:
 
 def trunc(input) -> Tensor:
     if not input.dtype.is_floating_point:
-        return input
+        return clone(input)  # a new tensor, as torch's
     return where(lt(input, 0), ceil(input), floor(input))
 
 

@@ -11,6 +11,8 @@ import numpy as np
 from ir import dtypes
 from ir.ops import indexing as I
 from ir.ops import shape as S
+from ir.errors import IRError
+from ir.ops.rules import broadcast_shapes
 from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
@@ -149,6 +151,13 @@ def _advanced(x, adv):
     """Index ``x`` at the (position, index tensor) pairs, NumPy placement: adjacent advanced
     dims are replaced in place; separated ones move the result dims to the front."""
     positions = [p for p, _ in adv]
+    if len(adv) > 1:
+        shapes = [tuple(i.shape) for _, i in adv]
+        try:
+            broadcast_shapes("index", [i._type for _, i in adv])
+        except IRError:
+            raise err(IndexError, "shape mismatch: indexing tensors could not be broadcast together with shapes "
+                      + ", ".join(str(list(s)) for s in shapes)) from None
     idx = broadcast_tensors(*[i for _, i in adv]) if len(adv) > 1 else (adv[0][1],)
     adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
     if not adjacent:

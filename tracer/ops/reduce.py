@@ -12,6 +12,7 @@ from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, norm_dims, numpy_names, scalar, to_float
+from tracer.ops.conversion import clone
 from tracer.core.tensor import Tensor
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -133,8 +134,8 @@ def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
         return pairwise(input, dim_or_other)
     d = norm_dim(dim_or_other, input.dim(), arg.name[3:])  # argmax -> max: the function the user called
     idx = apply(arg, [input], R.ArgAttrs(d, True))
-    if input.dim() == 0:
-        return values_indices(input, idx)
+    if input.dim() == 0:  # the value itself, as a new tensor (torch's max(dim) never aliases)
+        return values_indices(clone(input), idx)
     values = apply(I.gather_elements, [input, idx], I.AxisAttrs(d))
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)

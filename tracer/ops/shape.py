@@ -10,6 +10,7 @@ from ir.ops.rules import broadcast_shapes
 from tracer.core import tensor_state
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
+from tracer.ops.conversion import clone
 from tracer.ops._util import norm_dim, numpy_names, op_err, promote_all, shape_arg
 from tracer.core.tensor import Tensor
 
@@ -207,8 +208,8 @@ def repeat(input, *sizes) -> Tensor:
     shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
     interleaved = [v for s in shape for v in (1, s)]
     target = [v for r, s in zip(sizes, shape) for v in (r, s)]
-    x = expand(reshape(input, interleaved), target)
-    return reshape(x, [r * s for r, s in zip(sizes, shape)])
+    x = reshape(expand(reshape(input, interleaved), target), [r * s for r, s in zip(sizes, shape)])
+    return clone(x) if tensor_state.view_base(x) is not None else x  # torch's repeat always copies
 
 
 @numpy_names
@@ -223,8 +224,8 @@ def cat(tensors, dim=0) -> Tensor:
             raise op_err(RuntimeError, "cat", f"zero-dimensional tensor (at position {i}) cannot be concatenated",
                          *tensors)
     a = norm_dim(axis, tensors[0].dim(), "cat")
-    if len(tensors) == 1:
-        return tensors[0]
+    if len(tensors) == 1:  # a new tensor, as torch's cat: never the input itself
+        return clone(tensors[0])
     return apply(S.concat, tensors, S.AxisAttrs(a))
 
 
