@@ -347,6 +347,8 @@ RULES = {
     # torch's fmod backward: g and -g trunc(x / y); (x - fmod(x, y)) / y is that quotient.
     E.fmod: rule(lambda g, out, x, y: (g, -(g * ((x - out) / y)))),
     E.where: rule(lambda g, out, cond, x, y: (None, where(cond, g, 0), where(cond, 0, g))),
+    # torch's lerp backward: (1 - weight) g, weight g, (end - start) g.
+    E.lerp: rule(lambda g, out, x, y, w: (g * (1 - w), g * w, g * (y - x))),
     E.cast: linear(_cast),
     E.sign: piecewise_constant,
     E.floor: piecewise_constant,

@@ -78,6 +78,14 @@ def _power(x, y):
     return out
 
 
+def _lerp(x, y, w):
+    """torch's lerp: the form that is exact at its nearer end (weight 0 or 1)."""
+    diff = y - x
+    with np.errstate(invalid="ignore"):
+        near_start = np.abs(w) < 0.5
+        return np.where(near_start, x + w * diff, y - diff * (1 - w)).astype(np.result_type(x, y, w), copy=False)
+
+
 def _sign(a, x):
     return x if x.dtype.kind == "b" else np.sign(x)
 
@@ -128,6 +136,7 @@ KERNELS = {
     E.logical_or: _plain(np.logical_or),
     E.logical_xor: _plain(np.logical_xor),
     E.where: _plain(np.where),
+    E.lerp: _plain(_lerp),
     E.cast: lambda a, x: x.astype(a.dtype.np),
     E.clamp: _clamp,
 }

@@ -192,8 +192,32 @@ def _where(b, node, xs):
     return b.op("Or", [b.op("And", [c, x]), b.op("And", [b.op("Not", [c]), y])])
 
 
+def _lerp(b, node, xs):
+    """torch's lerp: start + w (end - start) for |w| < 0.5, else end - (end - start)(1 - w)."""
+    x, y, w = xs
+    diff = b.op("Sub", [y, x])
+    one, half = b.scalar_like(1, node.dtype), b.scalar_like(0.5, node.dtype)
+    near_start = b.op("Less", [b.op("Abs", [w]), half])
+    from_start = b.op("Add", [x, b.op("Mul", [w, diff])])
+    from_end = b.op("Sub", [y, b.op("Mul", [diff, b.op("Sub", [one, w])])])
+    return b.op("Where", [near_start, from_start, from_end])
+
+
 def _pow(b, node, xs):
-    return b.op("Pow", xs)
+    """Pow; an integer to a negative integer power is torch's 1, +-1 or 0 (onnxruntime's
+    integer Pow turns 0 ** -1 into the int64 minimum)."""
+    x, y = node.inputs
+    if not (x.dtype.kind in "iu" and y.dtype.kind in "iu"):
+        return b.op("Pow", xs)
+    zero, one = b.scalar_like(0, y.dtype), b.scalar_like(1, x.dtype)
+    negative = b.op("Less", [xs[1], zero])
+    power = b.op("Pow", [xs[0], b.op("Max", [xs[1], zero])])
+    odd = b.op("Not", [b.op("Equal", [b.op("Mod", [xs[1], b.scalar_like(2, y.dtype)], fmod=1), zero])])
+    minus_one = b.op("Equal", [xs[0], b.scalar_like(-1, x.dtype)])
+    small = b.op("Where", [b.op("Equal", [xs[0], one]), one,
+                           b.op("Where", [minus_one, b.op("Where", [odd, b.scalar_like(-1, x.dtype), one]),
+                                          b.scalar_like(0, x.dtype)])])
+    return b.op("Where", [negative, small, power])
 
 
 def _cast(b, node, xs):
@@ -280,6 +304,7 @@ LOWERINGS = {
     E.logical_or: _simple("Or"),
     E.logical_xor: _simple("Xor"),
     E.where: _where,
+    E.lerp: _lerp,
     E.cast: _cast,
     E.clamp: _clamp,
 }

@@ -77,9 +77,26 @@ def _softmax(op_type: str):
     def lower(b, node, xs):
         if not node.shape:
             return b.const(np.asarray(0.0 if op_type == "LogSoftmax" else 1.0, dtype=node.dtype.np))
-        return b.op(op_type, xs, axis=node.attrs.axis)
-    lower.__doc__ = f"ir softmax family -> ONNX {op_type} (opset 13+ semantics: one axis)."
+        out = b.op(op_type, xs, axis=node.attrs.axis)
+        if node.shape[node.attrs.axis] == 0:
+            return out
+        return b.op("Where", [_undefined_slices(b, node, xs[0]), b.scalar_like(np.nan, node.dtype), out])
+    lower.__doc__ = f"ir softmax family -> ONNX {op_type} (opset 13+ semantics: one axis), NaN as torch."
     return lower
+
+
+def _undefined_slices(b, node, x):
+    """Where torch's softmax (x - max, exp, sum) is NaN for the whole slice and onnxruntime's
+    is not: a slice holding NaN or +inf (inf - inf), or only -inf. A bool tensor, kept dims."""
+    axes = [node.attrs.axis]
+
+    def over_slice(op_type, flags):
+        ints = b.op("Cast", [flags], to=ONNX_TYPE[dtypes.int32])
+        found = (b.op(op_type, [ints, b.int64s(axes)], keepdims=1) if b.opset >= 18
+                 else b.op(op_type, [ints], axes=axes, keepdims=1))
+        return b.op("Cast", [found], to=ONNX_TYPE[dtypes.bool_])
+    nan_or_inf = b.op("Or", [b.op("IsNaN", [x]), b.op("IsInf", [x], detect_negative=0)])
+    return b.op("Or", [over_slice("ReduceMax", nan_or_inf), over_slice("ReduceMin", b.op("IsInf", [x], detect_positive=0))])
 
 
 LOWERINGS = {

@@ -124,6 +124,17 @@ def _infer_where(types, a):
 where = Op("where", _infer_where, arity=3, elementwise=True)
 
 
+def _infer_lerp(types, a):
+    require_float("lerp", types)
+    return elementwise("lerp", types, same_dtype("lerp", types))
+
+
+#: start + weight (end - start), as torch computes it (end - (end - start)(1 - weight) for
+#: |weight| >= 0.5): a primitive so its gradient is torch's (1 - w) g, w g, (end - start) g,
+#: finite where a where() of the two forms would leak 0 * inf from the unused one.
+lerp = Op("lerp", _infer_lerp, arity=3, elementwise=True)
+
+
 @dataclass(frozen=True)
 class CastAttrs:
     dtype: DType

@@ -332,18 +332,22 @@ _DIVISORS = np.array([-np.inf, -np.inf, np.inf, np.inf, 1.0, 0.0, 2.0, -2.0, 3.0
     (lambda x, y: torch.stack([x ** 0.5, x ** -1.5, x ** 3.0, x ** y]),
      [np.array([-np.inf, -np.inf, -4.0, 4.0], _F), np.array([0.5, 2.0, 0.5, -0.5], _F)]),
     (lambda x, y: torch.fmod(x, y), [_DIVIDENDS, _DIVISORS]),
+    (lambda x, y: x ** y, [np.array([2, -1, 1, 0, 3, -1, 0, 5]), np.array([-1, -3, -2, -1, 2, -2, 0, 1])]),
+    (lambda x: torch.stack([torch.softmax(x, 1), torch.log_softmax(x, 1), torch.log_softmax(x, 0)]),
+     [np.array([[1, np.inf, 2], [np.nan, 1, 2], [-np.inf, -np.inf, -np.inf], [1, 2, 3], [-np.inf, 0, 1]], _F)]),
 ], ids=["one-sided clamp of infinities", "log1p of inf and 3e38", "float64 sigmoid tail", "float remainder",
         "float floor division", "argmax/argmin with NaN", "argmax of first NaN", "logical_not of floats",
         "logical_not of ints", "bool arithmetic", "bool comparisons", "bool extrema", "extrema of rows with NaN",
-        "extremum of all with NaN", "arg-extrema of bools", "pow of -inf", "fmod"])
+        "extremum of all with NaN", "arg-extrema of bools", "pow of -inf", "fmod", "integer negative powers", "softmax of NaN and infinities"])
 def test_lowerings_keep_the_interpreters_edge_values_at_every_optimisation_level(fn, arrays, level):
     """Found by the differential fuzzer (tests/fuzz): onnxruntime's Clip turns a missing bound
     into the float max, Kahan's log1p divided inf by inf, float64 Sigmoid loses its tail,
     x - floor(x / y) y is NaN for an infinite y, floor(x / y) differs from torch's floor
     division for infinite x, ArgMax/ArgMin and ReduceMax/ReduceMin skip a NaN that is not first
     in its slice, NumPy gives -inf ** 0.5 as NaN where C and onnxruntime give inf (torch: NaN for a
-    Python 0.5, a square root, inf for a tensor exponent), Not is bool-only, and Add/Mul/Max/Min/Less/ReduceMax/ArgMin have no bool kernels
-    (the checker rejects them)."""
+    Python 0.5, a square root, inf for a tensor exponent), Softmax/LogSoftmax of a slice holding
+    NaN, +inf or only -inf are finite (torch: NaN), Not is bool-only, and Add/Mul/Max/Min/Less/
+    ReduceMax/ArgMin have no bool kernels (the checker rejects them)."""
     graph = torch.trace(fn, *map(torch.tensor, arrays))
     session = _session_at(export(graph), level)
     got = session.run(None, {i.name: a for i, a in zip(session.get_inputs(), arrays)})

@@ -54,8 +54,7 @@ def _result(input, fn, inplace: bool) -> Tensor:
 
 
 def relu(input, inplace: bool = False) -> Tensor:
-    _refuse_bool(input, "Boolean inputs not supported for relu", RuntimeError)
-    return _result(input, ew.relu, inplace)
+    return _result(input, ew.relu, inplace)  # ew.relu refuses bools, as torch
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:

@@ -147,7 +147,10 @@ def _unary_float(op):
 
 neg = negative = _unary(E.neg)
 abs = absolute = _unary(E.abs_)
-relu = _unary(E.relu)
+def relu(input) -> Tensor:
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_:
+        raise err(RuntimeError, f"Boolean inputs not supported for relu (input: {input._type})")
+    return apply(E.relu, [input])
 sign = _unary(E.sign)
 floor = _unary(E.floor)
 ceil = _unary(E.ceil)
@@ -209,12 +212,25 @@ def tan(input) -> Tensor:
 
 
 def clamp(input, min=None, max=None) -> Tensor:
-    """Scalar bounds are one ``clamp`` node; tensor bounds are maximum/minimum, as in torch."""
+    """Scalar bounds are one ``clamp`` node. Tensor bounds pick, per element, the bound or the
+    input as torch's clamp_backward_min_max sends the gradient: to ``max`` where the input is
+    above it (or ``min`` is above ``max``), to ``min`` where the input is below it, to the input
+    otherwise, ties included (maximum/minimum would split a tie); a NaN bound gives NaN."""
     if min is None and max is None:
         raise err(RuntimeError, "torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input if min is None else maximum(input, min)
-        return out if max is None else minimum(out, max)
+        x, *bounds = promote(input, *[b for b in (min, max) if b is not None])
+        lo = bounds.pop(0) if min is not None else None
+        hi = bounds.pop(0) if max is not None else None
+        out = x
+        if lo is not None:
+            out = where(logical_or(lt(x, lo), isnan(lo)), lo, out)
+        if hi is not None:
+            above = logical_or(gt(x, hi), isnan(hi))
+            if lo is not None:
+                above = logical_or(above, gt(lo, hi))
+            out = where(above, hi, out)
+        return out
     (x,) = promote(input, *[b for b in (min, max) if b is not None])[:1]
     return apply(E.clamp, [x], E.ClampAttrs(None if min is None else float(min),
                                             None if max is None else float(max)))
@@ -334,16 +350,17 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
 
 
 def lerp(input, end, weight) -> Tensor:
-    """input + weight * (end - input); torch requires ``end`` (and a tensor ``weight`` of more
-    than 0 dims) in ``input``'s dtype, and computes floats only."""
+    """input + weight * (end - input) for |weight| < 0.5, else end - (end - input) (1 - weight),
+    as torch computes it (exact at weight 1, and its infinities); torch requires ``end`` (and a
+    tensor ``weight`` of more than 0 dims) in ``input``'s dtype, and computes floats only."""
     for name, other in (("end", end), ("weight", weight)):
         if isinstance(other, Tensor) and other.dtype != input.dtype and (name == "end" or other.dim() > 0):
             raise err(RuntimeError, f"expected dtype {cpp_type_name(input.dtype)} for `{name}` but got dtype "
                       f"{cpp_type_name(other.dtype)} (lerp of {input._type}, {other._type})")
     if not input.dtype.is_floating_point:
         raise err(NotImplementedError, f'"lerp_kernel_scalar" not implemented for \'{scalar_type_name(input.dtype)}\'')
-    input, end = _common(input, end)
-    return add(input, mul(weight, sub(end, input)))
+    x, y, w = promote(input, end, weight)
+    return apply(E.lerp, [x, y, w])
 
 
 def logaddexp(input, other) -> Tensor:
