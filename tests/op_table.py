@@ -41,6 +41,7 @@ class Row:
     dtypes: tuple = ("float32", "float64")
     xfail: dict = field(default_factory=dict)  # check name -> reason (recorded, never silent)
     onnx_rtol: dict = field(default_factory=dict)  # dtype -> rtol for onnxruntime, with the reason below
+    min_opset: int = 17        # below it, export must refuse with a clear ExportError
 
     def __str__(self) -> str:
         return self.name
@@ -121,6 +122,13 @@ ROWS = [
     R("remainder", lambda m, x, y: m.remainder(x, y), S, S, low=-3, high=3, fd=False),
     R("floor_divide", lambda m, x, y: x // y, S, S, low=-3, high=3, grad=False),
     R("remainder_int", lambda m, x, y: x % y, Int(S, -7, 7), Int(S, 1, 4), grad=False),
+    R("bitwise_and_int", lambda m, x, y: x & y, Int(S, -7, 7), Int((4,), -7, 7), grad=False, min_opset=18),
+    R("bitwise_or_int", lambda m, x, y: m.bitwise_or(x, y), Int(S, -7, 7), Int(S, 0, 9), grad=False, min_opset=18),
+    R("bitwise_xor_int_scalar", lambda m, x: x ^ 3, Int(S, -7, 7), grad=False, min_opset=18),
+    R("bitwise_not_int", lambda m, x: ~x, Int(S, -7, 7), grad=False, min_opset=18),
+    R("bitwise_int_bool_mix", lambda m, x, y: x & y, Int(S, -7, 7), Bool(S), grad=False, min_opset=18),
+    R("bitwise_or_0d_empty", lambda m, x, y: x | y, Int((), -7, 7), Int((0,), 0, 3), grad=False),  # folds to a constant
+    R("bitwise_not_0d", lambda m, x: ~x, Int((), -7, 7), grad=False, min_opset=18),
     R("fmod", lambda m, x, y: m.fmod(x, y), S, S, low=-3, high=3),
     R("fmod_small_quotient", lambda m, x: x.fmod(x * 0.1 + 1e-3), S, low=0.5, high=3, fd=False),
     R("fmod_scalar", lambda m, x: m.fmod(x, 1.5), (2, 0, 3), fd=False),

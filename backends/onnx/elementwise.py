@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from backends.onnx.builder import ONNX_TYPE, bools_via_int32
+from backends.onnx.errors import ExportError
 from ir import dtypes
 from ir.ops import elementwise as E
 
@@ -192,6 +193,16 @@ def _where(b, node, xs):
     return b.op("Or", [b.op("And", [c, x]), b.op("And", [b.op("Not", [c]), y])])
 
 
+def _bitwise(op_type: str):
+    def lower(b, node, xs):
+        if b.opset < 18:
+            raise ExportError(f"{node.op.name} of integers needs ONNX opset 18 or later ({op_type}); "
+                              f"export with opset=18 (this export asked for {b.opset})")
+        return b.op(op_type, xs)
+    lower.__doc__ = f"ir integer {op_type} (ONNX opset 18+)."
+    return lower
+
+
 def _lerp(b, node, xs):
     """torch's lerp: start + w (end - start) for |w| < 0.5, else end - (end - start)(1 - w)."""
     x, y, w = xs
@@ -303,6 +314,10 @@ LOWERINGS = {
     E.logical_and: _simple("And"),
     E.logical_or: _simple("Or"),
     E.logical_xor: _simple("Xor"),
+    E.bitwise_and: _bitwise("BitwiseAnd"),
+    E.bitwise_or: _bitwise("BitwiseOr"),
+    E.bitwise_xor: _bitwise("BitwiseXor"),
+    E.bitwise_not: _bitwise("BitwiseNot"),
     E.where: _where,
     E.lerp: _lerp,
     E.cast: _cast,

@@ -7,7 +7,7 @@ from ir import dtypes
 from ir.dtypes import DType
 from ir.errors import IRTypeError, op_error
 from ir.ops.base import Op
-from ir.ops.rules import elementwise, require_float, same_dtype
+from ir.ops.rules import elementwise, require_float, require_integer, same_dtype
 from ir.types import TensorType
 
 
@@ -111,6 +111,27 @@ ge = _predicate("ge")
 logical_and = _predicate("logical_and")
 logical_or = _predicate("logical_or")
 logical_xor = _predicate("logical_xor")
+
+
+def _bitwise(name: str) -> Op:
+    """A broadcasting bitwise op on integers (bools use the logical ops): no gradient."""
+    def infer(types, a):
+        require_integer(name, types)
+        return elementwise(name, types, same_dtype(name, types))
+    return Op(name, infer, arity=2, elementwise=True, differentiable=False)
+
+
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
+
+
+def _infer_bitwise_not(types, a):
+    require_integer("bitwise_not", types)
+    return types[0]
+
+
+bitwise_not = Op("bitwise_not", _infer_bitwise_not, elementwise=True, differentiable=False)
 
 
 def _infer_where(types, a):

@@ -40,6 +40,12 @@ def require_float(op: str, types):
             raise op_error(op, types, f"expects floating-point inputs, got {t.dtype.name}", IRTypeError)
 
 
+def require_integer(op: str, types):
+    for t in types:
+        if t.dtype.kind not in "iu":
+            raise op_error(op, types, f"expects integer inputs, got {t.dtype.name}", IRTypeError)
+
+
 def normalize_axis(op: str, types, axis: int, rank: int) -> int:
     """A dim in [-rank, rank) made non-negative (0-d tensors accept -1 and 0, as in torch)."""
     size = max(rank, 1)

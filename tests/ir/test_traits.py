@@ -197,11 +197,11 @@ def test_shape_only_pairs_are_derived_from_the_trait():
     assert (S.expand_like, 1) in autodiff.SHAPE_ONLY and (R.numel, 0) in autodiff.SHAPE_ONLY
 
 
-def test_not_differentiable_ops_are_sources_predicates_indices_counts_detach_and_draws():
+def test_not_differentiable_ops_are_sources_predicates_indices_counts_bits_detach_and_draws():
     names = {op.name for op in ir.ops.all_ops() if not op.differentiable}
     assert names == {"input", "constant", "random_uniform", "random_normal", "detach", "logical_not",
                      "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
-                     "argmax", "argmin", "numel"}
+                     "argmax", "argmin", "numel", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"}
     assert {op for op in ir.ops.all_ops() if op.nondeterministic} == {RND.random_uniform, RND.random_normal}
 
 

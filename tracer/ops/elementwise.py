@@ -113,6 +113,8 @@ def pow(input, exponent) -> Tensor:
     if isinstance(input, Tensor) and input.dtype.kind in "iub" and type(exponent) is int and exponent < 0:
         raise err(RuntimeError, f"Integers to negative integer powers are not allowed. (pow of {input._type} "
                   f"to {exponent})")
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_ and type(exponent) is bool:
+        return clone(input) if exponent else eq(input, input)  # bool ** True is itself, ** False all True
     if all(isinstance(t, Tensor) and t.dtype == dtypes.bool_ for t in (input, exponent)):
         raise err(NotImplementedError, f'"pow" not implemented for \'Bool\' (inputs: {input._type}, {exponent._type})')
     return _binary(E.pow_, input, exponent)
@@ -301,33 +303,32 @@ def masked_fill(input, mask, value) -> Tensor:
     return where(mask, cast(v, input.dtype), input)
 
 
-def _bitwise(logical, name: str):
-    """``&``, ``|``, ``^``: logical on bools, as torch; bitwise on integers is not built yet
-    (a clear error rather than a logical result); floats are torch's error."""
+def _bitwise(logical, op, name: str):
+    """``&``, ``|``, ``^``: logical on bools and bitwise on integers (a bool with an integer is
+    promoted to the integer), as torch; floats are torch's error."""
     def fn(input, other) -> Tensor:
-        kinds = {x.dtype.kind for x in (input, other) if isinstance(x, Tensor)}
-        if "f" in kinds:
-            raise err(NotImplementedError, f'"{name}_cpu" not implemented for \'Float\'')
-        if kinds - {"b"} or any(not isinstance(x, (Tensor, bool)) for x in (input, other)):
-            raise err(NotImplementedError, f"{name} on integer tensors is not supported by tracegrad yet "
-                      "(bool tensors work)")
-        return logical(input, other)
+        x, y = promote(input, other)
+        if x.dtype.is_floating_point:
+            raise err(NotImplementedError, f'"{name}_cpu" not implemented for \'{scalar_type_name(x.dtype)}\' '
+                      f"(inputs: {x._type}, {y._type})")
+        if x.dtype == dtypes.bool_:
+            return logical(x, y)
+        return apply(op, [x, y])
     fn.__name__ = name
     return fn
 
 
-bitwise_and = _bitwise(logical_and, "bitwise_and")
-bitwise_or = _bitwise(logical_or, "bitwise_or")
-bitwise_xor = _bitwise(logical_xor, "bitwise_xor")
+bitwise_and = _bitwise(logical_and, E.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(logical_or, E.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(logical_xor, E.bitwise_xor, "bitwise_xor")
 
 
 def bitwise_not(input) -> Tensor:
     if input.dtype.kind == "f":
         raise err(TypeError, "~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-    if input.dtype.kind != "b":
-        raise err(NotImplementedError, "bitwise_not on integer tensors is not supported by tracegrad yet "
-                  "(bool tensors work)")
-    return logical_not(input)
+    if input.dtype.kind == "b":
+        return logical_not(input)
+    return apply(E.bitwise_not, [input])
 
 
 def isnan(input) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ir.ops import linalg as L
 from tracer.core.dispatch import apply
 from tracer.core.errors import cpp_type_name, err
+from tracer.ops import elementwise as ew
 from tracer.ops._util import promote
 from tracer.core.tensor import Tensor
 
@@ -68,7 +69,13 @@ def dot(input, other) -> Tensor:
 
 
 def outer(input, vec2) -> Tensor:
-    return matmul(input.reshape(-1, 1), vec2.reshape(1, -1))
+    """The outer product of two vectors, as torch's: a broadcast product (so the dtypes promote,
+    unlike matmul's)."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.dim() != 1:
+            raise err(RuntimeError, f"outer: Expected 1-D argument {name}, but got {v.dim()}-D (inputs: "
+                      f"{input._type}, {vec2._type})")
+    return ew.mul(input.reshape(-1, 1), vec2.reshape(1, -1))
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
