@@ -167,13 +167,6 @@ KNOWN_DEFECTS: list[KnownDefect] = [
                "of a value mse_loss read (more permissive than torch, not wrong)",
         repro=repro(["v0 = x0 * 1", "v1 = m.logsumexp(v0, 0)", "v1.add_(1.0)"], ("x0", f32(1.5, 2.5), True))),
     KnownDefect(
-        "zero_d_bool_mask_is_view", r"eager\.value|trace\.value", program=r"\[[xv]\d+\]|\[\([xv]\d+ [<>=!]|\[[xv]\d+ [<>]",
-        reason="indexing a 0-d tensor with a 0-d bool mask (v[v > 0], v[m.tensor(True)]) returns a view of v "
-               "instead of a copy: a later in-place write to v changes the result (torch: advanced indexing "
-               "always copies)",
-        repro=repro(["v0 = x0 * 1", "v1 = v0[v0 > 0]", "v0.zero_()"], ("x0", f32(1.5, shape=()), False),
-                    outputs=["v1"])),
-    KnownDefect(
         "setitem_none_index", "eager.raises", detail=r"expand: the number of sizes provided", program=r"None.*\] = ",
         reason="assignment through an index with None (x[None] = v, x[-1, None] = v) expands the value to the "
                "target tensor's shape instead of the indexed shape: RuntimeError 'expand: the number of sizes "

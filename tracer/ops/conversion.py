@@ -124,7 +124,9 @@ def _same(view) -> Tensor:
 
 
 def contiguous(self, memory_format=None) -> Tensor:
-    return self
+    """``self`` when its elements are laid out in order (a fresh tensor, a leading slice), else
+    a copy, as torch's: a transposed or expanded view's contiguous() no longer shares memory."""
+    return self if self._value.flags.c_contiguous else clone(self)
 
 
 def cpu(self, memory_format=None) -> Tensor:

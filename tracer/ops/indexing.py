@@ -15,6 +15,7 @@ from ir.errors import IRError
 from ir.ops.rules import broadcast_shapes
 from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
+from tracer.ops.conversion import clone
 from tracer.ops import elementwise as ew
 from tracer.ops._util import cast, is_scalar, norm_dim, numpy_names, scalar
 from tracer.ops.creation import to_tensor
@@ -192,9 +193,13 @@ def getitem(x, index) -> Tensor:
         index = int(index)
     if isinstance(index, (list, range)):
         index = _sequence_index(index)
-    items = _split_bool(_expand_ellipsis(index, x.dim()), tuple(x.shape))
+    expanded = _expand_ellipsis(index, x.dim())
+    items = _split_bool(expanded, tuple(x.shape))
     out, adv = _basic(x, items)
-    return _advanced(out, adv) if adv else out
+    if adv:
+        return _advanced(out, adv)
+    # a bool index (True, a 0-d mask) is advanced indexing in torch: a copy, never a view
+    return clone(out) if any(_is_bool_index(i) for i in expanded) else out
 
 
 def setitem(x, index, value) -> None:
