@@ -98,6 +98,17 @@ class OnnxBuilder:
                                            **{k: v for k, v in attrs.items() if v is not None}))
         return out
 
+    def op_outputs(self, op_type: str, inputs, count: int, **attrs) -> list[str]:
+        """Emit one ONNX node with ``count`` outputs (MaxPool's values and indices); returns
+        their names. Never merged with another node."""
+        outs = [self.fresh(f"{op_type.lower()}") for _ in range(count)]
+        doc = None
+        if self.current is not None:
+            doc = f"{self.current.phase} {self.current.op.name}" + (f" at {self.current.source}" if self.current.source else "")
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=self.fresh(f"n_{op_type}"), doc_string=doc,
+                                           **{k: v for k, v in attrs.items() if v is not None}))
+        return outs
+
     def const(self, value, dtype=None, name: str | None = None) -> str:
         """An initializer holding ``value`` (constants up to ``SHARED_CONST_SIZE`` elements are shared)."""
         arr = np.asarray(value, dtype=dtype)

@@ -28,6 +28,7 @@ from tracer.ops.random import uniform_tensor
 from tracer.core.tensor import Tensor
 from tracer.nn.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                              conv_transpose3d)
+from tracer.nn.pool import max_pool1d, max_pool2d, max_pool3d  # noqa: F401
 
 
 # -- layers ------------------------------------------------------------------------------
