@@ -57,7 +57,7 @@ def _relu(a, x):
 def _integer_division(fn):
     """Integer ``//`` and ``%`` by zero raise, as torch's do (NumPy returns 0 with a warning)."""
     def kernel(x, y):
-        if y.dtype.kind in "iu" and not np.all(y):
+        if y.dtype.kind in "iu" and not np.all(y) and np.broadcast(x, y).size:
             raise ZeroDivisionError("ZeroDivisionError")
         return fn(x, y)
     return kernel

@@ -62,6 +62,8 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
     _refuse_bool(input, "Bool inputs not supported for hardtanh", RuntimeError)
     if min_val > max_val:
         raise err(ValueError, "min_val cannot be greater than max_val")
+    if input.dtype.kind in "iu":  # an integer input stays integer: torch truncates the bounds
+        min_val, max_val = int(min_val), int(max_val)
     return _result(input, lambda x: ew.clamp(x, min_val, max_val), inplace)
 
 

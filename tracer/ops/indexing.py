@@ -212,7 +212,9 @@ def setitem(x, index, value) -> None:
         return
     items = _expand_ellipsis(index, x.dim())
     if any(isinstance(i, (Tensor, np.ndarray, *_SEQUENCES)) for i in items):
-        if isinstance(given, Tensor) and given.dtype != x.dtype:  # torch's index_put does not cast
+        fill = given.numel() == 1 and any(_is_bool_index(i) for i in items) if isinstance(given, Tensor) else True
+        if isinstance(given, Tensor) and given.dtype != x.dtype and not fill:
+            # torch's index_put does not cast (one value through a mask is a masked fill, which does)
             raise err(RuntimeError, f"Index put requires the source and destination dtypes match, got "
                       f"{scalar_type_name(x.dtype)} for the destination and {scalar_type_name(given.dtype)} for "
                       f"the source. (__setitem__ of {given._type} into {x._type})")
