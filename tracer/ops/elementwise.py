@@ -358,9 +358,11 @@ def lerp(input, end, weight) -> Tensor:
         if isinstance(other, Tensor) and other.dtype != input.dtype and (name == "end" or other.dim() > 0):
             raise err(RuntimeError, f"expected dtype {cpp_type_name(input.dtype)} for `{name}` but got dtype "
                       f"{cpp_type_name(other.dtype)} (lerp of {input._type}, {other._type})")
-    if not input.dtype.is_floating_point:
+    if not isinstance(weight, Tensor) and not input.dtype.is_floating_point:
         raise err(NotImplementedError, f'"lerp_kernel_scalar" not implemented for \'{scalar_type_name(input.dtype)}\'')
-    x, y, w = promote(input, end, weight)
+    x, y, w = promote(input, end, weight)  # a tensor weight takes part in the promotion, as in torch
+    if not x.dtype.is_floating_point:
+        raise err(NotImplementedError, f'"lerp_kernel_tensor" not implemented for \'{scalar_type_name(x.dtype)}\'')
     return apply(E.lerp, [x, y, w])
 
 
