@@ -163,3 +163,83 @@ def test_integer_inputs_pool_as_torch_on_every_backend():
     for got in (bnp.run(graph, a), ort_backend.run(graph, a)):
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g, w.numpy())
+
+
+AVG_CONFIGS = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    dict(kernel_size=3, stride=2, ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    dict(kernel_size=2, divisor_override=3),
+    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), ceil_mode=True),
+]
+
+
+@pytest.mark.parametrize("kw", AVG_CONFIGS, ids=[str(c) for c in AVG_CONFIGS])
+def test_avg_pool_values_and_gradients_equal_torchs(kw):
+    a = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
+    seen = {}
+    for m in (torch, tracer):
+        x = m.tensor(a, requires_grad=True)
+        out = m.nn.functional.avg_pool2d(x, **kw)
+        (out * out).sum().backward()
+        seen[m.__name__] = (out.detach().numpy(), x.grad.numpy())
+    for ours, theirs in zip(seen["tracer"], seen["torch"]):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(1, 1), 3, (2, 4), (None, 2), (5, 4)])
+def test_adaptive_avg_pool_equals_torchs(size):
+    a = np.random.default_rng(1).standard_normal((2, 3, 7, 6))
+    seen = {}
+    for m in (torch, tracer):
+        x = m.tensor(a, requires_grad=True)
+        out = m.nn.functional.adaptive_avg_pool2d(x, size)
+        (out * out).sum().backward()
+        seen[m.__name__] = (out.detach().numpy(), x.grad.numpy())
+    for ours, theirs in zip(seen["tracer"], seen["torch"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_integer_avg_pool_divides_toward_zero_as_torch():
+    a = np.arange(-15, 15).reshape(1, 1, 5, 6)
+    want = torch.nn.functional.avg_pool2d(torch.tensor(a), 2, ceil_mode=True)
+    got = tracer.nn.functional.avg_pool2d(tracer.tensor(a), 2, ceil_mode=True)
+    assert got.dtype == tracer.int64
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.AvgPool1d(3, 2, 1), lambda nn: nn.AvgPool2d(2), lambda nn: nn.AvgPool2d((2, 3), ceil_mode=True),
+    lambda nn: nn.AvgPool3d(2, 1), lambda nn: nn.AdaptiveAvgPool2d((1, 1)), lambda nn: nn.AdaptiveAvgPool1d(4),
+])
+def test_avg_pool_modules_print_as_torch(make):
+    assert repr(make(tracer.nn)) == repr(make(torch.nn))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda m: m.nn.functional.avg_pool2d(m.ones(1, 1, 5, 5), 3, padding=2), "pad should be at most half"),
+    (lambda m: m.nn.functional.avg_pool2d(m.ones(0, 4, 4), 2), "optional 0 dim batch size"),
+    (lambda m: m.nn.functional.max_pool2d(m.ones(1, 0, 4, 4), 2), "optional 0 dim batch size"),
+    (lambda m: m.nn.functional.adaptive_avg_pool2d(m.ones(1, 1, 4, 4, dtype=m.int64), 2), "not implemented for 'Long'"),
+])
+def test_avg_pool_misuse_raises_torchs_exception_type(call, words):
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(type(theirs.value), match=words):
+        call(tracer)
+
+
+def test_a_cnn_with_average_pooling_exports_and_runs_on_onnxruntime():
+    tracer.manual_seed(0)
+    model = tracer.nn.Sequential(tracer.nn.Conv2d(1, 4, 3, padding=1), tracer.nn.ReLU(inplace=True),
+                                 tracer.nn.AvgPool2d(2, ceil_mode=True), tracer.nn.Conv2d(4, 6, 3),
+                                 tracer.nn.AdaptiveAvgPool2d((1, 1)), tracer.nn.Flatten(), tracer.nn.Linear(6, 3))
+    x = tracer.randn(2, 1, 9, 9)
+    graph = ir.grad(tracer.trace(lambda x: model(x).pow(2).sum(), x), wrt=None)
+    arrays = [x.numpy()] + [p.detach().numpy() for p in model.parameters()]
+    feeds = dict(zip(graph.input_names, arrays))
+    for got, want in zip(ort_backend.run(graph, feeds), bnp.run(graph, feeds)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

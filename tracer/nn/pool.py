@@ -1,5 +1,10 @@
-"""Max pooling as torch: ``max_pool1d/2d/3d`` (kernel, stride, padding, dilation, ceil_mode,
-return_indices) and the ``MaxPool1d/2d/3d`` modules (names, defaults, reprs).
+"""Pooling as torch: ``max_pool1d/2d/3d`` (kernel, stride, padding, dilation, ceil_mode,
+return_indices), ``avg_pool1d/2d/3d`` (count_include_pad, divisor_override, ceil_mode),
+``adaptive_avg_pool1d/2d/3d`` and their modules (names, defaults, reprs).
+
+Average pooling is a depthwise convolution with a ones kernel divided by torch's per-window
+count (a constant computed from the shapes), adaptive average pooling one averaging matmul
+per spatial dim: both reuse those ops' kernels, gradients and ONNX lowerings.
 
 The functional form finds each window's argmax with one ``max_pool_indices`` ir op (torch's
 ``return_indices``) and gathers the values there, so the gradient scatters through the
@@ -10,12 +15,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ir import dtypes
+from ir.ops import conv as C
 from ir.ops import indexing as I
 from ir.ops import pool as P
 from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
 from tracer.nn.conv import _tuple
 from tracer.nn.module import Module
+from tracer.ops import elementwise as ew
+from tracer.ops import linalg
+from tracer.ops._util import cast
+from tracer.ops.creation import tensor
 
 
 def _out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -44,6 +57,9 @@ def _max_pool(n: int):
         if min(kernel) <= 0 or min(strides) <= 0 or min(dilations) <= 0:
             raise err(RuntimeError, f"{name}: kernel_size, stride and dilation must be greater than zero, but got "
                       f"kernel_size={list(kernel)}, stride={list(strides)}, dilation={list(dilations)}")
+        if 0 in tuple(input.shape)[input.dim() - n - 1:]:
+            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim "
+                      f"batch size for input, but got:{list(input.shape)}")
         for k, p, d in zip(kernel, pads, dilations):
             if p < 0 or p > (d * (k - 1) + 1) // 2:
                 raise err(RuntimeError, f"{name}: pad should be at most half of effective kernel size, but got "
@@ -103,3 +119,175 @@ class MaxPool2d(_MaxPoolNd):
 
 class MaxPool3d(_MaxPoolNd):
     _fn = staticmethod(max_pool3d)
+
+
+# -- average pooling -------------------------------------------------------------------------
+def _window_counts(spatial, kernel, strides, begins, ends, out, real_only: bool) -> np.ndarray:
+    """Each output pixel's divisor, as torch's avg_pool: the window clipped to the padded input
+    (count_include_pad) or to the input itself. From shapes only: a constant of the graph."""
+    counts = np.ones((), np.float64)
+    for i, size in enumerate(spatial):
+        start = np.arange(out[i]) * strides[i] - begins[i]
+        stop = np.minimum(start + kernel[i], size + begins[i])  # never past the padding torch adds
+        if real_only:
+            start, stop = np.maximum(start, 0), np.minimum(stop, size)
+        counts = np.multiply.outer(counts, stop - start)
+    return counts
+
+
+def _avg_pool(n: int):
+    name = f"avg_pool{n}d"
+
+    def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        kernel = _tuple(kernel_size, n, "kernel_size")
+        strides = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+            else _tuple(stride, n, "stride")
+        pads = _tuple(padding, n, "padding")
+        if input.dim() not in (n + 1, n + 2):
+            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor for input, but got "
+                      f"{input.dim()}-D input of size {list(input.shape)}")
+        if input.dtype.kind == "b":
+            raise err(NotImplementedError, f'"{name}" not implemented for \'Bool\' (input: {input._type})')
+        if min(kernel) <= 0 or min(strides) <= 0:
+            raise err(RuntimeError, f"{name}: kernel_size and stride must be greater than zero, but got "
+                      f"kernel_size={list(kernel)}, stride={list(strides)}")
+        for k, p in zip(kernel, pads):
+            if p < 0 or p > k // 2:
+                raise err(RuntimeError, f"{name}: pad should be at most half of effective kernel size, but got "
+                          f"pad={p}, kernel_size={k} and dilation=1")
+        if 0 in tuple(input.shape)[input.dim() - n - 1:]:
+            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim "
+                      f"batch size for input, but got:{list(input.shape)}")
+        if divisor_override is not None and divisor_override == 0:
+            raise err(RuntimeError, f"{name}: divisor must be not zero")
+        batched = input.dim() == n + 2
+        x = input if batched else input.unsqueeze(0)
+        spatial = tuple(x.shape[2:])
+        out = tuple(_out_size(spatial[i], kernel[i], strides[i], pads[i], 1, ceil_mode) for i in range(n))
+        if min(out) <= 0:
+            raise err(RuntimeError, f"{name}: Given input size {list(input.shape)}, calculated output size "
+                      f"{list(x.shape[:2]) + list(out)} is too small")
+        ends = tuple(max(pads[i], (out[i] - 1) * strides[i] + kernel[i] - spatial[i] - pads[i]) for i in range(n))
+        floating = x.dtype.is_floating_point
+        xf = x if floating else cast(x, dtypes.float64)
+        channels = x.shape[1]
+        ones = tensor(np.ones((channels, 1) + kernel, dtype=xf.dtype.np))
+        sums = apply(C.conv, [xf, ones], C.ConvAttrs(strides, pads + ends, (1,) * n, channels))
+        if divisor_override is not None:
+            result = ew.div(sums, float(divisor_override))
+        else:
+            counts = _window_counts(spatial, kernel, strides, pads, ends, out, not count_include_pad)
+            result = ew.div(sums, tensor(counts.astype(xf.dtype.np)))
+        if not floating:  # torch divides integers in integers: toward zero
+            result = cast(ew.trunc(result), x.dtype)
+        return result if batched else result.squeeze(0)
+
+    avg_pool.__name__ = name
+    return avg_pool
+
+
+avg_pool1d, avg_pool2d, avg_pool3d = _avg_pool(1), _avg_pool(2), _avg_pool(3)
+
+
+def _averaging_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size): row i averages torch's adaptive window floor(i size / out) .. ceil((i + 1) size / out)."""
+    m = np.zeros((out, size), dtype=dtype)
+    for i in range(out):
+        start, stop = (i * size) // out, -((-(i + 1) * size) // out)
+        m[i, start:stop] = 1.0 / (stop - start)
+    return m
+
+
+def _adaptive_avg_pool(n: int):
+    name = f"adaptive_avg_pool{n}d"
+
+    def adaptive_avg_pool(input, output_size):
+        if input.dim() not in (n + 1, n + 2):
+            raise err(RuntimeError, f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got {list(input.shape)}")
+        if not input.dtype.is_floating_point:
+            raise err(NotImplementedError, f'"{name}" not implemented for \'{scalar_type_name(input.dtype)}\' '
+                      f"(input: {input._type})")
+        sizes = (output_size,) * n if isinstance(output_size, int) else tuple(output_size)
+        if len(sizes) != n:
+            raise err(RuntimeError, f"{name}: output_size must be {n}, got {list(sizes)}")
+        spatial = tuple(input.shape[-n:])
+        sizes = tuple(s if o is None else int(o) for s, o in zip(spatial, sizes))
+        if min(sizes) <= 0 and input.numel():
+            raise err(RuntimeError, f"{name}: output_size must be positive, got {list(sizes)}")
+        x = input
+        for i in range(n):  # one averaging matmul per spatial dim, over the dim moved last
+            axis = input.dim() - n + i
+            matrix = tensor(_averaging_matrix(spatial[i], sizes[i], x.dtype.np).T)
+            x = linalg.matmul(x.movedim(axis, -1), matrix).movedim(-1, axis)
+        return x
+
+    adaptive_avg_pool.__name__ = name
+    return adaptive_avg_pool
+
+
+adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d = (_adaptive_avg_pool(1), _adaptive_avg_pool(2),
+                                                                 _adaptive_avg_pool(3))
+
+
+class _AvgPoolNd(Module):
+    _fn = None
+    _n = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        if self._n == 1:  # torch's AvgPool1d keeps tuples
+            kernel_size, padding = _tuple(kernel_size, 1, "kernel_size"), _tuple(padding, 1, "padding")
+            stride = _tuple(stride, 1, "stride") if stride is not None else kernel_size
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
+    def forward(self, input):
+        extra = {} if self._n == 1 else {"divisor_override": self.divisor_override}
+        return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, **extra)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
+    _fn, _n = staticmethod(avg_pool1d), 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+class AvgPool2d(_AvgPoolNd):
+    _fn, _n = staticmethod(avg_pool2d), 2
+
+
+class AvgPool3d(_AvgPoolNd):
+    _fn, _n = staticmethod(avg_pool3d), 3
+
+
+class _AdaptiveAvgPoolNd(Module):
+    _fn = None
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return type(self)._fn(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    _fn = staticmethod(adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    _fn = staticmethod(adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    _fn = staticmethod(adaptive_avg_pool3d)
