@@ -140,7 +140,7 @@ def test_a_cnn_with_max_pooling_trains_compiled_as_torch_step_by_step(backend):
                                                   torch.tensor(y))
             tloss.backward()
             topt.step()
-            np.testing.assert_allclose(float(loss), float(tloss), rtol=2e-5)
+            np.testing.assert_allclose(float(loss), tloss.item(), rtol=2e-5)
     np.testing.assert_allclose(ours.conv1.weight.detach().numpy(), theirs.conv1.weight.detach().numpy(),
                                rtol=1e-4, atol=1e-6)
 

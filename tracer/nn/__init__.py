@@ -5,6 +5,7 @@ from tracer.nn.activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Re
 from tracer.nn.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
                              ConvTranspose3d)
 from tracer.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from tracer.nn.normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm  # noqa: F401
 from tracer.nn.pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, AvgPool2d,  # noqa: F401
                             AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d)
 from tracer.nn.layers import Dropout, Flatten, Identity, Linear, Unflatten  # noqa: F401

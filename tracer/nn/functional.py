@@ -28,6 +28,7 @@ from tracer.ops.random import uniform_tensor
 from tracer.core.tensor import Tensor
 from tracer.nn.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                              conv_transpose3d)
+from tracer.nn.normalization import batch_norm, layer_norm  # noqa: F401
 from tracer.nn.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, avg_pool1d,  # noqa: F401
                             avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d)
 

@@ -1,0 +1,164 @@
+"""Normalisation layers as torch: ``batch_norm`` and ``BatchNorm1d/2d/3d`` (training and eval,
+momentum including None's cumulative average, running statistics with the unbiased running
+variance, ``track_running_stats``, ``affine``, ``num_batches_tracked``), ``layer_norm`` and
+``LayerNorm``.
+
+Both are compositions of existing ops (mean, biased variance, rsqrt), so their gradients,
+kernels and ONNX lowerings are those ops'. A training step's running-statistics update is an
+in-place write of the buffers under no_grad: a trace records it as a state update
+(``updated.<buffer>``), so a compiled or exported training step keeps the statistics too.
+"""
+from __future__ import annotations
+
+from ir import dtypes
+from tracer.core.errors import err
+from tracer.core.grad_mode import no_grad
+from tracer.nn import init
+from tracer.nn.module import Module
+from tracer.nn.parameter import Parameter
+from tracer.ops import elementwise as ew
+from tracer.ops import reduce as rd
+from tracer.ops.creation import ones, tensor, zeros
+
+
+def _normalize(input, dims, mean, var, weight, bias, eps, shape):
+    """(input - mean) / sqrt(var + eps), then the affine map; ``shape`` broadcasts weight/bias."""
+    out = ew.mul(ew.sub(input, mean), ew.rsqrt(ew.add(var, eps)))
+    if weight is not None:
+        out = ew.mul(out, weight.reshape(shape))
+    if bias is not None:
+        out = ew.add(out, bias.reshape(shape))
+    return out
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """torch.nn.functional.batch_norm: statistics over every dim but the channels (dim 1)."""
+    if input.dim() < 2:
+        raise err(ValueError, f"batch_norm: expected a (N, C, ...) input, got {input.dim()}-D input of size "
+                  f"{list(input.shape)}")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise err(RuntimeError, f"batch_norm: {name} should contain {channels} elements not {t.numel()}")
+    dims = (0,) + tuple(range(2, input.dim()))
+    shape = [1, channels] + [1] * (input.dim() - 2)
+    if training or running_mean is None:
+        count = input.numel() // max(channels, 1)
+        if training and count <= 1:
+            raise err(ValueError, f"Expected more than 1 value per channel when training, got input size "
+                      f"{list(input.shape)}")
+        mean = rd.mean(input, dims, keepdim=True)
+        var = rd.var(input, dims, keepdim=True, correction=0)
+        if training and running_mean is not None:
+            with no_grad():
+                running_mean.mul_(1 - momentum).add_(ew.mul(mean.reshape(channels).detach(), momentum))
+                unbiased = ew.mul(var.reshape(channels).detach(), count / (count - 1))
+                running_var.mul_(1 - momentum).add_(ew.mul(unbiased, momentum))
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    return _normalize(input, dims, mean, var, weight, bias, eps, shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """torch.nn.functional.layer_norm: statistics over the last ``len(normalized_shape)`` dims."""
+    normalized = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    n = len(normalized)
+    if tuple(input.shape[input.dim() - n:]) != normalized or input.dim() < n:
+        raise err(RuntimeError, f"Given normalized_shape={list(normalized)}, expected input with shape "
+                  f"[*, {', '.join(map(str, normalized))}], but got input of size{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized:
+            raise err(RuntimeError, f"layer_norm: {name} of shape {list(t.shape)} does not match normalized_shape "
+                      f"{list(normalized)}")
+    dims = tuple(range(input.dim() - n, input.dim()))
+    mean = rd.mean(input, dims, keepdim=True)
+    var = rd.var(input, dims, keepdim=True, correction=0)
+    return _normalize(input, dims, mean, var, weight, bias, eps, normalized)
+
+
+class _BatchNorm(Module):
+    _ranks: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = Parameter(ones(num_features, dtype=dtype, device=device)) if affine else None
+        self.bias = Parameter(zeros(num_features, dtype=dtype, device=device)) if affine and bias else None
+        for name in ("weight", "bias"):
+            if getattr(self, name) is None:
+                self.register_parameter(name, None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=dtypes.int64, device=device))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        if input.dim() not in self._ranks:
+            raise err(ValueError, f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.dim()}D input)")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative moving average, 1 / batches (a tensor: traces keep it)
+                factor = ew.div(1.0, self.num_batches_tracked)
+        use_batch = self.training or self.running_mean is None
+        return batch_norm(input, self.running_mean if not self.training or self.track_running_stats else None,
+                          self.running_var if not self.training or self.track_running_stats else None,
+                          self.weight, self.bias, use_batch, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    _ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    _ranks = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    _ranks = (5,)
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(ones(self.normalized_shape, dtype=dtype, device=device)) if elementwise_affine else None
+        self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, device=device)) \
+            if elementwise_affine and bias else None
+        for name in ("weight", "bias"):
+            if getattr(self, name) is None:
+                self.register_parameter(name, None)
+
+    def forward(self, input):
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
