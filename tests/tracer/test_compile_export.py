@@ -17,6 +17,7 @@ OPTIMIZERS = {
     "adam": lambda ps: torch.optim.Adam(ps, lr=0.01),
     "adamw_amsgrad": lambda ps: torch.optim.AdamW(ps, lr=0.01, amsgrad=True),
     "rmsprop_centered": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+    "adadelta": lambda ps: torch.optim.Adadelta(ps, lr=1.0, weight_decay=0.01),
 }
 
 

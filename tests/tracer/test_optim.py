@@ -19,6 +19,8 @@ CASES = [
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("RMSprop", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.01, maximize=True)),
 ]
 
 
@@ -106,7 +108,8 @@ def test_adam_bias_corrections_are_double_precision(name, compiled):
 
 
 @pytest.mark.parametrize("name, kwargs, rtol", [("Adam", dict(lr=3e-3), 1e-6), ("AdamW", dict(lr=3e-3, amsgrad=True), 1e-6),
-                                                ("RMSprop", dict(lr=1e-3, centered=True), 2e-5)])
+                                                ("RMSprop", dict(lr=1e-3, centered=True), 2e-5),
+                                                ("Adadelta", dict(lr=1.0), 2e-5)])
 def test_a_long_run_stays_with_torch(name, kwargs, rtol):
     """600 steps. Measured: Adam's losses stay within 3e-7 of torch's (float32 noise); with
     the bias corrections in float32 they drifted to 3.4e-6, past this tolerance. RMSprop's
@@ -130,3 +133,19 @@ def test_addcdiv_and_addcmul_follow_torchs_order_and_dtype():
     assert mixed.dtype == tracer.float64
     want = torch.addcmul(torch.ones(2, dtype=torch.float64), torch.full((2,), 1 / 3), torch.full((2,), 1 / 3), value=0.1)
     np.testing.assert_allclose(mixed.numpy(), want.numpy(), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name, kwargs", [("SGD", dict(differentiable=True)), ("Adam", dict(capturable=True)),
+                                          ("Adam", dict(differentiable=True)), ("RMSprop", dict(capturable=True)),
+                                          ("Adadelta", dict(differentiable=True)), ("AdamW", dict(fused=True, foreach=True))])
+def test_implementation_switches_that_change_the_step_are_refused_not_ignored(name, kwargs):
+    w = tracer.nn.Parameter(tracer.ones(2))
+    with pytest.raises((NotImplementedError, RuntimeError), match="capturable|differentiable|fused"):
+        getattr(tracer.optim, name)([w], lr=0.1, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta"])
+def test_foreach_gives_the_same_steps_as_torchs_foreach(name):
+    ours = _train(tracer, name, dict(lr=0.01, foreach=True))
+    theirs = _train(torch, name, dict(lr=0.01, foreach=True))
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)

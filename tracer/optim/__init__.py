@@ -1,5 +1,6 @@
-"""``tracer.optim``: SGD, Adam, AdamW, RMSprop and learning-rate schedulers."""
+"""``tracer.optim``: SGD, Adam, AdamW, RMSprop, Adadelta and learning-rate schedulers."""
 from tracer.optim import lr_scheduler  # noqa: F401
+from tracer.optim.adadelta import Adadelta  # noqa: F401
 from tracer.optim.adam import Adam, AdamW  # noqa: F401
 from tracer.optim.optimizer import Optimizer  # noqa: F401
 from tracer.optim.rmsprop import RMSprop  # noqa: F401

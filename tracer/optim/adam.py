@@ -8,7 +8,7 @@ from __future__ import annotations
 from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
 from tracer.ops.elementwise import maximum
-from tracer.optim.optimizer import Optimizer, bias_correction
+from tracer.optim.optimizer import Optimizer, bias_correction, check_implementation
 
 
 class Adam(Optimizer):
@@ -25,6 +25,7 @@ class Adam(Optimizer):
                 raise err(ValueError, f"Invalid beta parameter at index {i}: {b}")
         if weight_decay < 0.0:
             raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
+        check_implementation(type(self).__name__, foreach, capturable, differentiable, fused)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 

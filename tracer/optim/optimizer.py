@@ -21,6 +21,21 @@ def bias_correction(beta: float, step) -> "float | Tensor":
     return 1 - beta ** step.double()
 
 
+def check_implementation(name: str, foreach=None, capturable=False, differentiable=False, fused=None) -> None:
+    """torch's implementation switches. ``foreach`` and ``fused`` choose how torch batches the
+    same arithmetic (tracegrad has one implementation, so either value gives the same update);
+    ``capturable`` (CUDA graphs) and ``differentiable`` (autograd through the step) change what
+    a step is, and tracegrad has neither: refused, not ignored."""
+    if capturable:
+        raise err(NotImplementedError, f"{name}(capturable=True) is for CUDA graph capture; tracegrad runs on the "
+                  "CPU: leave capturable=False")
+    if differentiable:
+        raise err(NotImplementedError, f"{name}(differentiable=True) (autograd through the optimizer step) is not "
+                  "supported by tracegrad")
+    if fused and foreach:
+        raise err(RuntimeError, "`fused` and `foreach` cannot be `True` together.")
+
+
 class Optimizer:
     """Base class: subclasses implement ``_update(group, param, state)``."""
 

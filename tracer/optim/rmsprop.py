@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
-from tracer.optim.optimizer import Optimizer
+from tracer.optim.optimizer import Optimizer, check_implementation
 
 
 class RMSprop(Optimizer):
@@ -13,6 +13,7 @@ class RMSprop(Optimizer):
             raise err(ValueError, f"Invalid learning rate: {lr}")
         if alpha < 0.0:
             raise err(ValueError, f"Invalid alpha value: {alpha}")
+        check_implementation("RMSprop", foreach, capturable, differentiable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tracer.core.errors import err
 from tracer.ops.creation import zeros_like
-from tracer.optim.optimizer import Optimizer
+from tracer.optim.optimizer import Optimizer, check_implementation
 
 
 class SGD(Optimizer):
@@ -17,6 +17,7 @@ class SGD(Optimizer):
             raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise err(ValueError, "Nesterov momentum requires a momentum and zero dampening")
+        check_implementation("SGD", foreach, False, differentiable, fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
