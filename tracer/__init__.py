@@ -65,11 +65,19 @@ def get_default_dtype():
     return float32
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """torch.set_printoptions: ``profile`` ('default', 'short', 'full') first, then the options
+    given; ``sci_mode`` True/False forces scientific notation on or off, None (the default)
+    lets the values decide, as torch."""
+    profiles = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, 2 ** 63 - 1, 3, 80)}
+    if profile in profiles:  # torch leaves the options as they are for any other profile name
+        for name, value in zip(("PRECISION", "THRESHOLD", "EDGEITEMS", "LINEWIDTH"), profiles[profile]):
+            setattr(_formatting, name, value)
     for name, value in (("PRECISION", precision), ("THRESHOLD", threshold), ("EDGEITEMS", edgeitems),
                         ("LINEWIDTH", linewidth)):
         if value is not None:
             setattr(_formatting, name, value)
+    _formatting.SCI_MODE = sci_mode
 
 
 #: ``from tracer import *``: the torch-level names, not the module imported for its side effect,

@@ -12,6 +12,7 @@ PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
 LINEWIDTH = 80
+SCI_MODE = None  # set_printoptions(sci_mode=): True or False forces it, None lets the values decide
 
 
 class _Formatter:
@@ -27,18 +28,20 @@ class _Formatter:
             self.width = max((len(self._int(v)) for v in flat), default=1)
             return
         finite = flat[np.isfinite(flat)].astype(np.float64)
-        if finite.size == 0:
-            self.width = max(len(self._float(v)) for v in flat) if flat.size else 1
+        values = finite[finite != 0]
+        if values.size == 0:  # torch: with no nonzero finite number, nothing is chosen (zeros print as "0.")
             return
-        self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        nonzero = np.abs(finite[finite != 0])
+        self.int_mode = bool(np.all(values == np.ceil(values)))
+        big, small = np.abs(values).max(), np.abs(values).min()
         if self.int_mode:
-            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8):
-                self.int_mode, self.sci_mode = False, True
-        elif nonzero.size:
-            big, small = nonzero.max(), nonzero.min()
-            self.sci_mode = big / small > 1000.0 or big > 1e8 or small < 1e-4
-        self.width = max(len(self._float(v)) for v in flat)
+            self.sci_mode = bool(big / small > 1000.0 or big > 1e8)
+        else:
+            self.sci_mode = bool(big / small > 1000.0 or big > 1e8 or small < 1e-4)
+        if SCI_MODE is not None:  # as torch's _Formatter: the option overrides the choice
+            self.sci_mode = bool(SCI_MODE)
+        # the width comes from the nonzero finite values (signs included) only, as torch's:
+        # nan and inf are not padded to
+        self.width = max(len(self._float(v)) for v in values)
 
     @staticmethod
     def _int(v) -> str:
