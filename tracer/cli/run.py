@@ -1,16 +1,16 @@
 """``tracegrad run script.py [args...]``: run a PyTorch script unchanged, with ``torch`` aliased
 to tracer for the length of the run.
 
-The script runs as ``python script.py args`` would run it: ``sys.argv`` is ``[script, *args]``,
+The script runs as ``python script.py args`` would run it: ``sys.argv`` is ``[script, *args]``
+(the script's absolute path, as ``runpy`` gives it),
 ``__name__`` is ``"__main__"``, its folder is first on ``sys.path``. Its exceptions are its
 own: the traceback starts at the script's frame and the exit code is 1; a ``SystemExit`` it
 raises ends the command with that code.
 """
 from __future__ import annotations
 
-import builtins
-import importlib.machinery
 import os
+import runpy
 import sys
 import types
 
@@ -20,35 +20,19 @@ from tracer.cli.errors import UsageError
 
 def run_script(path: str, args: list[str]) -> None:
     """Run ``path`` as ``__main__`` with ``import torch`` meaning tracer; whatever the script
-    raises propagates. ``sys.argv``, ``sys.path``, ``__main__`` and the import system are
-    restored after."""
+    raises propagates. Python's own ``runpy`` runs it (a fresh ``__main__``, ``__file__``, the
+    coding cookie), so tracegrad never executes code itself; ``sys.argv``, ``sys.path`` and the
+    import system are restored after. As with ``runpy``, ``sys.argv[0]`` is the script's
+    absolute path."""
     full = os.path.abspath(path)
-    with open(full, "rb") as f:
-        code = compile(f.read(), full, "exec", dont_inherit=True)  # bytes: the coding cookie is honoured
-    main = _main_module(full)
-    saved_argv, saved_path, saved_main = sys.argv, sys.path[:], sys.modules.get("__main__")
-    sys.argv = [path, *args]
+    saved_argv, saved_path = sys.argv, sys.path[:]
+    sys.argv = [full, *args]
     sys.path.insert(0, os.path.dirname(full))
-    sys.modules["__main__"] = main
     try:
         with alias.alias_torch():
-            exec(code, vars(main))  # noqa: S102  (the user's own script, run as python runs it)
+            runpy.run_path(full, run_name="__main__")
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
-        if saved_main is None:
-            sys.modules.pop("__main__", None)
-        else:
-            sys.modules["__main__"] = saved_main
-
-
-def _main_module(full: str) -> types.ModuleType:
-    """A fresh ``__main__`` with what python gives a script (runpy would rewrite sys.argv[0])."""
-    main = types.ModuleType("__main__")
-    main.__file__ = full
-    main.__cached__ = None
-    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", full)
-    main.__builtins__ = builtins
-    return main
 
 
 def cmd_run(args) -> int:
