@@ -180,8 +180,9 @@ class TraceState:
         """Detach every tensor from the trace graph so eager use afterwards is unaffected.
 
         Tensors made outside the trace were never bound on themselves; only an eager node that
-        the trace made stale (the trace changed the tensor in place) is dropped, unless another
-        thread has replaced it meanwhile."""
+        this trace made stale (it changed the tensor in place) is dropped, unless another thread
+        has replaced it meanwhile: another thread's own changes (its optimizer step) are its
+        business, and its backward still needs its leaves."""
         for ref in self._created:
             t = ref()
             if t is not None and t._own_node is not None and t._own_node in self.graph:
@@ -189,17 +190,11 @@ class TraceState:
         for t, before, version in reversed(self._saved):
             if t._born == self.id:
                 t._own_node = before if t._vc[0] == version else None
-            elif t._own_node is before and before is not None and _stale(before, t, version) and (
-                    id(t) in self._written or not _is_leaf_node(before, t)):
+            elif id(t) in self._written and t._own_node is before and before is not None \
+                    and _stale(before, t, version):
                 t._own_node = None
         self._outside.clear()
         self._written.clear()
-
-
-def _is_leaf_node(node, t) -> bool:
-    """Whether ``node`` is ``t``'s eager leaf: it reads ``t`` itself, so a change to ``t`` made
-    by another thread (its optimizer step) leaves it valid, and that thread's backward needs it."""
-    return node.meta is not None and node.meta.leaf is t
 
 
 def _stale(node, t, version) -> bool:

@@ -21,7 +21,7 @@ from tracer.ops import reduce as rd
 from tracer.ops.creation import ones, tensor, zeros
 
 
-def _normalize(input, dims, mean, var, weight, bias, eps, shape):
+def _normalize(input, mean, var, weight, bias, eps, shape):
     """(input - mean) / sqrt(var + eps), then the affine map; ``shape`` broadcasts weight/bias."""
     out = ew.mul(ew.sub(input, mean), ew.rsqrt(ew.add(var, eps)))
     if weight is not None:
@@ -57,7 +57,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 running_var.mul_(1 - momentum).add_(ew.mul(unbiased, momentum))
     else:
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
-    return _normalize(input, dims, mean, var, weight, bias, eps, shape)
+    return _normalize(input, mean, var, weight, bias, eps, shape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
@@ -74,7 +74,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     dims = tuple(range(input.dim() - n, input.dim()))
     mean = rd.mean(input, dims, keepdim=True)
     var = rd.var(input, dims, keepdim=True, correction=0)
-    return _normalize(input, dims, mean, var, weight, bias, eps, normalized)
+    return _normalize(input, mean, var, weight, bias, eps, normalized)
 
 
 class _BatchNorm(Module):

@@ -14,6 +14,7 @@ torch's rule that the last window must start inside the input or its begin paddi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,46 +41,68 @@ def _out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
     return out
 
 
+@dataclass(frozen=True)
+class _Windows:
+    """A pooling call's geometry: ``x`` batched, per-dim kernel/stride/pads/dilation, the input's
+    and output's spatial sizes, and the end padding that realises ``ceil_mode``."""
+
+    x: object
+    batched: bool
+    kernel: tuple
+    strides: tuple
+    pads: tuple
+    dilations: tuple
+    spatial: tuple
+    out: tuple
+    ends: tuple
+
+
+def _windows(name: str, n: int, input, kernel_size, stride, padding, dilation, ceil_mode) -> _Windows:
+    """torch's argument handling and checks shared by max and average pooling (``dilation``
+    None: average pooling, which has none)."""
+    kernel = _tuple(kernel_size, n, "kernel_size")
+    strides = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, n, "stride")
+    pads, dilations = _tuple(padding, n, "padding"), _tuple(1 if dilation is None else dilation, n, "dilation")
+    if input.dim() not in (n + 1, n + 2):
+        raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor for input, but got "
+                  f"{input.dim()}-D input of size {list(input.shape)}")
+    if input.dtype.kind == "b":
+        raise err(NotImplementedError, f'"{name}" not implemented for \'Bool\' (input: {input._type})')
+    if min(kernel) <= 0 or min(strides) <= 0 or min(dilations) <= 0:
+        what = "kernel_size and stride" if dilation is None else "kernel_size, stride and dilation"
+        raise err(RuntimeError, f"{name}: {what} must be greater than zero, but got kernel_size={list(kernel)}, "
+                  f"stride={list(strides)}" + ("" if dilation is None else f", dilation={list(dilations)}"))
+    if 0 in tuple(input.shape)[input.dim() - n - 1:]:
+        raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim "
+                  f"batch size for input, but got:{list(input.shape)}")
+    for k, p, d in zip(kernel, pads, dilations):
+        if p < 0 or p > (d * (k - 1) + 1) // 2:
+            raise err(RuntimeError, f"{name}: pad should be at most half of effective kernel size, but got "
+                      f"pad={p}, kernel_size={k} and dilation={d}")
+    batched = input.dim() == n + 2
+    x = input if batched else input.unsqueeze(0)
+    spatial = tuple(x.shape[2:])
+    out = tuple(_out_size(spatial[i], kernel[i], strides[i], pads[i], dilations[i], ceil_mode) for i in range(n))
+    if min(out) <= 0:
+        raise err(RuntimeError, f"{name}: Given input size {list(input.shape)}, calculated output size "
+                  f"{list(x.shape[:2]) + list(out)} is too small")
+    ends = tuple(max(0, (out[i] - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - spatial[i] - pads[i])
+                 for i in range(n))
+    return _Windows(x, batched, kernel, strides, pads, dilations, spatial, out, ends)
+
+
 def _max_pool(n: int):
     name = f"max_pool{n}d"
 
     def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-        kernel = _tuple(kernel_size, n, "kernel_size")
-        strides = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-            else _tuple(stride, n, "stride")
-        pads, dilations = _tuple(padding, n, "padding"), _tuple(dilation, n, "dilation")
-        if input.dim() not in (n + 1, n + 2):
-            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor for input, but got "
-                      f"{input.dim()}-D input of size {list(input.shape)}")
-        if input.dtype.kind == "b":
-            raise err(NotImplementedError, f'"{name}" not implemented for \'{scalar_type_name(input.dtype)}\' '
-                      f"(input: {input._type})")
-        if min(kernel) <= 0 or min(strides) <= 0 or min(dilations) <= 0:
-            raise err(RuntimeError, f"{name}: kernel_size, stride and dilation must be greater than zero, but got "
-                      f"kernel_size={list(kernel)}, stride={list(strides)}, dilation={list(dilations)}")
-        if 0 in tuple(input.shape)[input.dim() - n - 1:]:
-            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim "
-                      f"batch size for input, but got:{list(input.shape)}")
-        for k, p, d in zip(kernel, pads, dilations):
-            if p < 0 or p > (d * (k - 1) + 1) // 2:
-                raise err(RuntimeError, f"{name}: pad should be at most half of effective kernel size, but got "
-                          f"pad={p}, kernel_size={k} and dilation={d}")
-        batched = input.dim() == n + 2
-        x = input if batched else input.unsqueeze(0)
-        spatial = tuple(x.shape[2:])
-        out = tuple(_out_size(spatial[i], kernel[i], strides[i], pads[i], dilations[i], ceil_mode) for i in range(n))
-        if min(out) <= 0:
-            raise err(RuntimeError, f"{name}: Given input size {list(input.shape)}, calculated output size "
-                      f"{list(x.shape[:2]) + list(out)} is too small")
-        ends = tuple(max(0, (out[i] - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - spatial[i] - pads[i])
-                     for i in range(n))
-        attrs = P.PoolAttrs(kernel, strides, pads + ends, dilations)
-        indices = apply(P.max_pool_indices, [x], attrs)
-        batch, channels = x.shape[0], x.shape[1]
-        flat = x.reshape(batch, channels, math.prod(spatial))
-        values = apply(I.gather_elements, [flat, indices.reshape(batch, channels, math.prod(out))], I.AxisAttrs(2))
+        w = _windows(name, n, input, kernel_size, stride, padding, dilation, ceil_mode)
+        indices = apply(P.max_pool_indices, [w.x], P.PoolAttrs(w.kernel, w.strides, w.pads + w.ends, w.dilations))
+        batch, channels = w.x.shape[0], w.x.shape[1]
+        flat = w.x.reshape(batch, channels, math.prod(w.spatial))
+        values = apply(I.gather_elements, [flat, indices.reshape(batch, channels, math.prod(w.out))], I.AxisAttrs(2))
         values = values.reshape(indices.shape)
-        if not batched:
+        if not w.batched:
             values, indices = values.squeeze(0), indices.squeeze(0)
         return (values, indices) if return_indices else values
 
@@ -122,7 +145,7 @@ class MaxPool3d(_MaxPoolNd):
 
 
 # -- average pooling -------------------------------------------------------------------------
-def _window_counts(spatial, kernel, strides, begins, ends, out, real_only: bool) -> np.ndarray:
+def _window_counts(spatial, kernel, strides, begins, out, real_only: bool) -> np.ndarray:
     """Each output pixel's divisor, as torch's avg_pool: the window clipped to the padded input
     (count_include_pad) or to the input itself. From shapes only: a constant of the graph."""
     counts = np.ones((), np.float64)
@@ -140,48 +163,22 @@ def _avg_pool(n: int):
 
     def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
-        kernel = _tuple(kernel_size, n, "kernel_size")
-        strides = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-            else _tuple(stride, n, "stride")
-        pads = _tuple(padding, n, "padding")
-        if input.dim() not in (n + 1, n + 2):
-            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor for input, but got "
-                      f"{input.dim()}-D input of size {list(input.shape)}")
-        if input.dtype.kind == "b":
-            raise err(NotImplementedError, f'"{name}" not implemented for \'Bool\' (input: {input._type})')
-        if min(kernel) <= 0 or min(strides) <= 0:
-            raise err(RuntimeError, f"{name}: kernel_size and stride must be greater than zero, but got "
-                      f"kernel_size={list(kernel)}, stride={list(strides)}")
-        for k, p in zip(kernel, pads):
-            if p < 0 or p > k // 2:
-                raise err(RuntimeError, f"{name}: pad should be at most half of effective kernel size, but got "
-                          f"pad={p}, kernel_size={k} and dilation=1")
-        if 0 in tuple(input.shape)[input.dim() - n - 1:]:
-            raise err(RuntimeError, f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 dim "
-                      f"batch size for input, but got:{list(input.shape)}")
+        w = _windows(name, n, input, kernel_size, stride, padding, None, ceil_mode)
         if divisor_override is not None and divisor_override == 0:
             raise err(RuntimeError, f"{name}: divisor must be not zero")
-        batched = input.dim() == n + 2
-        x = input if batched else input.unsqueeze(0)
-        spatial = tuple(x.shape[2:])
-        out = tuple(_out_size(spatial[i], kernel[i], strides[i], pads[i], 1, ceil_mode) for i in range(n))
-        if min(out) <= 0:
-            raise err(RuntimeError, f"{name}: Given input size {list(input.shape)}, calculated output size "
-                      f"{list(x.shape[:2]) + list(out)} is too small")
-        ends = tuple(max(pads[i], (out[i] - 1) * strides[i] + kernel[i] - spatial[i] - pads[i]) for i in range(n))
-        floating = x.dtype.is_floating_point
-        xf = x if floating else cast(x, dtypes.float64)
+        floating = w.x.dtype.is_floating_point
+        x = w.x if floating else cast(w.x, dtypes.float64)
         channels = x.shape[1]
-        ones = tensor(np.ones((channels, 1) + kernel, dtype=xf.dtype.np))
-        sums = apply(C.conv, [xf, ones], C.ConvAttrs(strides, pads + ends, (1,) * n, channels))
+        ones = tensor(np.ones((channels, 1) + w.kernel, dtype=x.dtype.np))
+        sums = apply(C.conv, [x, ones], C.ConvAttrs(w.strides, w.pads + w.ends, (1,) * n, channels))
         if divisor_override is not None:
             result = ew.div(sums, float(divisor_override))
         else:
-            counts = _window_counts(spatial, kernel, strides, pads, ends, out, not count_include_pad)
-            result = ew.div(sums, tensor(counts.astype(xf.dtype.np)))
+            counts = _window_counts(w.spatial, w.kernel, w.strides, w.pads, w.out, not count_include_pad)
+            result = ew.div(sums, tensor(counts.astype(x.dtype.np)))
         if not floating:  # torch divides integers in integers: toward zero
-            result = cast(ew.trunc(result), x.dtype)
-        return result if batched else result.squeeze(0)
+            result = cast(ew.trunc(result), w.x.dtype)
+        return result if w.batched else result.squeeze(0)
 
     avg_pool.__name__ = name
     return avg_pool

@@ -28,11 +28,9 @@ class Adadelta(Optimizer):
     def _update(self, group, p, state) -> None:
         if not state:
             self._init_state(group, p, state)
-        grad = -p._grad if group["maximize"] else p._grad
+        grad = self._gradient(group, p)
         rho, eps = group["rho"], group["eps"]
         state["step"].add_(1)
-        if group["weight_decay"]:
-            grad = grad.add(p, alpha=group["weight_decay"])
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
         std = square_avg.add(eps).sqrt()

@@ -114,6 +114,12 @@ class Optimizer:
         self._init_state(group, p, state)
         return state
 
+    def _gradient(self, group, p):
+        """``p``'s gradient as torch's single-tensor steps first adjust it: negated for
+        ``maximize``, plus ``weight_decay * p`` (L2 decay; AdamW decays the weights instead)."""
+        grad = -p._grad if group["maximize"] else p._grad
+        return grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else grad
+
     def _lr(self, group):
         """The group's learning rate: its float, or while ``tracer.compile`` traces, a 0-d tensor
         holding it. That tensor is a graph input, so a scheduler changing the rate between

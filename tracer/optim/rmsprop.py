@@ -28,11 +28,9 @@ class RMSprop(Optimizer):
     def _update(self, group, p, state) -> None:
         if not state:
             self._init_state(group, p, state)
-        grad = -p._grad if group["maximize"] else p._grad
+        grad = self._gradient(group, p)
         alpha, eps = group["alpha"], group["eps"]
         state["step"].add_(1)
-        if group["weight_decay"]:
-            grad = grad.add(p, alpha=group["weight_decay"])
         square_avg = state["square_avg"]
         square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
         if group["centered"]:

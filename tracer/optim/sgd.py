@@ -31,9 +31,7 @@ class SGD(Optimizer):
             state["momentum_buffer"] = zeros_like(p)
 
     def _update(self, group, p, state) -> None:
-        d_p = -p._grad if group["maximize"] else p._grad
-        if group["weight_decay"]:
-            d_p = d_p.add(p, alpha=group["weight_decay"])
+        d_p = self._gradient(group, p)
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
