@@ -233,6 +233,10 @@ def _slice_update(g, out, x, src):
     return g.slice_update(zeros_like(src, g.dtype), **_slice_attrs(out)), g.slice(**_slice_attrs(out))
 
 
+def _pad(g, out, x):
+    return _emit(S.pad, g, pads=tuple(-p for p in out.attrs.pads), value=0.0)
+
+
 def _take(g, out, x, index):
     return zeros_like(x, g.dtype).index_add(index, g, out.attrs.axis), None
 
@@ -370,6 +374,7 @@ RULES = {
     S.concat: rule(_concat),
     S.slice_: linear(_slice),
     S.slice_update: rule(_slice_update),
+    S.pad: linear(_pad),
     I.take: rule(_take),
     I.index_add: rule(lambda g, out, x, index, src: (g, None, g.take(index, out.attrs.axis))),
     I.gather_elements: rule(_gather_elements),

@@ -326,3 +326,79 @@ ROWS += [
     R("conv_transpose2d_empty_batch", lambda m, x, w: m.nn.functional.conv_transpose2d(x, w, stride=2),
       (0, 2, 3, 3), (2, 3, 2, 2), **CONV),
 ]
+
+# padding: constant is one ir pad (negative amounts crop); reflect/replicate/circular copy positions
+ROWS += [
+    R("pad_constant", lambda m, x: m.nn.functional.pad(x, (1, 2)), (2, 3, 4)),
+    R("pad_constant_value_crop", lambda m, x: m.nn.functional.pad(x, (1, -1, 2, 0), value=1.5), (2, 3, 4, 5)),
+    R("pad_constant_all_dims", lambda m, x: m.nn.functional.pad(x, (0, 1, 2, 0, 1, 1)), (2, 3, 2)),
+    R("pad_constant_0d", lambda m, x: m.nn.functional.pad(x, ()), ()),
+    R("pad_constant_empty", lambda m, x: m.nn.functional.pad(x, (1, 1), value=-2.0), (0, 3)),
+    R("pad_constant_int", lambda m, x: m.nn.functional.pad(x, (2, 1), value=7), Int((2, 3), -5, 5), grad=False),
+    R("pad_constant_bool", lambda m, x: m.nn.functional.pad(x, (1, 0, 0, 1), value=1), Bool((2, 3)), grad=False),
+    R("pad_reflect_2d", lambda m, x: m.nn.functional.pad(x, (1, 2, 2, 1), mode="reflect"), (2, 3, 4, 5)),
+    R("pad_reflect_1d_unbatched", lambda m, x: m.nn.ReflectionPad1d(2)(x), (3, 4)),
+    R("pad_replicate_1d", lambda m, x: m.nn.functional.pad(x, (2, 3), mode="replicate"), (2, 3, 4)),
+    R("pad_replicate_3d", lambda m, x: m.nn.ReplicationPad3d((1, 0, 0, 1, 2, 1))(x), (1, 2, 2, 3, 2)),
+    R("pad_circular_2d_crop", lambda m, x: m.nn.functional.pad(x, (-1, 2, 3, 1), mode="circular"), (2, 2, 3, 4)),
+    R("pad_zero_module", lambda m, x: m.nn.ZeroPad2d((1, 0, 2, 1))(x), (1, 2, 3, 3)),
+    R("pad_constant_module", lambda m, x: m.nn.ConstantPad1d(2, 3.5)(x), (2, 3)),
+    R("pad_reflect_empty_batch", lambda m, x: m.nn.functional.pad(x, (1, 1), mode="reflect"), (0, 2, 4)),
+]
+
+# normalisation over groups and instances (compositions of mean/var/rsqrt)
+NORM = dict(rtol=1e-4, atol=1e-5)
+ROWS += [
+    R("group_norm", lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b), (3, 4, 5), (4,), (4,), **NORM),
+    R("group_norm_module_2d", lambda m, x: m.nn.GroupNorm(3, 6, affine=False)(x), (2, 6, 3, 4), **NORM),
+    R("group_norm_one_group", lambda m, x: m.nn.functional.group_norm(x, 1), (2, 4, 3), **NORM),
+    R("group_norm_empty_batch", lambda m, x: m.nn.functional.group_norm(x, 2), (0, 4, 3), **NORM),
+    R("instance_norm_2d", lambda m, x: m.nn.InstanceNorm2d(3)(x), (2, 3, 4, 5), **NORM),
+    R("instance_norm_1d_affine", lambda m, x, w, b: m.nn.functional.instance_norm(x, weight=w, bias=b), (2, 3, 6),
+      (3,), (3,), **NORM),
+    R("instance_norm_unbatched", lambda m, x: m.nn.InstanceNorm2d(2)(x), (2, 3, 4), **NORM),
+    R("instance_norm_3d_empty_batch", lambda m, x: m.nn.functional.instance_norm(x), (0, 2, 2, 3, 2), **NORM),
+]
+
+# resampling: nearest by index, the interpolating modes as one matmul per spatial dim
+ROWS += [
+    R("interpolate_nearest_scale", lambda m, x: m.nn.functional.interpolate(x, scale_factor=2), (2, 3, 3, 4)),
+    R("interpolate_nearest_size_1d", lambda m, x: m.nn.functional.interpolate(x, size=7), (2, 3, 5)),
+    R("interpolate_nearest_downsample", lambda m, x: m.nn.functional.interpolate(x, scale_factor=0.6), (1, 2, 7, 5)),
+    R("interpolate_nearest_exact", lambda m, x: m.nn.functional.interpolate(x, size=(3, 9), mode="nearest-exact"),
+      (1, 2, 7, 5)),
+    R("interpolate_linear", lambda m, x: m.nn.functional.interpolate(x, size=8, mode="linear"), (2, 3, 5)),
+    R("interpolate_bilinear", lambda m, x: m.nn.functional.interpolate(x, scale_factor=(2, 1.5), mode="bilinear"),
+      (1, 2, 4, 5), **CONV),
+    R("interpolate_bilinear_align_corners", lambda m, x: m.nn.Upsample(size=(3, 7), mode="bilinear",
+      align_corners=True)(x), (2, 2, 5, 4), **CONV),
+    R("interpolate_bilinear_recompute", lambda m, x: m.nn.functional.interpolate(
+        x, scale_factor=0.6, mode="bilinear", recompute_scale_factor=True), (1, 2, 7, 5), **CONV),
+    R("interpolate_bicubic", lambda m, x: m.nn.functional.interpolate(x, size=(6, 3), mode="bicubic"), (1, 2, 4, 5),
+      **CONV),
+    R("interpolate_trilinear", lambda m, x: m.nn.functional.interpolate(x, scale_factor=2, mode="trilinear",
+      align_corners=True), (1, 1, 2, 3, 2), **CONV),
+    R("interpolate_area", lambda m, x: m.nn.functional.interpolate(x, size=(3, 2), mode="area"), (1, 2, 7, 5)),
+    R("upsample_nearest_module", lambda m, x: m.nn.UpsamplingNearest2d(scale_factor=3)(x), (1, 2, 2, 3)),
+    R("upsample_bilinear_module", lambda m, x: m.nn.UpsamplingBilinear2d(scale_factor=2)(x), (1, 2, 3, 3), **CONV),
+    R("interpolate_empty_batch", lambda m, x: m.nn.functional.interpolate(x, scale_factor=2, mode="bilinear"),
+      (0, 2, 3, 3)),
+    R("pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 2), (2, 8, 3, 4)),
+    R("pixel_unshuffle", lambda m, x: m.nn.PixelUnshuffle(2)(x), (3, 2, 4, 6)),
+    R("pixel_shuffle_empty", lambda m, x: m.nn.PixelShuffle(3)(x), (0, 9, 2, 2), grad=False),  # torch's backward fails
+    R("unfold", lambda m, x: m.nn.functional.unfold(x, (2, 3)), (2, 3, 5, 6), **CONV),
+    R("unfold_dilation_padding_stride", lambda m, x: m.nn.Unfold(3, dilation=2, padding=1, stride=2)(x),
+      (1, 2, 7, 6), **CONV),
+    R("fold", lambda m, x: m.nn.functional.fold(x, (5, 6), (2, 3)), (2, 12, 16), **CONV),
+    R("fold_overlap_stride_remainder", lambda m, x: m.nn.Fold((7, 6), 3, dilation=2, padding=1, stride=2)(x),
+      (2, 18, 6), **CONV),
+    R("fold_unbatched", lambda m, x: m.nn.functional.fold(x, (5, 5), 2, stride=2), (4, 4), **CONV),
+    R("adaptive_max_pool2d", lambda m, x: m.nn.functional.adaptive_max_pool2d(x, (3, 4)), (2, 3, 7, 5)),
+    R("adaptive_max_pool2d_indices", lambda m, x: x.flatten(2).gather(2, m.nn.AdaptiveMaxPool2d((3, None), True)(
+        x)[1].flatten(2)), (2, 2, 5, 4)),
+    R("adaptive_max_pool1d_upsample", lambda m, x: m.nn.AdaptiveMaxPool1d(6)(x), (2, 3, 4)),
+    R("adaptive_max_pool3d", lambda m, x: m.nn.functional.adaptive_max_pool3d(x, 2), (1, 2, 3, 4, 5)),
+    R("adaptive_max_pool2d_empty_batch", lambda m, x: m.nn.functional.adaptive_max_pool2d(x, 2), (0, 2, 3, 4)),
+    R("dropout2d_eval", lambda m, x: m.nn.functional.dropout2d(x, 0.5, training=False), (2, 3, 4, 4)),
+    R("dropout1d_p0", lambda m, x: m.nn.Dropout1d(0.0)(x), (2, 3, 4)),
+]

@@ -16,6 +16,16 @@ def _slice_update(a, base, src):
     return out
 
 
+def _pad(a, x):
+    """Crop the negative pads, then np.pad (always a new array) with the constant."""
+    n = x.ndim
+    if n == 0:
+        return x.copy()
+    x = x[tuple(slice(max(-a.pads[i], 0), x.shape[i] - max(-a.pads[n + i], 0)) for i in range(n))]
+    widths = [(max(a.pads[i], 0), max(a.pads[n + i], 0)) for i in range(n)]
+    return np.pad(x, widths, constant_values=np.array(a.value).astype(x.dtype))
+
+
 KERNELS = {
     S.reshape: lambda a, x: x.reshape(a.shape),
     S.permute: lambda a, x: x.T if a.perm == (1, 0) else np.transpose(x, a.perm),
@@ -24,4 +34,5 @@ KERNELS = {
     S.concat: lambda a, *xs: np.concatenate(xs, axis=a.axis),
     S.slice_: lambda a, x: x[_slices(a)],
     S.slice_update: _slice_update,
+    S.pad: _pad,
 }

@@ -64,6 +64,15 @@ def _slice_update(b, node, xs):
     return b.op("ScatterND", [xs[0], b.const(grid), xs[1]])
 
 
+def _pad(b, node, xs):
+    """ONNX Pad in constant mode (negative pads crop, as in the spec)."""
+    x = node.inputs[0]
+    if not any(node.attrs.pads):
+        return b.op("Identity", xs)
+    value = b.const(np.array(node.attrs.value).astype(x.dtype.np))
+    return b.op("Pad", [xs[0], b.int64s(list(node.attrs.pads)), value], mode="constant")
+
+
 LOWERINGS = {
     S.reshape: _reshape,
     S.permute: _permute,
@@ -72,4 +81,5 @@ LOWERINGS = {
     S.concat: _concat,
     S.slice_: _slice,
     S.slice_update: _slice_update,
+    S.pad: _pad,
 }

@@ -1,4 +1,4 @@
-"""Ops that move data without arithmetic: reshape, permute, expand, concat, slice, slice_update."""
+"""Ops that move data without arithmetic: reshape, permute, expand, concat, slice, slice_update, pad."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -201,3 +201,42 @@ def _infer_expand_like(types, a):
 #: so an exported graph follows the runtime shape of ``ref`` (a dynamic batch dim).
 expand_like = Op("expand_like", _infer_expand_like, arity=2, dynamic=D.like_input(1),
                  shape_only_inputs=(1,))
+
+
+@dataclass(frozen=True)
+class PadAttrs:
+    """ONNX-style ``pads`` (every dim's begin, then every dim's end; a negative entry crops
+    that side) and the constant the new positions hold (cast to the input's dtype)."""
+
+    pads: tuple[int, ...]
+    value: float = 0.0
+
+
+def pad_shape(shape, pads) -> tuple[int, ...]:
+    n = len(shape)
+    return tuple(d + pads[i] + pads[n + i] for i, d in enumerate(shape))
+
+
+def _infer_pad(types, a: PadAttrs):
+    (t,) = types
+    if len(a.pads) != 2 * t.rank:
+        raise op_error("pad", types, f"needs {2 * t.rank} pads (begins, then ends), got {list(a.pads)}")
+    cropped = [d + min(a.pads[i], 0) + min(a.pads[t.rank + i], 0) for i, d in enumerate(t.shape)]
+    if any(c < 0 for c in cropped):
+        raise op_error("pad", types, f"pads {list(a.pads)} crop more than the input holds")
+    return TensorType(pad_shape(t.shape, a.pads), t.dtype)
+
+
+def _dynamic_pad(node, dyn) -> set[int]:
+    """A dynamic dim survives when it is neither padded nor cropped."""
+    dyn_x = D.dims(dyn, node.inputs[0])
+    n = len(node.inputs[0].shape)
+    for d in dyn_x:
+        if node.attrs.pads[d] or node.attrs.pads[n + d]:
+            D.fail(node, f"padding along dynamic dim {d}")
+    return dyn_x
+
+
+#: Constant padding (torch's ``constant_pad_nd``); its gradient is the pad with negated pads,
+#: which crops what was added and zero-fills what was cropped.
+pad = Op("pad", _infer_pad, PadAttrs, dynamic=_dynamic_pad)

@@ -1,4 +1,4 @@
-"""BatchNorm and LayerNorm against torch: outputs, gradients, running statistics, reprs and
+"""BatchNorm, InstanceNorm, GroupNorm and LayerNorm against torch: outputs, gradients, running statistics, reprs and
 state dicts step by step; torch's errors; BatchNorm inside a compiled training step, where the
 running statistics are state the step updates (NumPy and onnxruntime)."""
 import numpy as np
@@ -33,6 +33,12 @@ MAKERS = {
     "no running stats": lambda nn: nn.BatchNorm2d(3, track_running_stats=False),
     "not affine": lambda nn: nn.BatchNorm2d(3, affine=False, momentum=0.3, eps=1e-3),
     "no bias": lambda nn: nn.BatchNorm2d(3, bias=False),
+    "InstanceNorm2d": lambda nn: nn.InstanceNorm2d(3),
+    "InstanceNorm2d running stats": lambda nn: nn.InstanceNorm2d(3, affine=True, track_running_stats=True,
+                                                                  momentum=0.2),
+    "InstanceNorm2d momentum None": lambda nn: nn.InstanceNorm2d(3, track_running_stats=True, momentum=None),
+    "GroupNorm": lambda nn: nn.GroupNorm(3, 3, eps=1e-3),
+    "GroupNorm one group no bias": lambda nn: nn.GroupNorm(1, 3, bias=False),
 }
 
 

@@ -5,10 +5,20 @@ from tracer.nn.activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, Re
 from tracer.nn.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
                              ConvTranspose3d)
 from tracer.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
-from tracer.nn.normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm  # noqa: F401
-from tracer.nn.pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, AvgPool2d,  # noqa: F401
-                            AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d)
-from tracer.nn.layers import Dropout, Flatten, Identity, Linear, Unflatten  # noqa: F401
+from tracer.nn.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,  # noqa: F401
+                                     InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm)
+from tracer.nn.padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401
+                               ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                               ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
+                               ZeroPad3d)
+from tracer.nn.pool import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,  # noqa: F401
+                            AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
+                            MaxPool1d, MaxPool2d, MaxPool3d)
+from tracer.nn.fold import Fold, Unfold  # noqa: F401
+from tracer.nn.pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401
+from tracer.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
+from tracer.nn.layers import (Dropout, Dropout1d, Dropout2d, Dropout3d, Flatten, Identity, Linear,  # noqa: F401
+                              Unflatten)
 from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: F401
                             NLLLoss, SmoothL1Loss)
 from tracer.nn.module import Module  # noqa: F401

@@ -15,10 +15,10 @@ from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
 from tracer.nn import init
 from tracer.nn.module import Module
+from tracer.nn.padding import pad_by_index
 from tracer.nn.parameter import Parameter
 from tracer.ops.creation import empty
 from tracer.ops.creation import tensor
-from tracer.ops.indexing import index_select
 
 
 def _tuple(value, n: int, name: str) -> tuple[int, ...]:
@@ -50,36 +50,6 @@ def _pads(padding, kernel, stride, dilation, n: int, name: str) -> tuple[int, ..
     if any(v < 0 for v in p):
         raise err(RuntimeError, "negative padding is not supported")
     return p + p
-
-
-def _source_positions(size: int, begin: int, end: int, mode: str) -> np.ndarray:
-    """For each position of a dim padded by (begin, end), the input position it copies."""
-    j = np.arange(-begin, size + end)
-    if mode == "replicate":
-        return np.clip(j, 0, size - 1)
-    if mode == "circular":
-        return j % size
-    period = 2 * (size - 1)  # reflect: ... 2 1 | 0 1 2 ... L-1 | L-2 ...
-    j = np.abs(j) % period if period else np.zeros_like(j)
-    return np.where(j < size, j, period - j)
-
-
-def _pad_by_index(input, amounts, mode: str):
-    """Reflect, replicate or circular padding as one index_select per padded dim (F.pad's
-    order: ``amounts`` pads the last dim first); gradients flow through the index ops."""
-    out = input
-    for k in range(len(amounts) // 2):
-        dim = input.dim() - 1 - k
-        begin, end = amounts[2 * k], amounts[2 * k + 1]
-        if begin == end == 0:
-            continue
-        size = input.shape[dim]
-        limit = size - 1 if mode == "reflect" else size
-        if max(begin, end) > limit:
-            raise err(RuntimeError, f"Padding size should be less than the corresponding input dimension, but got: "
-                      f"padding ({begin}, {end}) at dimension {dim} of input {list(input.shape)}")
-        out = index_select(out, dim, tensor(_source_positions(size, begin, end, mode)))
-    return out
 
 
 def _check(name, input, weight, bias, n: int):
@@ -222,7 +192,7 @@ class _Conv(_ConvNd):
             amounts = [v for i in reversed(range(self._n)) for v in (pads[i], pads[self._n + i])]
         else:
             amounts = [v for p in reversed(self.padding) for v in (p, p)]
-        padded = _pad_by_index(input, amounts, self.padding_mode)
+        padded = pad_by_index(input, amounts, self.padding_mode)
         return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
 
     def forward(self, input):

@@ -85,3 +85,25 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _DropoutNd(Dropout):
+    _functional = None
+
+    def forward(self, input):
+        return type(self)._functional(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of a (N, C, L) input with probability ``p`` in training mode."""
+    _functional = F.dropout1d
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels of a (N, C, H, W) input with probability ``p`` in training mode."""
+    _functional = F.dropout2d
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of a (N, C, D, H, W) input with probability ``p`` in training mode."""
+    _functional = F.dropout3d

@@ -1,7 +1,7 @@
 """Normalisation layers as torch: ``batch_norm`` and ``BatchNorm1d/2d/3d`` (training and eval,
 momentum including None's cumulative average, running statistics with the unbiased running
 variance, ``track_running_stats``, ``affine``, ``num_batches_tracked``), ``layer_norm`` and
-``LayerNorm``.
+``LayerNorm``, ``group_norm`` and ``GroupNorm``, ``instance_norm`` and ``InstanceNorm1d/2d/3d``.
 
 Both are compositions of existing ops (mean, biased variance, rsqrt), so their gradients,
 kernels and ONNX lowerings are those ops'. A training step's running-statistics update is an
@@ -9,6 +9,8 @@ in-place write of the buffers under no_grad: a trace records it as a state updat
 (``updated.<buffer>``), so a compiled or exported training step keeps the statistics too.
 """
 from __future__ import annotations
+
+import warnings
 
 from ir import dtypes
 from tracer.core.errors import err
@@ -24,6 +26,10 @@ from tracer.ops.creation import ones, tensor, zeros
 def _normalize(input, mean, var, weight, bias, eps, shape):
     """(input - mean) / sqrt(var + eps), then the affine map; ``shape`` broadcasts weight/bias."""
     out = ew.mul(ew.sub(input, mean), ew.rsqrt(ew.add(var, eps)))
+    return _normalize_affine(out, weight, bias, shape)
+
+
+def _normalize_affine(out, weight, bias, shape):
     if weight is not None:
         out = ew.mul(out, weight.reshape(shape))
     if bias is not None:
@@ -75,6 +81,70 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     mean = rd.mean(input, dims, keepdim=True)
     var = rd.var(input, dims, keepdim=True, correction=0)
     return _normalize(input, mean, var, weight, bias, eps, normalized)
+
+
+def _spatial_count(input) -> int:
+    count = 1
+    for d in input.shape[2:]:
+        count *= d
+    return count
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """torch.nn.functional.group_norm: statistics per sample over each group of channels
+    (and all spatial positions), then a per-channel affine map."""
+    if input.dim() < 2:
+        raise err(RuntimeError, f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    batch, channels = input.shape[0], input.shape[1]
+    if num_groups <= 0 or channels % num_groups:
+        raise err(RuntimeError, f"Expected number of channels in input to be divisible by num_groups, but got input "
+                  f"of shape {list(input.shape)} and num_groups={num_groups}")
+    if batch * channels // num_groups * _spatial_count(input) == 1:
+        raise err(ValueError, f"Expected more than 1 value per channel when training, got input size "
+                  f"{[batch * channels // num_groups, num_groups] + list(input.shape[2:])}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise err(RuntimeError, f"group_norm: expected {name} to be a vector of size equal to the number of "
+                      f"channels in input, but got {name} of shape {list(t.shape)} and input of shape "
+                      f"{list(input.shape)}")
+    grouped = input.reshape(batch, num_groups, channels // num_groups * _spatial_count(input))
+    mean = rd.mean(grouped, 2, keepdim=True)
+    var = rd.var(grouped, 2, keepdim=True, correction=0)
+    out = _normalize(grouped, mean, var, None, None, eps, None).reshape(input.shape)
+    shape = [1, channels] + [1] * (input.dim() - 2)
+    return _normalize_affine(out, weight, bias, shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5):
+    """torch.nn.functional.instance_norm: statistics per sample and channel over the spatial
+    dims. With running statistics and ``use_input_stats``, they move towards the batch
+    average of the per-instance mean and unbiased variance, as torch's update does."""
+    if input.dim() < 2:
+        raise err(ValueError, f"instance_norm: expected a (N, C, ...) input, got {input.dim()}-D input")
+    channels, count = input.shape[1], _spatial_count(input)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise err(RuntimeError, f"instance_norm: {name} should contain {channels} elements not {t.numel()}")
+    shape = [1, channels] + [1] * (input.dim() - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise err(ValueError, "Expected running_mean and running_var to be defined when use_input_stats is false")
+        return _normalize(input, running_mean.reshape(shape), running_var.reshape(shape), weight, bias, eps, shape)
+    if count <= 1:
+        raise err(ValueError, f"Expected more than 1 spatial element when training, got input size "
+                  f"{list(input.shape)}")
+    dims = tuple(range(2, input.dim()))
+    mean = rd.mean(input, dims, keepdim=True)
+    var = rd.var(input, dims, keepdim=True, correction=0)
+    if running_mean is not None and running_var is not None and input.shape[0] > 0:
+        with no_grad():
+            batch_mean = rd.mean(mean.detach().reshape(input.shape[0], channels), 0)
+            batch_var = ew.mul(rd.mean(var.detach().reshape(input.shape[0], channels), 0), count / (count - 1))
+            running_mean.mul_(1 - momentum).add_(ew.mul(batch_mean, momentum))
+            running_var.mul_(1 - momentum).add_(ew.mul(batch_var, momentum))
+    return _normalize(input, mean, var, weight, bias, eps, shape)
 
 
 class _BatchNorm(Module):
@@ -162,3 +232,67 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
+                 dtype=None, *, bias: bool = True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise err(ValueError, "num_channels must be divisible by num_groups")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight = Parameter(ones(num_channels, dtype=dtype, device=device)) if affine else None
+        self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device)) if affine and bias else None
+        for name in ("weight", "bias"):
+            if getattr(self, name) is None:
+                self.register_parameter(name, None)
+
+    def forward(self, input):
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """torch's _InstanceNorm: no affine map and no running statistics unless asked; an
+    unbatched input is normalised as a batch of one; ``num_batches_tracked`` is kept in the
+    state dict but never counted, and ``momentum=None`` leaves the statistics unchanged, as in
+    torch."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = False,
+                 track_running_stats: bool = False, device=None, dtype=None, *, bias: bool = True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input):
+        if input.dim() not in self._ranks:
+            raise err(ValueError, f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.dim()}D "
+                      "input)")
+        unbatched = input.dim() == self._ranks[0]
+        feature_dim = 0 if unbatched else 1
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise err(ValueError, f"expected input's size at dim={feature_dim} to match num_features "
+                          f"({self.num_features}), but got: {input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
+        x = input.unsqueeze(0) if unbatched else input
+        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+
+class InstanceNorm1d(_InstanceNorm):
+    _ranks = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    _ranks = (3, 4)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    _ranks = (4, 5)

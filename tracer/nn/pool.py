@@ -227,6 +227,65 @@ adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d = (_adaptive_avg_p
                                                                  _adaptive_avg_pool(3))
 
 
+def _adaptive_windows(size: int, out: int) -> np.ndarray:
+    """(out, k): the positions of torch's adaptive windows floor(i size / out) ..
+    ceil((i + 1) size / out), each padded to the longest by repeating its last position (a
+    repeat changes neither a max nor which position is first to hold it)."""
+    starts = [(i * size) // out for i in range(out)]
+    stops = [-((-(i + 1) * size) // out) for i in range(out)]
+    k = max((b - a for a, b in zip(starts, stops)), default=1)
+    return np.array([[min(a + j, b - 1) for j in range(k)] for a, b in zip(starts, stops)],
+                    dtype=np.int64).reshape(out, k)
+
+
+def _adaptive_max_pool(n: int):
+    name = f"adaptive_max_pool{n}d"
+
+    def adaptive_max_pool(input, output_size, return_indices: bool = False):
+        """Each output pixel's window gathered from the flattened plane (window positions in
+        row-major order), then one ``max`` over them: its first maximum is torch's choice, its
+        gradient a scatter through the gather."""
+        if input.dim() not in (n + 1, n + 2):
+            raise err(RuntimeError, f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}")
+        for d in range(input.dim() - n, input.dim()):
+            if input.shape[d] == 0:
+                raise err(RuntimeError, f"{name}(): Expected input to have non-zero size for non-batch dimensions, "
+                          f"but input has sizes {list(input.shape)} with dimension {d} being empty")
+        if not input.dtype.is_floating_point:
+            raise err(NotImplementedError, f'"{name}" not implemented for \'{scalar_type_name(input.dtype)}\'')
+        sizes = (output_size,) * n if isinstance(output_size, int) else tuple(output_size)
+        if len(sizes) != n:
+            raise err(RuntimeError, f"{name}: output_size must be {n}, got {list(sizes)}")
+        spatial = tuple(input.shape[-n:])
+        sizes = tuple(s if o is None else int(o) for s, o in zip(spatial, sizes))
+        if min(sizes) < 0:
+            raise err(RuntimeError, f"{name}: elements of output_size must be greater than or equal to 0 but got "
+                      f"{list(sizes)}")
+        windows = [_adaptive_windows(spatial[i], sizes[i]) for i in range(n)]
+        positions = np.zeros(sizes + tuple(w.shape[1] for w in windows), dtype=np.int64)
+        for i, w in enumerate(windows):  # flat plane position = sum over dims of position * stride
+            shape = [1] * (2 * n)
+            shape[i], shape[n + i] = w.shape
+            positions = positions + w.reshape(shape) * math.prod(spatial[i + 1:])
+        positions = positions.reshape(math.prod(sizes), math.prod(w.shape[1] for w in windows))
+        batch = tuple(input.shape[:-n])
+        plane = input.reshape(*batch, math.prod(spatial))
+        gathered = plane.index_select(-1, tensor(positions.reshape(-1))).reshape(*batch, *positions.shape)
+        values, which = gathered.max(-1)
+        values = values.reshape(*batch, *sizes)
+        if not return_indices:
+            return values
+        index = tensor(positions).gather(1, which.reshape(-1, positions.shape[0]).transpose(0, 1))
+        return values, index.transpose(0, 1).reshape(*batch, *sizes)
+
+    adaptive_max_pool.__name__ = name
+    return adaptive_max_pool
+
+
+adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d = (_adaptive_max_pool(1), _adaptive_max_pool(2),
+                                                                 _adaptive_max_pool(3))
+
+
 class _AvgPoolNd(Module):
     _fn = None
     _n = 2
@@ -288,3 +347,29 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _fn = staticmethod(adaptive_avg_pool3d)
+
+
+class _AdaptiveMaxPoolNd(Module):
+    _fn = None
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):
+        return type(self)._fn(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    _fn = staticmethod(adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    _fn = staticmethod(adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    _fn = staticmethod(adaptive_max_pool3d)
