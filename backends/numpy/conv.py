@@ -1,8 +1,8 @@
 """NumPy kernels for ir/ops/conv.py at BLAS speed.
 
-``conv`` is im2col: the padded input's windows are a strided view (``sliding_window_view``),
-copied once into a (groups, N * out pixels, C_in/groups * kernel) matrix and multiplied by the
-weights in one batched GEMM. ``conv_transpose`` is the adjoint: one GEMM gives every input
+``conv`` is im2col: the padded input's windows copied once into a matrix (one strided slice per
+kernel offset, or one window per output pixel when there are fewer pixels than offsets) and
+multiplied by the weights in one batched GEMM. ``conv_transpose`` is the adjoint: one GEMM gives every input
 pixel's contribution to each kernel offset, and col2im adds them into the output with one
 strided slice per kernel offset (a loop over the kernel, never over pixels).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ir.ops import conv as C
 
@@ -21,31 +20,43 @@ def _pad(x, a, n):
     return np.pad(x, pads) if any(a.pads) else x
 
 
-def _windows(xp, kernel, a, n):
-    """(N, C, *out, *kernel): each output pixel's dilated window, as a view of ``xp``."""
-    reach = tuple(a.dilation[i] * (kernel[i] - 1) + 1 for i in range(n))
-    spatial = tuple(range(2, 2 + n))
-    view = sliding_window_view(xp, reach, axis=spatial)
-    steps = (slice(None),) * 2 + tuple(slice(None, None, s) for s in a.stride) \
-        + tuple(slice(None, None, d) for d in a.dilation)
-    return view[steps]
+def _out_size(xp, kernel, a, n):
+    return tuple((xp.shape[2 + i] - a.dilation[i] * (kernel[i] - 1) - 1) // a.stride[i] + 1 for i in range(n))
 
 
 def _conv(a, x, w, bias=None):
+    """im2col in whichever loop is shorter: over kernel offsets (each copies one strided slice
+    of every output pixel's input) for ordinary kernels, or over output pixels (each copies
+    one window) for the huge-kernel, few-pixel convolutions that weight gradients are. Either
+    way the copies are long runs and the product one batched GEMM."""
     n = C.spatial_rank(a)
     g = a.groups
     batch, cin, cout = x.shape[0], x.shape[1], w.shape[0]
-    kernel = w.shape[2:]
-    win = _windows(_pad(x, a, n), kernel, a, n)
-    out_sp = win.shape[2:2 + n]
-    # (N, G, C/G, *out, *k) -> (G, N, *out, C/G, *k): rows are output pixels, columns a window
-    win = win.reshape((batch, g, cin // g) + win.shape[2:])
-    order = (1, 0) + tuple(range(3, 3 + n)) + (2,) + tuple(range(3 + n, 3 + 2 * n))
-    cols = win.transpose(order).reshape(g, batch * math.prod(out_sp), (cin // g) * math.prod(kernel))
-    wm = w.reshape(g, cout // g, -1).transpose(0, 2, 1)
-    out = np.matmul(cols, wm)  # (G, N * out, C_out/G)
-    out = out.reshape((g, batch) + out_sp + (cout // g,))
-    out = out.transpose((1, 0, 2 + n) + tuple(range(2, 2 + n))).reshape((batch, cout) + out_sp)
+    kernel, cg, og = tuple(w.shape[2:]), cin // g, cout // g
+    xp = _pad(x, a, n)
+    out_sp = _out_size(xp, kernel, a, n)
+    pixels, taps = math.prod(out_sp), math.prod(kernel)
+    xg = xp.reshape((batch, g, cg) + xp.shape[2:])
+    wm = w.reshape(g, og, cg * taps)
+    lead = (slice(None),) * 3
+    if taps <= pixels:
+        # cols[G, C/G, *k, N, *out]: rows a channel and kernel offset, columns every output pixel
+        cols = np.empty((g, cg) + kernel + (batch,) + out_sp, dtype=x.dtype)
+        for offset in np.ndindex(*kernel):
+            seen = lead + tuple(slice(o * d, o * d + (size - 1) * s + 1, s)
+                                for o, d, s, size in zip(offset, a.dilation, a.stride, out_sp))
+            cols[(slice(None),) * 2 + offset] = xg[seen].transpose((1, 2, 0) + tuple(range(3, 3 + n)))
+        out = np.matmul(wm, cols.reshape(g, cg * taps, batch * pixels))  # (G, C_out/G, N * out)
+        out = out.reshape((cout, batch) + out_sp).swapaxes(0, 1)
+    else:
+        # cols[G, N, *out, C/G, *k]: rows an output pixel, columns its window
+        cols = np.empty((g, batch) + out_sp + (cg,) + kernel, dtype=x.dtype)
+        for pixel in np.ndindex(*out_sp):
+            window = lead + tuple(slice(q * s, q * s + (k - 1) * d + 1, d)
+                                  for q, d, s, k in zip(pixel, a.dilation, a.stride, kernel))
+            cols[(slice(None),) * 2 + pixel] = xg[window].swapaxes(0, 1)
+        out = np.matmul(cols.reshape(g, batch * pixels, cg * taps), wm.transpose(0, 2, 1))  # (G, N * out, C_out/G)
+        out = out.reshape(g, batch, pixels, og).transpose(1, 0, 3, 2).reshape((batch, cout) + out_sp)
     if bias is not None:
         out = out + bias.reshape((cout,) + (1,) * n)
     return np.ascontiguousarray(out)
