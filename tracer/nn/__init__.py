@@ -22,4 +22,7 @@ from tracer.nn.layers import (Dropout, Dropout1d, Dropout2d, Dropout3d, Flatten,
 from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: F401
                             NLLLoss, SmoothL1Loss)
 from tracer.nn.module import Module  # noqa: F401
+from tracer.nn.attention import MultiheadAttention  # noqa: F401
+from tracer.nn.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
+                                   TransformerEncoder, TransformerEncoderLayer)
 from tracer.nn.parameter import Buffer, Parameter  # noqa: F401

@@ -88,6 +88,21 @@ class ModuleList(_Numbered):
     def _from_items(items):
         return ModuleList([m for _, m in items])
 
+    def __repr__(self) -> str:
+        """torch's: a run of modules with the same repr prints once, as ``(0-5): 6 x Block(...)``."""
+        if not len(self):
+            return type(self).__name__ + "()"
+        runs: list[list] = []  # [first, last, repr]
+        for i, m in enumerate(self):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = [(f"({a}): {t}" if a == b else f"({a}-{b}): {b - a + 1} x {t}").replace("\n", "\n  ")
+                 for a, b, t in runs]
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of modules, registered under their keys."""
