@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ["eager_overhead.py", "mlp_step.py", "train_step.py", "onnx_mlp.py", "lenet_step.py"]
+SCRIPTS = ["eager_overhead.py", "mlp_step.py", "train_step.py", "onnx_mlp.py", "lenet_step.py", "gpt_step.py"]
 
 
 def markers(threads: int | None) -> tuple[str, str]:

@@ -350,3 +350,23 @@ ROWS += [
 
 # families kept in their own files
 ROWS += op_table_sequence.ROWS + op_table_activations.ROWS
+
+# embeddings (a row lookup: index_select, whose gradient adds into the rows) and attention
+ROWS += [
+    R("embedding", lambda m, i, w: m.nn.functional.embedding(i, w), Int((2, 5), 0, 6), (6, 3)),
+    R("embedding_padding_idx", lambda m, i, w: m.nn.functional.embedding(i, w, padding_idx=2), Int((3, 4), 0, 5),
+      (5, 2)),
+    R("embedding_negative_padding_idx", lambda m, i, w: m.nn.functional.embedding(i, w, padding_idx=-1),
+      Int((7,), 0, 4), (4, 3)),
+    R("embedding_0d_index", lambda m, i, w: m.nn.functional.embedding(i, w), Int((), 0, 4), (4, 3)),
+    R("embedding_empty", lambda m, i, w: m.nn.functional.embedding(i, w), Int((0, 3), 0, 4), (4, 3)),
+    R("embedding_int32_index", lambda m, i, w: m.nn.functional.embedding(i, w), Int((2, 3), 0, 4, "int32"), (4, 2)),
+    R("sdpa", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v), (2, 3, 4), (2, 5, 4),
+      (2, 5, 3), **CONV),
+    R("sdpa_causal_4d", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+      (1, 2, 4, 3), (1, 2, 4, 3), (1, 2, 4, 3), **CONV),
+    R("sdpa_bool_mask", lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask), (2, 3, 4), (2, 5, 4), (2, 5, 3), Bool((3, 5)), **CONV),
+    R("sdpa_float_mask_scale", lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, scale=0.7), (2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5), **CONV),
+]

@@ -23,6 +23,7 @@ from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberL
                             NLLLoss, SmoothL1Loss)
 from tracer.nn.module import Module  # noqa: F401
 from tracer.nn.attention import MultiheadAttention  # noqa: F401
+from tracer.nn.sparse import Embedding  # noqa: F401
 from tracer.nn.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
                                    TransformerEncoder, TransformerEncoderLayer)
 from tracer.nn.parameter import Buffer, Parameter  # noqa: F401

@@ -15,14 +15,15 @@ import numpy as np
 from ir import dtypes
 from tracer.core.errors import err
 from tracer.core.tensor import Tensor
-from tracer.nn import functional as F
+from tracer.nn.dropout import dropout
 from tracer.nn import init
 from tracer.nn.layers import Linear
 from tracer.nn.module import Module
+from tracer.nn.padding import pad
 from tracer.nn.parameter import Parameter
 from tracer.ops import elementwise as ew
 from tracer.ops.creation import empty, tensor, zeros
-from tracer.ops.linalg import matmul
+from tracer.ops.linalg import linear, matmul
 from tracer.ops.reduce import softmax
 from tracer.ops.shape import cat
 
@@ -94,7 +95,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             scores = ew.add(scores, attn_mask)
     weights = _safe_softmax(scores)
     if dropout_p > 0.0:
-        weights = F.dropout(weights, dropout_p, training=True)
+        weights = dropout(weights, dropout_p, training=True)
     return matmul(weights, value)
 
 
@@ -231,7 +232,7 @@ def multi_head_attention_forward(query, key, value, mha: MultiheadAttention, key
         wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
     else:
         wq, wk, wv = mha.q_proj_weight, mha.k_proj_weight, mha.v_proj_weight
-    q, k, v = F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+    q, k, v = linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
 
     if attn_mask is not None:
         if attn_mask.dim() == 2:
@@ -248,8 +249,8 @@ def multi_head_attention_forward(query, key, value, mha: MultiheadAttention, key
     if mha.bias_k is not None:
         k = cat([k, mha.bias_k.expand(1, bsz, e)])
         v = cat([v, mha.bias_v.expand(1, bsz, e)])
-        attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
-        key_padding_mask = None if key_padding_mask is None else F.pad(key_padding_mask, (0, 1))
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
 
     q = q.reshape(length, bsz * heads, head_dim).transpose(0, 1)
     k = k.reshape(k.shape[0], bsz * heads, head_dim).transpose(0, 1)
@@ -257,8 +258,8 @@ def multi_head_attention_forward(query, key, value, mha: MultiheadAttention, key
     if mha.add_zero_attn:
         k = cat([k, zeros((bsz * heads, 1, head_dim), dtype=k.dtype)], dim=1)
         v = cat([v, zeros((bsz * heads, 1, head_dim), dtype=v.dtype)], dim=1)
-        attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
-        key_padding_mask = None if key_padding_mask is None else F.pad(key_padding_mask, (0, 1))
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
     source = k.shape[1]
     if key_padding_mask is not None:
         if tuple(key_padding_mask.shape) != (bsz, source):
@@ -275,9 +276,9 @@ def multi_head_attention_forward(query, key, value, mha: MultiheadAttention, key
             scores = ew.add(attn_mask, scores)
         weights = softmax(scores, dim=-1)
         if dropout_p > 0.0:
-            weights = F.dropout(weights, p=dropout_p)
+            weights = dropout(weights, p=dropout_p)
         out = matmul(weights, v).transpose(0, 1).reshape(length * bsz, embed)
-        out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias).reshape(length, bsz, embed)
+        out = linear(out, mha.out_proj.weight, mha.out_proj.bias).reshape(length, bsz, embed)
         weights = weights.reshape(bsz, heads, length, source)
         if average_attn_weights:
             weights = weights.mean(dim=1)
@@ -291,5 +292,5 @@ def multi_head_attention_forward(query, key, value, mha: MultiheadAttention, key
     q, k, v = (t.reshape(bsz, heads, t.shape[1], head_dim) for t in (q, k, v))
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * length, embed)
-    out = F.linear(out, mha.out_proj.weight, mha.out_proj.bias).reshape(length, bsz, embed)
+    out = linear(out, mha.out_proj.weight, mha.out_proj.bias).reshape(length, bsz, embed)
     return (out if batched else out.squeeze(1)), None

@@ -13,24 +13,24 @@ from ir.errors import IRError
 from ir.ops.rules import broadcast_shapes
 from tracer.core import tracing
 from tracer.core.errors import err, scalar_type_name
-from tracer.core.grad_mode import is_grad_enabled
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from tracer.core.dispatch import apply
 from tracer.ops._util import cast, promote, scalar, to_float
-from tracer.ops.conversion import clone
 from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
-from tracer.ops.linalg import product
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
-from tracer.ops.random import uniform_tensor
 from tracer.core.tensor import Tensor
 from tracer.nn.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                              conv_transpose3d)
 from tracer.nn.normalization import batch_norm, group_norm, instance_norm, layer_norm  # noqa: F401
 from tracer.nn.fold import fold, unfold  # noqa: F401
 from tracer.nn.padding import pad  # noqa: F401
+from tracer.nn.dropout import dropout, dropout1d, dropout2d, dropout3d, maybe_inplace  # noqa: F401
+from tracer.ops.linalg import linear  # noqa: F401
+from tracer.nn.sparse import embedding  # noqa: F401
+from tracer.nn.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from tracer.nn.pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from tracer.nn.upsampling import interpolate  # noqa: F401
 from tracer.nn.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
@@ -39,30 +39,14 @@ from tracer.nn.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_a
 
 
 # -- layers ------------------------------------------------------------------------------
-def linear(input, weight, bias=None) -> Tensor:
-    out = product(input, weight.t() if weight.dim() == 2 else weight, "linear")
-    return out if bias is None else ew.add(out, bias)
-
-
 def _refuse_bool(input, message: str, cls: type[Exception] = NotImplementedError) -> None:
     """torch's activations have no bool kernels; the message is torch's for that function."""
     if isinstance(input, Tensor) and input.dtype == dtypes.bool_:
         raise err(cls, f"{message} (input: {input._type})")
 
 
-def _result(input, fn, inplace: bool) -> Tensor:
-    """``fn(input)``; with ``inplace=True`` written into ``input`` and returned, as torch's
-    ``relu_``. When autograd records it, ``fn`` reads a clone, so the gradient's saved value is
-    not the one the write overwrites (torch's in-place kernels save their result instead)."""
-    if not inplace:
-        return fn(input)
-    if input.requires_grad and is_grad_enabled() and not input.is_leaf:
-        return input.copy_(fn(clone(input)))
-    return input.copy_(fn(input))
-
-
 def relu(input, inplace: bool = False) -> Tensor:
-    return _result(input, ew.relu, inplace)  # ew.relu refuses bools, as torch
+    return maybe_inplace(input, ew.relu, inplace)  # ew.relu refuses bools, as torch
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -71,7 +55,7 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
         raise err(ValueError, "min_val cannot be greater than max_val")
     if input.dtype.kind in "iu":  # an integer input stays integer: torch truncates the bounds
         min_val, max_val = int(min_val), int(max_val)
-    return _result(input, lambda x: ew.clamp(x, min_val, max_val), inplace)
+    return maybe_inplace(input, lambda x: ew.clamp(x, min_val, max_val), inplace)
 
 
 def relu6(input, inplace: bool = False) -> Tensor:
@@ -80,13 +64,13 @@ def relu6(input, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _refuse_bool(input, '"leaky_relu_cpu" not implemented for \'Bool\'')
-    return _result(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(x, negative_slope)), inplace)
+    return maybe_inplace(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(x, negative_slope)), inplace)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _refuse_bool(input, '"elu_cpu" not implemented for \'Bool\'')
     # expm1 of min(x, 0): the branch where() drops must stay finite, or its zero gradient is 0 * inf
-    return _result(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.clamp(x, max=0.0)), alpha)), inplace)
+    return maybe_inplace(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.clamp(x, max=0.0)), alpha)), inplace)
 
 
 def sigmoid(input) -> Tensor:
@@ -99,7 +83,7 @@ def tanh(input) -> Tensor:
 
 def silu(input, inplace: bool = False) -> Tensor:
     _refuse_bool(input, '"silu_cpu" not implemented for \'Bool\'')
-    return _result(input, lambda x: ew.mul(x, ew.sigmoid(x)), inplace)
+    return maybe_inplace(input, lambda x: ew.mul(x, ew.sigmoid(x)), inplace)
 
 
 def _softplus(z) -> Tensor:
@@ -125,76 +109,6 @@ def gelu(input, approximate: str = "none") -> Tensor:
     if approximate != "none":
         raise err(RuntimeError, f"approximate argument must be either none or tanh (got {approximate!r})")
     return ew.mul(ew.mul(input, 0.5), ew.add(ew.erf(ew.mul(input, 1.0 / math.sqrt(2.0))), 1.0))
-
-
-def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p), in training only."""
-    if not 0.0 <= p <= 1.0:
-        raise err(ValueError, f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return _result(input, lambda x: ew.mul(x, 0.0), inplace)
-    keep = ew.ge(uniform_tensor(input.shape, input.dtype, 0.0, 1.0), p)
-    return _result(input, lambda x: ew.mul(ew.where(keep, x, 0.0), 1.0 / (1.0 - p)), inplace)
-
-
-def _feature_dropout(input, p: float, training: bool, inplace: bool) -> Tensor:
-    """Zero whole channels (one draw per (sample, channel)) and scale the rest by 1/(1-p)."""
-    if input.dim() < 2:
-        raise err(RuntimeError, "Feature dropout requires at least 2 dimensions in the input")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return _result(input, lambda x: ew.mul(x, 0.0), inplace)
-    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
-    keep = ew.ge(uniform_tensor(shape, input.dtype, 0.0, 1.0), p)
-    return _result(input, lambda x: ew.mul(ew.where(keep, x, 0.0), 1.0 / (1.0 - p)), inplace)
-
-
-def _channel_dropout(name: str, spatial: int, input, p: float, training: bool, inplace: bool) -> Tensor:
-    """dropout1d/2d/3d: an unbatched input is a batch of one, as torch (dropout2d keeps
-    torch's historical reading of a 3-D input as (N, C, L), with its warnings)."""
-    if not 0.0 <= p <= 1.0:
-        raise err(ValueError, f"dropout probability has to be between 0 and 1, but got {p}")
-    ranks = (spatial + 1, spatial + 2)
-    if input.dim() not in ranks:
-        if spatial == 1:
-            raise err(RuntimeError, f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note "
-                      "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
-                      "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
-        warnings.warn(f"{name}: Received a {input.dim()}-D input to {name}, which is deprecated and will result in "
-                      "an error in a future release. To retain the behavior and silence this warning, please use "
-                      f"dropout instead. Note that {name} exists to provide channel-wise dropout on inputs with "
-                      f"{spatial} spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
-                      f"{ranks[0]}D or {ranks[1]}D inputs).", stacklevel=3)
-    if spatial == 2 and input.dim() == 3:
-        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
-                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This "
-                      "behavior will change in a future release to interpret the input as one without a batch "
-                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
-                      "switch to using dropout1d instead.", stacklevel=3)
-        return _feature_dropout(input, p, training, inplace)
-    if input.dim() == ranks[0] and spatial != 2:
-        if inplace:
-            return _feature_dropout(input.unsqueeze_(0), p, training, True).squeeze_(0)
-        return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
-    return _feature_dropout(input, p, training, inplace)
-
-
-def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero entire channels of a (N, C, L) or (C, L) input with probability ``p``."""
-    return _channel_dropout("dropout1d", 1, input, p, training, inplace)
-
-
-def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero entire channels of a (N, C, H, W) input with probability ``p``."""
-    return _channel_dropout("dropout2d", 2, input, p, training, inplace)
-
-
-def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero entire channels of a (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
-    return _channel_dropout("dropout3d", 3, input, p, training, inplace)
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

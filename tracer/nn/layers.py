@@ -4,11 +4,12 @@ from __future__ import annotations
 import math
 
 from tracer.core.errors import err
-from tracer.nn import functional as F
+from tracer.nn import dropout as D
 from tracer.nn import init
 from tracer.nn.module import Module
 from tracer.nn.parameter import Parameter
 from tracer.ops.creation import empty
+from tracer.ops.linalg import linear
 
 
 class Identity(Module):
@@ -41,7 +42,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -81,7 +82,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training, self.inplace)
+        return D.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -96,14 +97,14 @@ class _DropoutNd(Dropout):
 
 class Dropout1d(_DropoutNd):
     """Zeroes whole channels of a (N, C, L) input with probability ``p`` in training mode."""
-    _functional = F.dropout1d
+    _functional = D.dropout1d
 
 
 class Dropout2d(_DropoutNd):
     """Zeroes whole channels of a (N, C, H, W) input with probability ``p`` in training mode."""
-    _functional = F.dropout2d
+    _functional = D.dropout2d
 
 
 class Dropout3d(_DropoutNd):
     """Zeroes whole channels of a (N, C, D, H, W) input with probability ``p`` in training mode."""
-    _functional = F.dropout3d
+    _functional = D.dropout3d

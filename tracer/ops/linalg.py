@@ -82,3 +82,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     prod = mm(mat1, mat2)
     prod = prod if alpha == 1 else prod * alpha
     return prod + (input if beta == 1 else input * beta)
+
+
+def linear(input, weight, bias=None) -> Tensor:
+    """``F.linear``: x W^T + b (a 1-D weight is a dot product, as torch)."""
+    out = product(input, weight.t() if weight.dim() == 2 else weight, "linear")
+    return out if bias is None else ew.add(out, bias)
