@@ -370,3 +370,8 @@ ROWS += [
     R("sdpa_float_mask_scale", lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=mask, scale=0.7), (2, 3, 4), (2, 5, 4), (2, 5, 3), (3, 5), **CONV),
 ]
+ROWS += [
+    # torch gives ord 0 a grad_fn whose backward leaves .grad None; ours is zeros
+    R("norm_p0_counts_nonzeros", lambda m, x: m.relu(x).norm(0), (3, 4), grad=False),
+    R("norm_minus_inf_dim", lambda m, x: x.norm(float("-inf"), dim=1), (3, 4)),
+]

@@ -84,3 +84,16 @@ def test_traced_mutation_of_an_input_is_an_updated_output():
     out, updated = bnp.run(g, np.array([1.0, 2.0, 3.0], np.float32), np.ones(3, np.float32))
     np.testing.assert_allclose(updated, [0.5, 0.0, -0.5])
     assert float(out) == 0.0
+
+
+def test_fill_then_writes_through_data_and_views_as_torch():
+    """fill_/zeros_ used to leave the tensor holding a read-only broadcast of one element, so a
+    later ``p.data.add_`` (the hand-written SGD of pytorch/examples) or an index write failed."""
+    bias = tracer.nn.Linear(3, 4).bias
+    tracer.nn.init.zeros_(bias)
+    bias.data.add_(tracer.ones(4), alpha=-0.5)
+    assert bias.detach().numpy().tolist() == [-0.5] * 4
+    x = tracer.empty(2, 3).fill_(2.0)
+    x[1, 1] = 5.0
+    x.view(-1)[0] = 7.0
+    assert x.numpy().tolist() == [[7.0, 2.0, 2.0], [2.0, 5.0, 2.0]]

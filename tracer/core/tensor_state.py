@@ -73,7 +73,9 @@ def overwrite(x, new) -> None:
 def _store(t, value) -> None:
     """``t``'s array becomes ``value``: written into the shared array, or simply replaced."""
     if not is_shared(t):
-        t._value = value
+        # a broadcast result (fill_, expand) is a read-only view of one element; the tensor
+        # needs its own storage, or a later write through ``.data`` or a view would fail
+        t._value = value.copy() if isinstance(value, np.ndarray) and not value.flags.writeable else value
         return
     if t._value.flags.writeable:
         np.copyto(t._value, value)

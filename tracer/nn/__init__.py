@@ -27,3 +27,5 @@ from tracer.nn.sparse import Embedding  # noqa: F401
 from tracer.nn.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
                                    TransformerEncoder, TransformerEncoderLayer)
 from tracer.nn.parameter import Buffer, Parameter  # noqa: F401
+from tracer.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+from tracer.nn import utils  # noqa: F401

@@ -223,6 +223,11 @@ def norm(input, p="fro", dim=None, keepdim=False) -> Tensor:
         return sum(ew.abs(x), dim, keepdim)
     if is_scalar(p) and p == float("inf"):
         return amax(ew.abs(x), dim if dim is not None else (), keepdim)
+    if is_scalar(p) and p == float("-inf"):
+        return amin(ew.abs(x), dim if dim is not None else (), keepdim)
+    if is_scalar(p) and p == 0:  # the count of nonzero elements, as torch's vector_norm(ord=0)
+        # counted through x itself (x * 0 where it is 0) so the result has torch's zero gradient
+        return sum(ew.where(ew.ne(x, 0), 1.0, ew.mul(x, 0.0)), dim, keepdim)
     return ew.pow(sum(ew.pow(ew.abs(x), p), dim, keepdim), 1.0 / p)
 
 
