@@ -132,6 +132,12 @@ def _prod(g, out, x):
     return _unreduce(g, out, x) * where(is_zero, at_zero, _unreduce(out, out, x) / nonzeros)
 
 
+def _cumsum(g, out, x):
+    """The adjoint of a running sum is the running sum the other way (same ``exclusive``)."""
+    a = out.attrs
+    return _emit(R.cumsum, g, axis=a.axis, reverse=not a.reverse, exclusive=a.exclusive)
+
+
 def _tie_split(wins):
     """maximum/minimum: the winner takes g; a tie gives each side half, as PyTorch."""
     def formula(g, out, x, y):
@@ -365,6 +371,7 @@ RULES = {
     R.amax: unary(_extremum),
     R.amin: unary(_extremum),
     R.prod: unary(_prod),
+    R.cumsum: linear(_cumsum),
     R.softmax: unary(_softmax),
     R.log_softmax: unary(_log_softmax),
     S.reshape: linear(lambda g, out, x: g.reshape(x.shape)),
@@ -375,6 +382,7 @@ RULES = {
     S.slice_: linear(_slice),
     S.slice_update: rule(_slice_update),
     S.pad: linear(_pad),
+    S.trilu: linear(lambda g, out, x: _emit(S.trilu, g, k=out.attrs.k, upper=out.attrs.upper)),
     I.take: rule(_take),
     I.index_add: rule(lambda g, out, x, index, src: (g, None, g.take(index, out.attrs.axis))),
     I.gather_elements: rule(_gather_elements),

@@ -1,7 +1,72 @@
-"""Op-table rows: cumulative sums and products, sorting and top-k, triangular masks (tril/triu)."""
+"""Op-table rows: cumulative sums and products, sorting and top-k, triangular masks (tril/triu),
+flip and roll."""
 from __future__ import annotations
 
 from op_rows import Bool, Int, R  # noqa: F401
 
 ROWS = [
+    # cumsum: a running sum (ONNX CumSum); its gradient is the reverse running sum of g
+    R("cumsum", lambda m, x: m.cumsum(x, 1), (3, 4)),
+    R("cumsum_neg_dim_batch", lambda m, x: x.cumsum(-3), (2, 3, 4)),
+    R("cumsum_0d", lambda m, x: m.cumsum(x, -1), ()),
+    R("cumsum_empty", lambda m, x: m.cumsum(x, 0), (0, 3)),
+    R("cumsum_empty_other_dim", lambda m, x: m.cumsum(x, 1), (0, 3)),
+    R("cumsum_dtype", lambda m, x: m.cumsum(x, 0, dtype=m.float64), (3, 4)),
+    R("cumsum_int_promotes", lambda m, x: m.cumsum(x, 0), Int((3, 4), -5, 5, "int32"), grad=False),
+    R("cumsum_bool", lambda m, x: m.cumsum(x, 1), Bool((3, 4)), grad=False),
+    R("cumsum_inplace", lambda m, x: (x * 1).cumsum_(0), (3, 4)),
+    # cumprod: a masked prod of an (n, n) expansion, exact with zeros (docs/onnx.md)
+    R("cumprod", lambda m, x: m.cumprod(x, 1), (3, 4)),
+    R("cumprod_neg_dim_batch", lambda m, x: x.cumprod(-2), (2, 3, 4)),
+    R("cumprod_zeros", lambda m, x: m.cumprod(x.round(), 1), (3, 5), low=-1.4, high=1.4, fd=False),
+    R("cumprod_0d", lambda m, x: m.cumprod(x, 0), ()),
+    R("cumprod_empty", lambda m, x: m.cumprod(x, 0), (0, 3)),
+    R("cumprod_int", lambda m, x: m.cumprod(x, 0), Int((4, 3), -3, 3), grad=False),
+    # tril / triu: ONNX Trilu, gradient the same mask of g
+    R("tril", lambda m, x: m.tril(x), (4, 4)),
+    R("tril_pos_diag_wide", lambda m, x: m.tril(x, 2), (3, 5)),
+    R("tril_neg_diag_batch", lambda m, x: x.tril(-1), (2, 4, 3)),
+    R("triu", lambda m, x: m.triu(x), (4, 4)),
+    R("triu_neg_diag_tall", lambda m, x: m.triu(x, -2), (5, 3)),
+    R("triu_pos_diag_batch", lambda m, x: x.triu(diagonal=1), (2, 2, 3, 4)),
+    R("triu_far_diag", lambda m, x: m.triu(x, 7), (3, 4)),
+    R("tril_empty", lambda m, x: m.tril(x), (0, 3)),
+    R("tril_int", lambda m, x: m.tril(x, 1), Int((3, 4), -5, 5), grad=False),
+    R("triu_bool", lambda m, x: m.triu(x), Bool((3, 4)), grad=False),
+    R("tril_inplace", lambda m, x: (x * 1).tril_(-1), (3, 4)),
+    R("triu_inplace", lambda m, x: (x * 1).triu_(1), (3, 4)),
+    # sort / argsort / topk: indices from topk_indices (ONNX TopK), values a gather (its gradient a scatter-add)
+    R("sort", lambda m, x: m.sort(x).values, (3, 5)),
+    R("sort_indices", lambda m, x: m.sort(x, 0)[1], (4, 3), grad=False),
+    R("sort_descending_batch", lambda m, x: x.sort(dim=-2, descending=True).values, (2, 4, 3)),
+    R("sort_stable_ties", lambda m, x: m.sort(x.round(), dim=1, stable=True)[1], (3, 6), low=-2, high=2, grad=False),
+    R("sort_stable_ties_descending", lambda m, x: m.sort(x.round(), dim=1, descending=True, stable=True).indices, (3, 6), grad=False),
+    R("sort_0d", lambda m, x: m.sort(x, -1).values * 2, ()),
+    R("sort_empty", lambda m, x: m.sort(x, 0).values, (0, 3)),
+    R("sort_int", lambda m, x: m.sort(x, descending=True).values, Int((3, 6), -9, 9), grad=False),
+    R("sort_bool", lambda m, x: m.sort(x, stable=True).indices, Bool((3, 6)), grad=False),
+    R("sort_nan_largest", lambda m, x: m.sort(m.log(x), 1)[1], (3, 6), grad=False),
+    R("sort_nan_descending", lambda m, x: m.sort(m.log(x), 1, True).indices, (3, 6), grad=False),
+    R("argsort", lambda m, x: m.argsort(x, 1, descending=True), (3, 5), grad=False),
+    R("argsort_method_stable", lambda m, x: x.round().argsort(dim=0, stable=True), (6, 3), grad=False),
+    R("msort", lambda m, x: m.msort(x), (4, 3)),
+    R("topk", lambda m, x: m.topk(x, 2).values, (3, 5)),
+    R("topk_indices", lambda m, x: x.topk(3, dim=0)[1], (5, 3), grad=False),
+    R("topk_smallest", lambda m, x: m.topk(x, 2, dim=-2, largest=False).values, (2, 5, 3)),
+    R("topk_full", lambda m, x: m.topk(x, 4, sorted=True).values, (3, 4)),
+    R("topk_k0", lambda m, x: m.topk(x, 0).values, (3, 4)),
+    R("topk_0d", lambda m, x: m.topk(x, 1).values * 3, ()),
+    R("topk_int", lambda m, x: m.topk(x, 2, largest=False).indices, Int((3, 6), -50, 50), grad=False),
+    # flip / roll: compositions, a take (ONNX Gather) at constant positions per dim
+    R("flip", lambda m, x: m.flip(x, (0, 1)), (3, 4)),
+    R("flip_neg_dim_method", lambda m, x: x.flip(-1), (2, 3, 4)),
+    R("flip_0d", lambda m, x: m.flip(x, (0,)) * 2, ()),
+    R("flip_empty", lambda m, x: m.flip(x, (0, 1)), (0, 3)),
+    R("flip_int", lambda m, x: m.flip(x, [1]), Int((3, 4), -5, 5), grad=False),
+    R("roll_flat", lambda m, x: m.roll(x, 5), (3, 4)),
+    R("roll_dims", lambda m, x: m.roll(x, (1, -6), (0, -1)), (2, 3, 4)),
+    R("roll_method", lambda m, x: x.roll(2, 1), (3, 4)),
+    R("roll_0d", lambda m, x: m.roll(x, 3) * 2, ()),
+    R("roll_empty", lambda m, x: m.roll(x, 2, 0), (0, 3)),
+    R("roll_bool", lambda m, x: m.roll(x, -1, 0), Bool((3, 4)), grad=False),
 ]

@@ -21,6 +21,8 @@ from tracer.ops.elementwise import *  # noqa: F401,F403
 from tracer.ops.elementwise import abs, pow, round  # noqa: F401,A004
 from tracer.ops.indexing import (argwhere, gather, index_add, index_select, masked_select, nonzero,  # noqa: F401
                                  scatter_add, where)
+from tracer.ops.sequence import cumprod, cumsum, flip, roll, tril, triu  # noqa: F401
+from tracer.ops.sorting import argsort, msort, sort, topk  # noqa: F401
 from tracer.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from tracer.ops.reduce import (all, bucketize, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean,  # noqa: F401,A004
                                min, norm, prod, softmax, log_softmax, std, std_mean, sum, var, var_mean)

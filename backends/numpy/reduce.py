@@ -58,7 +58,33 @@ def _softmax(a, x):
     return e / np.add.reduce(e, axis=a.axis, keepdims=True)
 
 
+def _cumsum(a, x):
+    """np.cumsum along the axis, flipped for ``reverse``, shifted by one for ``exclusive``."""
+    if x.ndim == 0:
+        return np.zeros_like(x) if a.exclusive else x.copy()
+    if a.reverse:
+        x = np.flip(x, a.axis)
+    out = np.cumsum(x, axis=a.axis, dtype=x.dtype)
+    if a.exclusive:
+        out = np.concatenate([np.zeros_like(np.take(out, [0], a.axis)), np.take(out, np.arange(x.shape[a.axis] - 1), a.axis)],
+                             axis=a.axis) if x.shape[a.axis] else out
+    return np.ascontiguousarray(np.flip(out, a.axis)) if a.reverse else out
+
+
+def _topk_indices(a, x):
+    """A stable argsort (NaN last, as NumPy and torch). Descending keeps ties in input order
+    by sorting the flipped input ascending and reading it backwards."""
+    n = x.shape[a.axis]
+    if a.largest:
+        order = n - 1 - np.flip(np.argsort(np.flip(x, a.axis), axis=a.axis, kind="stable"), a.axis)
+    else:
+        order = np.argsort(x, axis=a.axis, kind="stable")
+    return np.ascontiguousarray(np.take(order, np.arange(a.k), a.axis), dtype=np.int64)
+
+
 KERNELS = {
+    R.topk_indices: _topk_indices,
+    R.cumsum: _cumsum,
     R.softmax: _softmax,
     R.log_softmax: _log_softmax,
     R.numel: _numel,

@@ -26,6 +26,11 @@ def _pad(a, x):
     return np.pad(x, widths, constant_values=np.array(a.value).astype(x.dtype))
 
 
+def _trilu(a, x):
+    """np.triu/np.tril work on the last two dims of any batch."""
+    return np.triu(x, a.k) if a.upper else np.tril(x, a.k)
+
+
 KERNELS = {
     S.reshape: lambda a, x: x.reshape(a.shape),
     S.permute: lambda a, x: x.T if a.perm == (1, 0) else np.transpose(x, a.perm),
@@ -35,4 +40,5 @@ KERNELS = {
     S.slice_: lambda a, x: x[_slices(a)],
     S.slice_update: _slice_update,
     S.pad: _pad,
+    S.trilu: _trilu,
 }

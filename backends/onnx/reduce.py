@@ -99,7 +99,29 @@ def _undefined_slices(b, node, x):
     return b.op("Or", [over_slice("ReduceMax", nan_or_inf), over_slice("ReduceMin", b.op("IsInf", [x], detect_positive=0))])
 
 
+def _cumsum(b, node, xs):
+    """ir cumsum -> ONNX CumSum (axis as an input); a 0-d value is its own running sum."""
+    a = node.attrs
+    if not node.inputs[0].shape:
+        return b.op("Sub", [xs[0], xs[0]]) if a.exclusive else b.op("Identity", xs)
+    axis = b.const(np.array(a.axis, dtype=np.int64))
+    return b.op("CumSum", [xs[0], axis], reverse=int(a.reverse), exclusive=int(a.exclusive))
+
+
+def _topk_indices(b, node, xs):
+    """ir topk_indices -> the Indices output of ONNX TopK (sorted; ties by lower index, the
+    ONNX rule, which is torch's stable order). Bool inputs are compared as int32."""
+    a = node.attrs
+    x = xs[0]
+    if node.inputs[0].dtype.kind == "b":
+        x = b.op("Cast", [x], to=ONNX_TYPE[dtypes.int32])
+    _, indices = b.op_outputs("TopK", [x, b.int64s([a.k])], 2, axis=a.axis, largest=int(a.largest), sorted=1)
+    return indices
+
+
 LOWERINGS = {
+    R.topk_indices: _topk_indices,
+    R.cumsum: _cumsum,
     R.softmax: _softmax("Softmax"),
     R.log_softmax: _softmax("LogSoftmax"),
     R.sum_: _reduce("ReduceSum", 13),

@@ -73,6 +73,12 @@ def _pad(b, node, xs):
     return b.op("Pad", [xs[0], b.int64s(list(node.attrs.pads)), value], mode="constant")
 
 
+def _trilu(b, node, xs):
+    """ir trilu -> ONNX Trilu (opset 14) with ``k`` as an input."""
+    a = node.attrs
+    return b.op("Trilu", [xs[0], b.const(np.array(a.k, dtype=np.int64))], upper=int(a.upper))
+
+
 LOWERINGS = {
     S.reshape: _reshape,
     S.permute: _permute,
@@ -82,4 +88,5 @@ LOWERINGS = {
     S.slice_: _slice,
     S.slice_update: _slice_update,
     S.pad: _pad,
+    S.trilu: _trilu,
 }

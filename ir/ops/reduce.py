@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ir import dtypes
-from ir.errors import IRIndexError, op_error
+from ir.errors import IRIndexError, IRTypeError, op_error
 from ir.ops import dynamic as D
 from ir.ops.base import Op
 from ir.types import TensorType
@@ -123,3 +123,61 @@ def _softmax(name: str) -> Op:
 #: Primitives (not compositions) for speed: one ONNX node each and a two-node gradient.
 softmax = _softmax("softmax")
 log_softmax = _softmax("log_softmax")
+
+
+@dataclass(frozen=True)
+class CumsumAttrs:
+    """``axis`` is non-negative; ``reverse`` sums from the end, ``exclusive`` leaves each
+    element out of its own sum (ONNX CumSum's attributes)."""
+
+    axis: int
+    reverse: bool = False
+    exclusive: bool = False
+
+
+def _infer_cumsum(types, a: CumsumAttrs):
+    (t,) = types
+    if not 0 <= a.axis < max(t.rank, 1):
+        raise op_error("cumsum", types, f"axis {a.axis} out of range", IRIndexError)
+    if t.dtype.kind == "b":
+        raise op_error("cumsum", types, "bool inputs are cast to int64 by the tracer first", IRTypeError)
+    return t
+
+
+#: Running sum along ``axis`` (torch.cumsum; ONNX CumSum). Its gradient is the cumsum of g in
+#: the other direction with the same ``exclusive``.
+cumsum = Op("cumsum", _infer_cumsum, CumsumAttrs, dynamic=D.like_input(0))
+
+
+@dataclass(frozen=True)
+class TopkAttrs:
+    """The ``k`` largest (``largest``) or smallest entries along non-negative ``axis``."""
+
+    axis: int
+    k: int
+    largest: bool = True
+
+
+def _infer_topk_indices(types, a: TopkAttrs):
+    (t,) = types
+    if not 0 <= a.axis < t.rank:
+        raise op_error("topk_indices", types, f"axis {a.axis} out of range", IRIndexError)
+    if not 0 <= a.k <= t.shape[a.axis]:
+        raise op_error("topk_indices", types, f"k {a.k} out of range for a dim of size {t.shape[a.axis]}",
+                       IRIndexError)
+    return TensorType(t.shape[:a.axis] + (a.k,) + t.shape[a.axis + 1:], dtypes.int64)
+
+
+def _dynamic_topk(node, dyn) -> set[int]:
+    """Dims other than ``axis`` follow the input's; ``k`` is baked in."""
+    dx = D.dims(dyn, node.inputs[0])
+    if node.attrs.axis in dx:
+        D.fail(node, "sorting along a dynamic dim")
+    return dx
+
+
+#: Positions of the ``k`` largest (or smallest) entries along ``axis``, in sorted order; ties
+#: keep their input order (a stable sort) and NaN counts as larger than every number, as in
+#: torch.sort. The values are a ``gather_elements`` at these positions, whose rules give the
+#: gradient, so this op is not differentiable.
+topk_indices = Op("topk_indices", _infer_topk_indices, TopkAttrs, differentiable=False, dynamic=_dynamic_topk)

@@ -240,3 +240,23 @@ def _dynamic_pad(node, dyn) -> set[int]:
 #: Constant padding (torch's ``constant_pad_nd``); its gradient is the pad with negated pads,
 #: which crops what was added and zero-fills what was cropped.
 pad = Op("pad", _infer_pad, PadAttrs, dynamic=_dynamic_pad)
+
+
+@dataclass(frozen=True)
+class TriluAttrs:
+    """Keep the lower (``upper=False``) or upper triangle of the last two dims, from diagonal
+    ``k`` (0 the main one, positive above it, negative below); the rest becomes 0."""
+
+    k: int = 0
+    upper: bool = False
+
+
+def _infer_trilu(types, a: TriluAttrs):
+    (t,) = types
+    if t.rank < 2:
+        raise op_error("trilu", types, "expects a tensor of rank 2 or more")
+    return t
+
+
+#: torch.tril/triu (ONNX Trilu); its gradient is the same mask of g.
+trilu = Op("trilu", _infer_trilu, TriluAttrs, dynamic=D.like_input(0))

@@ -106,7 +106,7 @@ def test_mixed_dtypes_are_rejected_by_the_ir_with_a_pointer_to_promotion():
 LINEAR_CASES = [
     lambda x: -x, lambda x: x.double(), lambda x: x.sum(0), lambda x: x.reshape(6),
     lambda x: x.permute(1, 0), lambda x: x.expand(2, 2, 3), lambda x: x[1:],
-    lambda x: torch.nn.functional.pad(x, (1, -1)),
+    lambda x: torch.nn.functional.pad(x, (1, -1)), lambda x: x.cumsum(1), lambda x: x.tril(-1),
 ]
 
 

@@ -202,7 +202,7 @@ def test_not_differentiable_ops_are_sources_predicates_indices_counts_bits_detac
     assert names == {"input", "constant", "random_uniform", "random_normal", "detach", "logical_not",
                      "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
                      "argmax", "argmin", "numel", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
-                     "max_pool_indices"}
+                     "max_pool_indices", "topk_indices"}
     assert {op for op in ir.ops.all_ops() if op.nondeterministic} == {RND.random_uniform, RND.random_normal}
 
 

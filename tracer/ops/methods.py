@@ -9,7 +9,9 @@ from tracer.ops import indexing as ix
 from tracer.ops import inplace as ip
 from tracer.ops import linalg as la
 from tracer.ops import reduce as rd
+from tracer.ops import sequence as sq
 from tracer.ops import shape as sh
+from tracer.ops import sorting as so
 from tracer.core.tensor import Tensor
 
 _SAME_NAME = {
@@ -27,6 +29,8 @@ _SAME_NAME = {
     ip: "add_ sub_ mul_ div_ pow_ clamp_min_ clamp_max_ addcmul_ addcdiv_ lerp_ clamp_ zero_ fill_ copy_ "
         "neg_ exp_ sqrt_ relu_ sigmoid_ tanh_ abs_ masked_fill_ uniform_ normal_ bernoulli_ detach_",
     cr: "new_tensor new_zeros new_ones new_full new_empty",
+    sq: "cumsum cumprod tril triu cumsum_ cumprod_ tril_ triu_ roll",
+    so: "sort argsort msort topk",
     cv: "to clone detach contiguous cpu cuda double long byte",
 }
 
@@ -40,6 +44,7 @@ Tensor.int = cv.int_
 Tensor.bool = cv.bool__
 Tensor.type = cv.type_
 Tensor.clip_ = ip.clamp_
+Tensor.flip = sq._flip_method
 
 
 def _reflected(fn):
