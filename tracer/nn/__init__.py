@@ -2,11 +2,14 @@
 from tracer.nn import functional, init  # noqa: F401
 from tracer.nn.activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid,  # noqa: F401
                                   SiLU, Softmax, Softplus, Tanh)
+from tracer.nn.activation import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, LogSigmoid,  # noqa: F401
+                                  Mish, PReLU, Softshrink, Softsign, Tanhshrink)
 from tracer.nn.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,  # noqa: F401
                              ConvTranspose3d)
 from tracer.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from tracer.nn.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,  # noqa: F401
                                      InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm)
+from tracer.nn.normalization import RMSNorm  # noqa: F401
 from tracer.nn.padding import (CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,  # noqa: F401
                                ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
                                ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, ZeroPad1d, ZeroPad2d,
@@ -24,6 +27,7 @@ from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberL
 from tracer.nn.module import Module  # noqa: F401
 from tracer.nn.attention import MultiheadAttention  # noqa: F401
 from tracer.nn.sparse import Embedding  # noqa: F401
+from tracer.nn.sparse import EmbeddingBag  # noqa: F401
 from tracer.nn.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
                                    TransformerEncoder, TransformerEncoderLayer)
 from tracer.nn.parameter import Buffer, Parameter  # noqa: F401

@@ -18,18 +18,23 @@ from tracer.ops import reduce as rd
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from tracer.core.dispatch import apply
-from tracer.ops._util import cast, promote, scalar, to_float
+from tracer.ops._util import cast, promote
 from tracer.ops.indexing import gather, index_select, one_hot  # noqa: F401
 from tracer.ops.reduce import log_softmax, softmax  # noqa: F401
 from tracer.core.tensor import Tensor
 from tracer.nn.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                              conv_transpose3d)
 from tracer.nn.normalization import batch_norm, group_norm, instance_norm, layer_norm  # noqa: F401
+from tracer.nn.normalization import rms_norm  # noqa: F401
 from tracer.nn.fold import fold, unfold  # noqa: F401
 from tracer.nn.padding import pad  # noqa: F401
 from tracer.nn.dropout import dropout, dropout1d, dropout2d, dropout3d, maybe_inplace  # noqa: F401
 from tracer.ops.linalg import linear  # noqa: F401
 from tracer.nn.sparse import embedding  # noqa: F401
+from tracer.nn.sparse import embedding_bag  # noqa: F401
+from tracer.nn.activation_functions import (celu, glu, hardshrink, hardsigmoid, hardswish,  # noqa: F401
+                                          log1p_exp, logsigmoid, mish, prelu, selu, softshrink, softsign,
+                                          tanhshrink)
 from tracer.nn.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from tracer.nn.pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from tracer.nn.upsampling import interpolate  # noqa: F401
@@ -87,15 +92,14 @@ def silu(input, inplace: bool = False) -> Tensor:
 
 
 def _softplus(z) -> Tensor:
-    """log(1 + exp(z)), stable, with gradient sigmoid(z) everywhere (0.5 at 0, where a
-    max(z, 0) + log1p(exp(-|z|)) composition would give 0): the BCE-with-logits primitive
-    against a zero target is exactly this function."""
-    z = to_float(z)
-    return apply(E.binary_cross_entropy_with_logits, [z, scalar(0.0, z.dtype)])
+    """log(1 + exp(z)), stable, with gradient sigmoid(z) (activation_functions.log1p_exp)."""
+    return log1p_exp(z)
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    _refuse_bool(input, '"softplus_cpu" not implemented for \'Bool\'')
+    if not input.dtype.is_floating_point:  # torch has no integer or bool softplus
+        raise err(NotImplementedError, f'"softplus_cpu" not implemented for \'{scalar_type_name(input.dtype)}\' '
+                  f'(input: {input._type})')
     scaled = ew.mul(input, beta)
     soft = _softplus(scaled) if beta == 1 else ew.div(_softplus(scaled), beta)
     return ew.where(ew.gt(scaled, threshold), input, soft)

@@ -1,9 +1,10 @@
 """Normalisation layers as torch: ``batch_norm`` and ``BatchNorm1d/2d/3d`` (training and eval,
 momentum including None's cumulative average, running statistics with the unbiased running
 variance, ``track_running_stats``, ``affine``, ``num_batches_tracked``), ``layer_norm`` and
-``LayerNorm``, ``group_norm`` and ``GroupNorm``, ``instance_norm`` and ``InstanceNorm1d/2d/3d``.
+``LayerNorm``, ``rms_norm`` and ``RMSNorm``, ``group_norm`` and ``GroupNorm``, ``instance_norm`` and
+``InstanceNorm1d/2d/3d``.
 
-Both are compositions of existing ops (mean, biased variance, rsqrt), so their gradients,
+All are compositions of existing ops (mean, biased variance, rsqrt), so their gradients,
 kernels and ONNX lowerings are those ops'. A training step's running-statistics update is an
 in-place write of the buffers under no_grad: a trace records it as a state update
 (``updated.<buffer>``), so a compiled or exported training step keeps the statistics too.
@@ -12,15 +13,19 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from ir import dtypes
-from tracer.core.errors import err
+from tracer.core.errors import cpp_type_name, err, scalar_type_name
+from tracer.core.tensor import Tensor
 from tracer.core.grad_mode import no_grad
 from tracer.nn import init
 from tracer.nn.module import Module
 from tracer.nn.parameter import Parameter
 from tracer.ops import elementwise as ew
 from tracer.ops import reduce as rd
-from tracer.ops.creation import ones, tensor, zeros
+from tracer.ops._util import cast
+from tracer.ops.creation import empty, ones, tensor, zeros
 
 
 def _normalize(input, mean, var, weight, bias, eps, shape):
@@ -81,6 +86,64 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     mean = rd.mean(input, dims, keepdim=True)
     var = rd.var(input, dims, keepdim=True, correction=0)
     return _normalize(input, mean, var, weight, bias, eps, normalized)
+
+
+def _check_rms_norm(input, normalized, weight) -> None:
+    """torch's checks of rms_norm's arguments, in its order."""
+    for i, d in enumerate(normalized):
+        if not isinstance(d, (int, np.integer)):
+            raise err(TypeError, f"rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, but "
+                      f"found element of type {type(d).__name__} at pos {i}")
+    if weight is not None and not isinstance(weight, Tensor):
+        raise err(TypeError, f"rms_norm(): argument 'weight' (position 3) must be Tensor, not {type(weight).__name__}")
+    if not normalized:
+        raise err(RuntimeError, "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
+                  "one element, but got normalized_shape = []")
+    if weight is not None and tuple(weight.shape) != normalized:
+        raise err(RuntimeError, f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                  f"{list(weight.shape)} and normalized_shape = {list(normalized)}")
+    n = len(normalized)
+    if input.dim() < n:
+        raise err(ValueError, f"Input tensor must have at least {n} dimensions, but got {input.dim()}")
+    if tuple(input.shape[input.dim() - n:]) != normalized:
+        raise err(RuntimeError, f"Given normalized_shape={list(normalized)}, expected input with shape "
+                  f"[*{', '.join(map(str, normalized))}], but got input of size{list(input.shape)}")
+    if not input.dtype.is_floating_point:
+        raise err(NotImplementedError, f"\"rms_norm\" not implemented for '{scalar_type_name(input.dtype)}' "
+                  f"(input: {input._type})")
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """torch.nn.functional.rms_norm: ``input / sqrt(mean(input**2) + eps) * weight`` over the
+    last ``len(normalized_shape)`` dims.
+
+    Args:
+        input: a float tensor whose trailing dims are ``normalized_shape``.
+        normalized_shape: a sequence of ints (torch refuses a bare int here; nn.RMSNorm takes one).
+        weight: optional per-element scale of shape ``normalized_shape``.
+        eps: added to the mean square; None is ``torch.finfo(input.dtype).eps``.
+
+    Returns:
+        The input's shape and dtype (a weight of another dtype is applied, then cast back, as torch).
+
+    Raises:
+        TypeError, RuntimeError, ValueError, NotImplementedError: torch's, with its messages.
+    """
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise err(TypeError, "rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
+    normalized = tuple(normalized_shape)
+    _check_rms_norm(input, normalized, weight)
+    if eps is None:
+        eps = float(np.finfo(input.dtype.np).eps)
+    dims = tuple(range(input.dim() - len(normalized), input.dim()))
+    out = ew.mul(input, ew.rsqrt(ew.add(rd.mean(ew.mul(input, input), dims, keepdim=True), eps)))
+    if weight is None:
+        return out
+    if weight.dtype != input.dtype:
+        warnings.warn(f"Mismatch dtype between input and weight: input dtype = {cpp_type_name(input.dtype)}, weight "
+                      f"dtype = {cpp_type_name(weight.dtype)}, Cannot dispatch to fused implementation.",
+                      UserWarning, stacklevel=2)
+    return cast(ew.mul(out, weight), input.dtype)
 
 
 def _spatial_count(input) -> int:
@@ -232,6 +295,33 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dims (``F.rms_norm``),
+    with a per-element ``weight`` initialised to ones when ``elementwise_affine``."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine: bool = True, device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(self.normalized_shape, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):
