@@ -1,4 +1,4 @@
-"""``tracer.save`` / ``tracer.load``: nested dicts/lists of tensors and numbers in a ``.npz``.
+"""``tracer.save`` / ``tracer.load``: nested dicts/lists of tensors, arrays and numbers in a zip.
 
 The structure is stored as JSON and the tensors as plain ``.npy`` arrays in a zip. A file to
 load is untrusted input: it is read with ``zipfile`` and our own checks, never unpickled,
@@ -20,7 +20,8 @@ import numpy as np
 
 from ir import dtypes
 from ir.serialize import MAX_BYTES, MAX_RANK, RAISE_LIMIT, Budget, parse_json, size_text
-from tracer.core.tensor import Tensor
+from tracer.core.tensor import Tensor, as_device, device, require_cpu
+from tracer.nn.module import Module
 from tracer.nn.parameter import Parameter
 
 _STRUCTURE = "__tracegrad_structure__"
@@ -29,7 +30,8 @@ FORMAT = "tracegrad.save/1"
 #: Limit on the structure's JSON nesting: about 3 levels per nested container.
 MAX_DEPTH = 200
 _ENTRY = re.compile(r"[A-Za-z0-9_]+\.npy")
-_KINDS = {"tensor": {"param", "requires_grad"}, "dict": {"ordered"}, "list": set(), "tuple": set(), "value": set()}
+_KINDS = {"tensor": {"param", "requires_grad"}, "array": set(), "dict": {"ordered"}, "list": set(), "tuple": set(),
+          "value": set()}
 
 
 class LoadError(RuntimeError):
@@ -44,6 +46,16 @@ def _encode(obj, arrays: dict):
         key = f"t{len(arrays)}"
         arrays[key] = np.ascontiguousarray(obj._value)
         return {"tensor": key, "param": isinstance(obj, Parameter), "requires_grad": obj.requires_grad}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype not in [d.np for d in dtypes.ALL]:
+            raise TypeError(f"tracer.save: cannot save a numpy array of dtype {obj.dtype} (tensor dtypes only: "
+                            f"{', '.join(d.name for d in dtypes.ALL)})")
+        key = f"t{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(obj)
+        return {"array": key}
+    if isinstance(obj, Module):
+        raise TypeError(f"tracer.save: cannot save a whole {type(obj).__name__} module (that would need pickle); "
+                        "save its state_dict() and load it into a new instance with load_state_dict()")
     if isinstance(obj, dict):
         return {"dict": [[_key(k), _encode(v, arrays)] for k, v in obj.items()],
                 "ordered": isinstance(obj, OrderedDict)}
@@ -64,11 +76,18 @@ def _key(k):
 
 
 def save(obj, f) -> None:
-    """Save ``obj`` (e.g. a ``state_dict``) to path or file object ``f`` as ``.npz``."""
+    """Save ``obj`` (e.g. a ``state_dict`` or a checkpoint dict) to the path or binary file
+    object ``f``, as torch.save does: a path is written exactly as given (``model.pt`` stays
+    ``model.pt``; the content is a zip of ``.npy`` arrays and a JSON structure record).
+    Nothing is written when ``obj`` holds something unsaveable."""
     arrays: dict = {}
     structure = {"format": FORMAT, "root": _encode(obj, arrays)}
     arrays[_STRUCTURE] = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
-    np.savez(f, **arrays)
+    if hasattr(f, "write"):
+        np.savez(f, **arrays)
+        return
+    with open(f, "wb") as file:  # np.savez given a path would append ".npz"
+        np.savez(file, **arrays)
 
 
 # -- reading arrays ---------------------------------------------------------------------------
@@ -220,6 +239,11 @@ def _decode(node, archive: _Archive, at: str):
     kind = _kind_of(node, at)
     if kind == "tensor":
         return _tensor(node, archive, at)
+    if kind == "array":
+        key = node["array"]
+        if not isinstance(key, str) or key == _STRUCTURE or not _ENTRY.fullmatch(f"{key}.npy"):
+            raise LoadError(f"{at}: malformed array reference {str(key)[:60]!r}")
+        return archive.array(key, at)
     if kind == "dict":
         cls = OrderedDict if _flag(node, "ordered", False, at) else dict
         pairs = [_pair(item, at) for item in _items(node, "dict", at)]
@@ -254,11 +278,14 @@ def load(f, map_location=None, weights_only=True, max_bytes: int = MAX_BYTES):
     """Load what ``save`` wrote.
 
     The file is untrusted input: nothing in it is unpickled, executed or eval'ed, and nothing
-    is extracted or written (``map_location`` and ``weights_only`` are accepted for torch
-    compatibility; loading is always weights-only).
+    is extracted or written. Loading is always weights-only, so ``weights_only=False`` changes
+    nothing (there is no code in a file to trust).
 
     Args:
         f: a path or a seekable binary file object.
+        map_location: where tensors go, as torch: None, ``"cpu"``, a CPU ``device``, a dict
+            mapping ``"cpu"`` to one of those, or a callable ``(tensor, "cpu") -> tensor``. A
+            CUDA target raises torch's CPU-only ``RuntimeError``; other devices are refused.
         max_bytes: the memory the load may use (default ``ir.serialize.MAX_BYTES``, 1 GiB): the zip's
             directory, the entries' declared sizes, every array as its header is read, and the
             parsed structure record are checked against it before anything is allocated or
@@ -278,12 +305,51 @@ def load(f, map_location=None, weights_only=True, max_bytes: int = MAX_BYTES):
         OSError: the file cannot be opened.
     """
     where = _where(f)
+    relocate = _relocation(map_location)
     if hasattr(f, "read"):
-        return _load(f, where, max_bytes)
+        return _relocated(_load(f, where, max_bytes), relocate)
     with open(f, "rb") as file:  # a missing file is an OSError, as in torch, not a LoadError
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # zipfile would read /dev/zero forever
             raise LoadError(f"{where}: not a regular file (a tracegrad save is a zip file on disk)")
-        return _load(file, where, max_bytes)
+        return _relocated(_load(file, where, max_bytes), relocate)
+
+
+_CUDA_LOAD = ("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False. "
+              "If you are running on a CPU-only machine, please use torch.load with "
+              "map_location=torch.device('cpu') to map your storages to the CPU.")
+
+
+def _relocation(map_location):
+    """None when tensors stay on the CPU, or the user's callable; checked before the file is
+    read, so a CUDA target fails as torch's does on a CPU-only machine."""
+    if map_location is None or callable(map_location) and not isinstance(map_location, device):
+        return map_location
+    target = map_location.get("cpu", "cpu") if isinstance(map_location, dict) else map_location
+    d = as_device(target) if isinstance(target, (str, device)) else None
+    if d is None:
+        raise TypeError(f"tracer.load: map_location must be None, a string, a device, a dict or a callable, "
+                        f"got {type(map_location).__name__}")
+    if d.type == "cuda":
+        raise RuntimeError(_CUDA_LOAD)
+    require_cpu(d)
+    return None
+
+
+def _relocated(obj, relocate):
+    """``obj`` with every tensor passed through the user's ``map_location`` callable."""
+    if relocate is None:
+        return obj
+    if isinstance(obj, Tensor):
+        moved = relocate(obj, "cpu")
+        if not isinstance(moved, Tensor):
+            raise TypeError(f"tracer.load: map_location returned a {type(moved).__name__}, not a tensor")
+        require_cpu(moved.device)
+        return moved
+    if isinstance(obj, dict):
+        return type(obj)((k, _relocated(v, relocate)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_relocated(v, relocate) for v in obj)
+    return obj
 
 
 #: Memory ``zipfile`` takes per byte of central directory, at most (a ``ZipInfo`` of ~400 bytes for

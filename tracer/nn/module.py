@@ -5,12 +5,14 @@ import difflib
 from collections import OrderedDict
 from collections.abc import Mapping
 
+import numpy as np
+
 from ir import dtypes
 from tracer.core import tensor_state
 from tracer.core.watch import Watchers, WatchedOrderedDict
 from tracer.core.errors import err
 from tracer.nn.parameter import Buffer, Parameter
-from tracer.core.tensor import NO_CUDA, Tensor, as_device, require_cpu
+from tracer.core.tensor import NO_CUDA, Size, Tensor, as_device, require_cpu
 from tracer.ops.conversion import to_args
 
 
@@ -206,17 +208,33 @@ class Module:
             problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if strict and unexpected:
             problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+        arrays = {}
         for k, target in own.items():
-            if k in state_dict and tuple(state_dict[k].shape) != tuple(target.shape):
-                problems.append(f"size mismatch for {k}: copying a param with shape {state_dict[k].shape} from "
+            if k not in state_dict:
+                continue
+            arrays[k] = _checkpoint_array(state_dict[k])
+            if arrays[k] is None:
+                kind = "parameter" if isinstance(target, Parameter) else "buffer"
+                problems.append(f'While copying the {kind} named "{k}", expected torch.Tensor or Tensor-like object '
+                                f"from checkpoint but received {type(state_dict[k])}")
+            elif arrays[k].shape != tuple(target.shape):
+                problems.append(f"size mismatch for {k}: copying a param with shape {Size(arrays[k].shape)} from "
                                 f"checkpoint, the shape in current model is {target.shape}.")
         if problems:
             raise err(RuntimeError, f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                       + "\n\t".join(problems))
-        for k, target in own.items():
-            if k in state_dict:
-                src = state_dict[k]
-                tensor_state.write(target, src._value.astype(target.dtype.np, copy=True))
+        for k, value in arrays.items():
+            target = own[k]
+            if not assign:
+                tensor_state.write(target, value.astype(target.dtype.np, copy=True))
+                continue
+            owner, _, name = k.rpartition(".")
+            module = self.get_submodule(owner)
+            if isinstance(target, Parameter):  # assign keeps the module's requires_grad, takes the dtype
+                module._parameters[name] = Parameter(Tensor._wrap(np.array(value)), target.requires_grad)
+            else:
+                module._buffers[name] = Tensor._wrap(np.array(value))
+            module._watchers.changed()
         return _IncompatibleKeys(missing, unexpected)
 
     # -- modes ----------------------------------------------------------------------
@@ -335,3 +353,15 @@ def _check_name(name, what: str) -> None:
         raise err(KeyError, f'{what} name can\'t contain ".", got "{name}"')
     if name == "":
         raise err(KeyError, f'{what} name can\'t be empty string ""')
+
+
+def _checkpoint_array(src):
+    """A checkpoint entry's values as an array: a tensor (ours or real torch's, read through its
+    ``numpy()`` without importing torch) or a NumPy array; None for anything else."""
+    if isinstance(src, Tensor):
+        return src._value
+    if isinstance(src, np.ndarray):
+        return src
+    if type(src).__module__.startswith("torch") and hasattr(src, "detach"):
+        return src.detach().cpu().numpy()
+    return None
