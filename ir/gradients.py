@@ -37,6 +37,7 @@ import numpy as np
 from ir.errors import IRError
 from ir.formula import Value, where, zeros_like
 from ir.ops import conv as C
+from ir.ops import custom as CU
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import linalg as L
@@ -323,7 +324,28 @@ def _conv_transpose(g, out, x, w, *bias):
     return (_crop(dx, x.shape), dw) + tuple(_conv_bias_grad(g) for _ in bias)
 
 
+
+def _function_output_grads(g, out, *xs):
+    """A ``torch.autograd.Function``'s rule: its Python backward, once per tensor input that
+    can carry a gradient (the call caches one backward run per incoming gradient)."""
+    a = out.attrs
+    return tuple(g._emit(CU.function_grad, g, out, call=a.call, output=a.index, input=j,
+                         shape=x.shape, dtype=x.dtype)
+                 if x.dtype.is_floating_point else None for j, x in enumerate(xs))
+
+
+def _function_grad_twice(g, out, g_in, y):
+    """A Function's backward runs Python, so it has no gradient of its own: torch's error for
+    differentiating a ``once_differentiable`` backward, rather than a silently missing term."""
+    where = f"\n  at {out.node.source}" if out.node.source else ""
+    raise IRError(f"trying to differentiate twice a function that was marked with @once_differentiable "
+                  f"({out.attrs.call.name}Backward: a tracer autograd.Function's backward is not differentiable)"
+                  f"{where}")
+
+
 RULES = {
+    CU.function_output: rule(_function_output_grads),
+    CU.function_grad: rule(_function_grad_twice),
     E.neg: linear(lambda g, out, x: -g),
     E.abs_: unary(lambda g, out, x: g * x.sign()),
     # From the output, as torch's threshold_backward: relu(x) > 0 exactly where x > 0, and the

@@ -145,22 +145,37 @@ def _encode(value):
         return {"array": value.tolist(), "dtype": dtypes.from_numpy(value.dtype).name, "shape": list(value.shape)}
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        raise TypeError(type(value).__name__)
     return value
+
+
+def _encoded_attrs(node) -> dict:
+    """A node's attributes as JSON values; one holding a Python object (an ``autograd.Function``'s
+    call) raises an IRError naming the op: a saved graph cannot carry code."""
+    try:
+        return {f.name: _encode(getattr(node.attrs, f.name)) for f in fields(node.attrs)}
+    except TypeError as err:
+        where = f"\n  at {node.source}" if node.source else ""
+        raise IRError(f"{node.op.name}: an attribute holds a Python object ({err}), which a graph file "
+                      f"cannot store (an autograd.Function runs Python; save the model's state_dict instead){where}"
+                      ) from None
 
 
 def to_json(graph) -> dict:
     """The graph as plain JSON data (what ``save`` writes)."""
     ids = {n: i for i, n in enumerate(graph.nodes)}
     nodes = [{"op": n.op.name, "inputs": [ids[i] for i in n.inputs], "phase": n.phase, "source": n.source,
-              "attrs": {f.name: _encode(getattr(n.attrs, f.name)) for f in fields(n.attrs)},
+              "attrs": _encoded_attrs(n),
               "type": {"shape": list(n.shape), "dtype": n.dtype.name}} for n in graph.nodes]
     return {"format": FORMAT, "version": VERSION, "name": graph.name, "nodes": nodes,
             "outputs": [ids[o] for o in graph.outputs], "output_names": list(graph.output_names)}
 
 
 def save(graph, path) -> None:
+    data = to_json(graph)  # before opening: a graph that cannot be saved leaves no file behind
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(to_json(graph), f)
+        json.dump(data, f)
 
 
 # -- checking plain values ----------------------------------------------------------------------

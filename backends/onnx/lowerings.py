@@ -1,12 +1,12 @@
 """The ONNX lowering table, keyed by ir op object (one facet per family module)."""
 from __future__ import annotations
 
-from backends.onnx import conv, elementwise, indexing, linalg, pool, reduce, shape, source
+from backends.onnx import conv, custom, elementwise, indexing, linalg, pool, reduce, shape, source
 from backends.onnx.errors import ExportError
 
 LOWERINGS = {}
 NARROWED = {}  # op -> {dtype: (computed in, why)}: lowerings that run in a narrower dtype
-for _family in (elementwise, reduce, shape, indexing, linalg, source, conv, pool):
+for _family in (elementwise, reduce, shape, indexing, linalg, source, conv, pool, custom):
     LOWERINGS.update(_family.LOWERINGS)
     NARROWED.update(getattr(_family, "NARROWED", {}))
 

@@ -19,6 +19,8 @@ COVERED_ELSEWHERE = {
     "random_normal": "tests/tracer/test_random.py",
     "slice_update": "tests/tracer/test_inplace.py (indexed assignment)",
     "no_derivative": "tests/tracer/test_no_derivative.py (only a result that requires grad records it)",
+    "function_output": "tests/tracer/test_custom_function.py (a user's autograd.Function against torch's)",
+    "function_grad": "tests/tracer/test_custom_function.py",
 }
 OPS = [op for op in ir.ops.all_ops() if not op.name.startswith("test_")]
 

@@ -1,8 +1,9 @@
-"""``tracer.autograd``: ``backward`` and ``grad`` (torch.autograd's), built on the ir's autodiff pass.
+"""``tracer.autograd``: ``backward``, ``grad`` and ``Function`` (torch.autograd's), built on the ir's autodiff pass.
 
 Importing it gives ``Tensor`` its ``backward`` method, so ``tracer/core`` never imports upwards.
 """
 from tracer.autograd.engine import backward, grad  # noqa: F401
+from tracer.autograd.function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from tracer.core.tensor import Tensor
 
 

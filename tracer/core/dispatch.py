@@ -122,3 +122,15 @@ def record_value(op, attrs, value) -> Tensor:
     return attach(node, value, False, state)
 
 
+
+
+def record_computed(op, inputs, attrs, value, requires: bool) -> Tensor:
+    """A tensor for ``value``, already computed outside the kernels from ``inputs`` (an
+    ``autograd.Function``'s forward), recorded as ``op`` over them when autograd or a trace
+    needs the node; the kernel then recomputes it only when a graph is run again."""
+    state = tracing._TRACE.get()
+    if state is None and not requires:
+        return Tensor._make(value, op.infer(tuple(t._type for t in inputs), attrs))
+    nodes = [state.node_of(t) if state is not None else eager_node(t) for t in inputs]
+    node = make_node(op, nodes, attrs, user_source())
+    return attach(node, value, requires, state, any(t._requires_grad for t in inputs))

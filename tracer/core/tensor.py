@@ -157,7 +157,8 @@ class GradFn:
         self.node = node
 
     def name(self) -> str:
-        return f"{self.node.op.name.capitalize()}Backward0"
+        call = getattr(self.node.attrs, "call", None)  # an autograd.Function's output: its class name
+        return f"{call.name}Backward" if call is not None else f"{self.node.op.name.capitalize()}Backward0"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

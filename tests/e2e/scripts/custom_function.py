@@ -40,7 +40,8 @@ for t in range(40):
             p.grad = None
     if t % 10 == 9:
         print(f"step {t} loss {loss.item():.6f}")
-print(f"result y = {a.item():.5f} + {b.item():.5f} * P3({c.item():.5f} + {d.item():.5f} x)")
+a, b, c, d = (round(p.item(), 5) + 0.0 for p in (a, b, c, d))  # + 0.0: no "-0.00000" from rounding noise
+print(f"result y = {a:.5f} + {b:.5f} * P3({c:.5f} + {d:.5f} x)")
 
 w = torch.tensor([-2.0, 0.5, 3.0], requires_grad=True)
 StraightThroughClamp.apply(w, -1.0, 1.0).sum().backward()
