@@ -8,6 +8,8 @@ from __future__ import annotations
 from op_rows import Bool, Int, R, Row, make_inputs  # noqa: F401
 import op_table_sequence
 import op_table_activations
+import op_table_statistics
+import op_table_linalg_extra
 
 S = (3, 4)
 ROWS = [
@@ -350,6 +352,8 @@ ROWS += [
 
 # families kept in their own files
 ROWS += op_table_sequence.ROWS + op_table_activations.ROWS
+ROWS += op_table_statistics.ROWS
+ROWS += op_table_linalg_extra.ROWS
 
 # embeddings (a row lookup: index_select, whose gradient adds into the rows) and attention
 ROWS += [

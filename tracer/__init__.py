@@ -22,7 +22,14 @@ from tracer.ops.elementwise import abs, pow, round  # noqa: F401,A004
 from tracer.ops.indexing import (argwhere, gather, index_add, index_select, masked_select, nonzero,  # noqa: F401
                                  scatter_add, where)
 from tracer.ops.sequence import cumprod, cumsum, flip, roll, tril, triu  # noqa: F401
+from tracer.ops.statistics import (corrcoef, cov, cummax, cummin, logcumsumexp, median, mode, nanmean,  # noqa: F401
+                                     nanmedian, nanquantile, nansum, quantile)
+from tracer.ops.counting import bincount, histc, isin, searchsorted, unique, unique_consecutive  # noqa: F401
 from tracer.ops.sorting import argsort, msort, sort, topk  # noqa: F401
+from tracer.ops.contraction import (block_diag, cartesian_prod, cdist, cross, einsum, inner, kron,  # noqa: F401
+                                     tensordot)
+from tracer.ops.diagonal import (diag, diag_embed, diagonal, diff, rot90, take_along_dim, tensor_split,  # noqa: F401
+                                 tril_indices, triu_indices)
 from tracer.ops.linalg import addmm, bmm, dot, matmul, mm, mv, outer  # noqa: F401
 from tracer.ops.reduce import (all, bucketize, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max, mean,  # noqa: F401,A004
                                min, norm, prod, softmax, log_softmax, std, std_mean, sum, var, var_mean)

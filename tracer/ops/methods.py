@@ -12,6 +12,10 @@ from tracer.ops import reduce as rd
 from tracer.ops import sequence as sq
 from tracer.ops import shape as sh
 from tracer.ops import sorting as so
+from tracer.ops import statistics as st
+from tracer.ops import counting as cn
+from tracer.ops import contraction as ct
+from tracer.ops import diagonal as dg
 from tracer.core.tensor import Tensor
 
 _SAME_NAME = {
@@ -31,6 +35,10 @@ _SAME_NAME = {
     cr: "new_tensor new_zeros new_ones new_full new_empty",
     sq: "cumsum cumprod tril triu cumsum_ cumprod_ tril_ triu_ roll",
     so: "sort argsort msort topk",
+    st: "median nanmedian mode quantile nanquantile nanmean nansum cummax cummin logcumsumexp cov corrcoef",
+    cn: "bincount histc unique unique_consecutive",
+    ct: "inner kron cross",
+    dg: "diag diagonal diag_embed rot90 tensor_split take_along_dim diff",
     cv: "to clone detach contiguous cpu cuda double long byte",
 }
 
@@ -45,6 +53,7 @@ Tensor.bool = cv.bool__
 Tensor.type = cv.type_
 Tensor.clip_ = ip.clamp_
 Tensor.flip = sq._flip_method
+Tensor.trace = dg.trace_method  # the method only: tracer.trace is the jit's
 
 
 def _reflected(fn):
