@@ -102,6 +102,7 @@ ROWS = [
     R("diag_embed_empty", lambda m, x: m.diag_embed(x, 1), (0, 2)),
     R("diag_embed_int", lambda m, x: m.diag_embed(x), Int((2, 3), -5, 5), grad=False),
     R("trace_method", lambda m, x: x.trace(), (3, 4)),
+    R("trace_function", lambda m, x: m.trace(x), (4, 3)),  # torch.trace(matrix), also under the torch alias
     R("trace_method_empty", lambda m, x: x.trace(), (0, 3)),
     R("trace_method_int", lambda m, x: x.trace(), Int((3, 3), -5, 5, "int32"), grad=False),
     # tril_indices / triu_indices: constants, used here to index

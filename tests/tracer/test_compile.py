@@ -107,6 +107,19 @@ def test_plain_trace_warns_instead():
         tracer.trace(lambda x: x * float(x.sum()), tracer.ones(2))
 
 
+@pytest.mark.parametrize("read", [lambda t: t.numpy(), lambda t: np.asarray(t)], ids=["numpy", "asarray"])
+def test_reading_a_traced_value_as_an_array_is_no_silent_constant(read):
+    """``.numpy()`` and ``np.asarray`` in a trace return the value seen while tracing: trace
+    warns and compile refuses, as for ``item()`` and ``tolist()``."""
+    def f(x):
+        return x * tracer.tensor(read(x.detach()) * 2)
+
+    with pytest.warns(tracer.TracerWarning, match="specialised"):
+        tracer.trace(f, tracer.ones(2))
+    with pytest.raises(tracer.TraceValueError, match="reads a traced value"):
+        tracer.compile(f)(tracer.ones(2))
+
+
 def test_exported_training_graph_trains_on_plain_onnxruntime(tmp_path):
     model, opt, step = setup("SGD", lr=0.1, momentum=0.9)
     compiled = tracer.compile(step)

@@ -203,3 +203,10 @@ def test_einsum_grad_of_grad_matches_torch():
     ours = second(tracer, tracer.tensor(a, requires_grad=True), tracer.tensor(b, requires_grad=True))
     theirs = second(torch, torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_trace_of_a_tensor_is_the_matrix_trace_and_refuses_extra_arguments():
+    m = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert tracer.trace(tracer.tensor(m)).item() == torch.trace(torch.tensor(m)).item() == 6.0
+    with pytest.raises(TypeError, match="pass the function first"):
+        tracer.trace(tracer.ones(2, 2), tracer.ones(2))

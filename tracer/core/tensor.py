@@ -368,9 +368,11 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
             raise err(RuntimeError, "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        _specialise("numpy()")  # in a trace the array is the value seen while tracing
         return tensor_state.share(self)._value  # the caller's array sees later in-place changes, as torch's
 
     def __array__(self, dtype=None, copy=None):
+        _specialise("converting a tensor to a NumPy array")
         if dtype is not None:
             return self._value.astype(dtype)
         return tensor_state.share(self)._value

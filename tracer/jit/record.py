@@ -11,6 +11,7 @@ from tracer.core import tracing
 from tracer.core.errors import err
 from tracer.jit.naming import discover
 from tracer.ops.creation import tensor
+from tracer.ops.diagonal import trace_method
 from tracer.core.tensor import Tensor
 
 
@@ -132,6 +133,9 @@ def record(fn, example_inputs, *, name=None, lift_all=False, strict=False, pytho
 def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) -> Graph:
     """Run ``fn(*example_inputs)`` once, recording every op, and return the graph.
 
+    Given one tensor instead of a function, it is torch's ``torch.trace(matrix)``: the sum of
+    the main diagonal (a script run under the ``torch`` alias means that).
+
     Args:
         fn: a function or ``nn.Module`` taking tensors.
         example_inputs: tensors (or arrays) fixing the input shapes and dtypes; they become graph
@@ -145,4 +149,9 @@ def trace(fn, *example_inputs, name: str | None = None, lift_all: bool = False) 
         unrolled; a ``loss.backward()`` or ``optimizer.step()`` inside ``fn`` is recorded too.
         Like ``torch.jit.trace``, ``fn`` really runs: its side effects happen once.
     """
+    if isinstance(fn, Tensor):
+        if example_inputs or name is not None or lift_all:
+            raise err(TypeError, "trace(input) takes one tensor (the sum of its main diagonal); to trace a "
+                      "function, pass the function first: trace(fn, *example_inputs)")
+        return trace_method(fn)
     return record(fn, example_inputs, name=name, lift_all=lift_all).graph

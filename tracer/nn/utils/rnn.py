@@ -30,14 +30,14 @@ def _lengths_list(lengths) -> list[int]:
 def _sizes(batch_sizes: Tensor) -> list[int]:
     """A PackedSequence's batch sizes: made from Python ints by the packing (a constant in a
     trace), so read directly."""
-    return [int(b) for b in batch_sizes.numpy()]
+    return [int(b) for b in batch_sizes._value]
 
 
 def invert_permutation(permutation):
     """The inverse of an index permutation (None stays None)."""
     if permutation is None:
         return None
-    order = permutation.numpy() if isinstance(permutation, Tensor) else np.asarray(permutation)
+    order = permutation._value if isinstance(permutation, Tensor) else np.asarray(permutation)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order), dtype=order.dtype)
     return tensor(inverse)
@@ -144,7 +144,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     lengths = np.array([sum(1 for b in batch_sizes if b > i) for i in range(batch)], dtype=np.int64)
     if sequence.unsorted_indices is not None:
         order = sequence.unsorted_indices
-        return padded.index_select(0 if batch_first else 1, order), tensor(lengths[order.numpy()])
+        return padded.index_select(0 if batch_first else 1, order), tensor(lengths[order._value])
     return padded, tensor(lengths)
 
 
