@@ -32,9 +32,6 @@ class Graph:
         #: Shape reads the traced code turned into Python ints: ``PythonRead`` records. Export
         #: with dynamic axes refuses a graph whose code read a dynamic dim (the int is baked in).
         self.python_reads: list = []
-        #: Shape reads the traced code turned into Python ints: ``PythonRead`` records. Export
-        #: with dynamic axes refuses a graph whose code read a dynamic dim (the int is baked in).
-        self.python_reads: list = []
 
     # -- building -------------------------------------------------------------------------
     def append(self, node: Node) -> Node:
@@ -160,7 +157,6 @@ class Graph:
                 clone.value = n.value  # an input's traced value (parameters) travels with it
             mapping[n] = new.append(clone)
         new.set_outputs([mapping[o] for o in self.outputs], self.output_names)
-        new.python_reads = [r.moved(mapping[r.node]) for r in self.python_reads if r.node in mapping]
         new.python_reads = [r.moved(mapping[r.node]) for r in self.python_reads if r.node in mapping]
         return new
 

@@ -36,3 +36,22 @@ def test_fold_constants_precomputes_parameter_free_subgraphs():
 def test_folding_keeps_random_ops():
     g = torch.trace(lambda x: x + torch.rand(3), torch.ones(3))
     assert "random_uniform" in fold_constants(g, run_node).op_counts()
+
+
+def test_draws_as_inputs_feeds_what_the_interpreter_draws():
+    from backends.numpy import RANDOM_KERNELS
+    from ir.passes import draws_as_inputs
+
+    def f(x):
+        return torch.nn.functional.dropout(x, 0.5) + torch.rand(3) * x
+    g = torch.trace(f, torch.ones(2, 3))
+    fed, draws = draws_as_inputs(g)
+    assert [n.op.name for n in draws] == [n.op.name for n in g.nodes if n.op.nondeterministic]
+    assert fed.input_names == g.input_names + ["random.0", "random.1"]
+    assert not any(n.op.nondeterministic for n in fed.nodes)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (expected,) = bnp.run(g, x, rng=np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    (got,) = bnp.run(fed, x, *[RANDOM_KERNELS[n.op](n.attrs, rng) for n in draws])
+    np.testing.assert_array_equal(got, expected)
+    assert draws_as_inputs(torch.trace(lambda x: x * 2, torch.ones(2)))[1] == []

@@ -14,12 +14,12 @@ import warnings
 
 import numpy as np
 
-from backends.numpy import Program
+from backends.numpy import RANDOM_KERNELS, Program
 from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
 from ir.dynamic import baked_reads, propagate
-from ir.passes import dce
+from ir.passes import dce, draws_as_inputs
 from tracer.core import tensor_state
 from tracer.core.watch import Guard, watchers_of
 from tracer.core.grad_mode import is_grad_enabled
@@ -395,6 +395,9 @@ class CompiledFunction:
         return self._ort_runner(graph, n_args, n_results, len(rec.mutations), outside, example_args, entry)
 
     def _ort_runner(self, graph, n_args, n_results, n_updates, outside, example_args, entry):
+        # Random draws become inputs fed from tracer's generator with the NumPy kernels, in graph
+        # order: the same numbers as the NumPy backend, so manual_seed holds on onnxruntime too.
+        graph, draws = draws_as_inputs(graph)
         dynamic_axes = {n.attrs.name: {0: "batch"} for n in graph.inputs[:n_args] if self.dynamic and n.shape}
         model = export(graph, opset=self.opset, params_as="inputs", dynamic_axes=dynamic_axes, check=False)
         session = session_for(graph, self.opset, model=model)
@@ -407,7 +410,7 @@ class CompiledFunction:
         bound = BoundSession(session, graph, [graph.input_names[i] for i in free_at], pairs, names[:n_results],
                              dynamic_results=self.dynamic)
         free_args = [i for i in free_at if i < n_args]
-        free_outside = [outside[i - n_args] for i in free_at if i >= n_args]
+        free_outside = [outside[i - n_args] for i in free_at if n_args <= i < n_args + len(outside)]
         state_tensors = [outside[position[p] - n_args] for p, _ in pairs if p is not None]
         rates, mutated, owners = entry.rates, entry.mutated, entry.grad_owners
 
@@ -426,6 +429,9 @@ class CompiledFunction:
 
             def fetch(args):
                 return list(map(_VALUE, pick(args)))
+
+        if draws:
+            fetch = _with_draws(fetch, draws)
 
         # Static shapes: results land in bound buffers of the traced types (copied out by
         # ``bound.run``), so they are wrapped without re-deriving their types.
@@ -516,4 +522,14 @@ class CompiledFunction:
             entry = self._last
         return entry
 
+
+def _with_draws(fetch, draws):
+    """``fetch`` followed by fresh draws for the graph's random inputs, from tracer's generator
+    with the NumPy backend's kernels (in graph order, as the NumPy program draws)."""
+    kernels = [(RANDOM_KERNELS[n.op], n.attrs) for n in draws]
+
+    def fetch_and_draw(args):
+        rng = default_generator.numpy
+        return fetch(args) + [kernel(attrs, rng) for kernel, attrs in kernels]
+    return fetch_and_draw
 
