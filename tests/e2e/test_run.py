@@ -44,14 +44,7 @@ SCRIPT_RUNS = [("train_classifier.py",), ("train_classifier.py", "--epochs", "5"
                ("manual_regression.py",), ("manual_regression.py", "25"), ("probe_devices.py",), ("amp_training.py",),
                ("makemore_mlp.py",), ("d2l_trainer.py",), ("dataset_loader.py",), ("dropout_modes.py",),
                ("lr_sweep.py",), ("nn_tutorial.py",), ("autograd_grad.py",), ("everyday_api.py",), ("clip_grad.py",),
-               ("save_load.py",)]
-
-#: Scripts that reach a piece tracer does not have yet: pinned as strict failures, so the marker
-#: must go when the piece lands.
-MISSING = {"custom_function.py": "torch.autograd.Function", "lbfgs.py": "torch.optim.LBFGS",
-           "more_schedulers.py": "torch.optim.lr_scheduler.MultiStepLR"}
-SCRIPT_RUNS += [pytest.param((name,), marks=pytest.mark.xfail(strict=True, reason=f"tracer lacks {piece}"))
-                for name, piece in MISSING.items()]
+               ("save_load.py",), ("lbfgs.py",), ("more_schedulers.py",), ("custom_function.py",)]
 
 
 @pytest.mark.parametrize("argv", SCRIPT_RUNS, ids=" ".join)
@@ -66,11 +59,12 @@ def test_scripts_print_what_torch_prints(argv):
 
 
 def test_a_missing_torch_attribute_names_the_torch_piece(tmp_path):
-    path = _script(tmp_path, "import torch\n\nclass F(torch.autograd.Function):\n    pass\n")
+    path = _script(tmp_path, "import torch\n\nJ = torch.autograd.functional.jacobian\n")
     done = run("-m", "tracer", "run", str(path), cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == ("AttributeError: module 'torch.autograd' has no attribute "
-                                                    "'Function': torch.autograd.Function is not supported by tracegrad")
+                                                    "'functional': torch.autograd.functional is not supported by "
+                                                    "tracegrad")
 
 
 def test_python_dash_m_tracer_runs_a_script():

@@ -21,6 +21,20 @@ def bias_correction(beta: float, step) -> "float | Tensor":
     return 1 - beta ** step.double()
 
 
+def step_value(step) -> "float | Tensor":
+    """A step count as torch reads it into Python (``_get_value``): a float eagerly; inside a
+    trace, a float64 0-d graph value, so scalars computed from it stay double precision."""
+    if tracing.current() is None:
+        return step._value.item()
+    return step.double()
+
+
+def scalar_value(t) -> "float | Tensor":
+    """A 0-d state tensor (NAdam's mu_product, ASGD's eta) as torch reads it with ``.item()``:
+    its exact value as a Python float eagerly, as float64 inside a trace."""
+    return step_value(t)
+
+
 def check_implementation(name: str, foreach=None, capturable=False, differentiable=False, fused=None) -> None:
     """torch's implementation switches. ``foreach`` and ``fused`` choose how torch batches the
     same arithmetic (tracegrad has one implementation, so either value gives the same update);
@@ -34,6 +48,19 @@ def check_implementation(name: str, foreach=None, capturable=False, differentiab
                   "supported by tracegrad")
     if fused and foreach:
         raise err(RuntimeError, "`fused` and `foreach` cannot be `True` together.")
+
+
+def _copied(value):
+    """A loaded state value, not aliasing the state dict: tensors cloned, and the lists LBFGS
+    keeps (its curvature history, which its steps then grow and shift) copied, as torch's
+    ``load_state_dict`` rebuilds containers."""
+    if isinstance(value, Tensor):
+        return value.clone().detach()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
 
 
 class Optimizer:
@@ -156,7 +183,7 @@ class Optimizer:
         self.state = WatchedDict(self._watchers)
         for i, s in state_dict["state"].items():
             p = by_index[int(i)]
-            copied = ((k, v.clone().detach() if isinstance(v, Tensor) else v) for k, v in s.items())
+            copied = ((k, _copied(v)) for k, v in s.items())
             self.state[p] = WatchedDict(self._watchers, copied)
 
     def __repr__(self) -> str:
