@@ -140,3 +140,25 @@ def test_compile_dynamic_without_a_read_keeps_one_graph_for_every_size():
     for n in (4, 4, 7, 2, 5):
         compiled(torch.randn(n, 3), torch.randn(n, 1))
     assert compiled.trace_count == 2  # the first step (no grads yet) and the steady state
+
+
+def test_compile_dynamic_with_dropout_traces_each_batch_size_and_says_why():
+    """A dropout mask is drawn at the traced batch size, so one graph cannot serve every size:
+    the compiled function warns once and traces each size, with the NumPy backend's draws."""
+    def make():
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.Linear(8, 1))
+        return _mse_step(model, torch.optim.SGD(model.parameters(), lr=0.1), False)
+    compiled = torch.compile(make(), dynamic=True, backend="onnxruntime")
+    reference = torch.compile(make(), backend="numpy")
+    rng = np.random.default_rng(2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in (4, 4, 6, 6, 4):
+            x, y = (torch.tensor(rng.standard_normal((n, k)).astype(np.float32)) for k in (3, 1))
+            torch.manual_seed(n)
+            got = float(compiled(x, y))
+            torch.manual_seed(n)
+            np.testing.assert_allclose(got, float(reference(x, y)), rtol=1e-5)
+    why = [str(w.message) for w in caught if "cannot keep the batch dim symbolic" in str(w.message)]
+    assert len(why) == 1 and "random draw" in why[0] and "own trace" in why[0]

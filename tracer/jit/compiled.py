@@ -19,6 +19,7 @@ from backends.onnx import export
 from backends.ort import session_for
 from backends.ort_bound import BoundSession
 from ir.dynamic import baked_reads, propagate
+from ir.errors import DynamicShapeError
 from ir.passes import dce, draws_as_inputs
 from tracer.core import tensor_state
 from tracer.core.watch import Guard, watchers_of
@@ -361,20 +362,30 @@ class CompiledFunction:
         """If the traced code read an argument's batch dim into Python (``x.shape[0]``), one
         graph cannot serve every batch size: warn, and from now on trace each size on its own
         (as ``dynamic=False``). Returns whether it switched."""
-        dyn = propagate(graph, {n.attrs.name: {0} for n in graph.inputs[:n_args] if n.shape})
+        try:
+            dyn = propagate(graph, {n.attrs.name: {0} for n in graph.inputs[:n_args] if n.shape})
+        except DynamicShapeError as error:  # e.g. a dropout mask drawn at the traced batch size
+            self._one_graph_per_size(f"cannot keep the batch dim symbolic: {str(error).splitlines()[0]}",
+                                     "(a random draw, such as a dropout mask, has the traced batch size)")
+            return True
         baked = baked_reads(graph, dyn)
         if not baked:
             return False
         read = baked[0]
         size = read.node.shape[min(set(read.axes) & dyn[read.node])]
-        self.dynamic = False
-        self._cache.clear()  # their keys leave the batch size out
         where = f" at {read.source}" if read.source else ""
-        warnings.warn(f"compile: {self.__name__!r} reads {read.what}{where}, a batch dim (dim 0 of an argument "
-                      f"with dynamic=True), into Python, so a graph would bake in {size}; "
-                      "each batch size now gets its own trace. Compute it with tensor ops to keep one graph.",
-                      RuntimeWarning, stacklevel=4)
+        self._one_graph_per_size(f"reads {read.what}{where}, a batch dim (dim 0 of an argument with dynamic=True), "
+                                 f"into Python, so a graph would bake in {size}",
+                                 "Compute it with tensor ops to keep one graph.")
         return True
+
+    def _one_graph_per_size(self, why: str, hint: str) -> None:
+        """Give up ``dynamic=True`` for this function, with a warning saying why: from now on each
+        batch size gets its own trace (the cached entries' keys leave the batch size out)."""
+        self.dynamic = False
+        self._cache.clear()
+        warnings.warn(f"compile: {self.__name__!r} {why}; each batch size now gets its own trace {hint}",
+                      RuntimeWarning, stacklevel=5)
 
     def _runner(self, graph, n_args, rec, example_args, entry):
         """``run(call args) -> result tensors``: feeds the arguments and the outside tensors
