@@ -50,6 +50,29 @@ class Node:
         return f"<Node {self.op.name} {self.type}>"
 
 
+#: Shape rules are pure functions of (op, input types, attrs): results are kept for reuse, since
+#: eager ops, recording and autodiff ask the same question for every op of a loop's every step.
+_INFERRED: dict = {}
+_INFERRED_LIMIT = 1 << 14
+
+
+def infer_cached(op: Op, types: tuple, attrs) -> TensorType:
+    """``op.infer(types, attrs)``, remembered (attrs holding an array are not hashable: then
+    the rule runs each time). Raises what the rule raises."""
+    try:
+        key = (op, types, attrs)
+        return _INFERRED[key]
+    except KeyError:
+        pass
+    except TypeError:
+        return op.infer(types, attrs)
+    result = op.infer(types, attrs)
+    if len(_INFERRED) >= _INFERRED_LIMIT:
+        _INFERRED.clear()
+    _INFERRED[key] = result
+    return result
+
+
 def infer_type(op: Op, inputs, attrs, source=None) -> TensorType:
     """Run the op's shape/dtype rule, adding the user's source line to any error."""
     if op.arity is not None and len(inputs) != op.arity:
@@ -57,7 +80,7 @@ def infer_type(op: Op, inputs, attrs, source=None) -> TensorType:
     if not isinstance(attrs, op.attrs):
         raise with_source(IRError(f"{op.name}: attrs must be {op.attrs.__name__}, got {type(attrs).__name__}"), source)
     try:
-        return op.infer(tuple(n.type for n in inputs), attrs)
+        return infer_cached(op, tuple(n.type for n in inputs), attrs)
     except IRError as err:
         raise with_source(err, source) from None
 

@@ -9,7 +9,7 @@ import numpy as np
 from backends.numpy import KERNELS, run_node
 from backends.numpy.policy import WRAPPED, check_result, kernel_error, no_kernel
 from ir.errors import IRError, with_source
-from ir.node import make_node
+from ir.node import Node, infer_cached, make_node
 from ir.ops import elementwise as E
 from ir.ops import source
 from ir.ops.base import NO_ATTRS
@@ -37,7 +37,7 @@ def _eager(op, inputs, attrs) -> Tensor:
     """The fast path: shape rule, kernel, result check; no node, no source lookup until an
     error needs them (then the run policy's error, as the interpreter raises it)."""
     try:
-        type_ = op.infer(tuple(t._type for t in inputs), attrs)
+        type_ = infer_cached(op, tuple(t._type for t in inputs), attrs)
     except IRError as err:
         raise with_source(err, user_source()) from None
     try:
@@ -74,16 +74,34 @@ def eager_node(t):
         node.meta = tracing.NodeMeta(t._vc, True, leaf=t)
         t._own_node = node
         return node
-    node = _const(t)
+    node = t._const_node  # one constant node per tensor and array: y in a chain of x + y records once
+    if node is not None and node.value is t._value:
+        return node
+    node = t._const_node = _const(t)
     node.value = t._value
     return node
 
 
 def _record(op, inputs, attrs, state, requires) -> Tensor:
+    """The recording path: the node is built from the tensors' types (the shape rule's answer
+    is cached) and run on its kernel as the interpreter would."""
     src = user_source()
     nodes = [state.node_of(t) if state is not None else eager_node(t) for t in inputs]
-    node = make_node(op, nodes, attrs, src)
-    value = run_node(node, [t._value for t in inputs])
+    try:
+        type_ = infer_cached(op, tuple(t._type for t in inputs), attrs)
+    except IRError as error:
+        raise with_source(error, src) from None
+    node = Node(op, nodes, attrs, type_, src)
+    kernel = KERNELS.get(op)
+    if kernel is None:
+        value = run_node(node, [t._value for t in inputs])  # a draw, or no kernel: the interpreter says so
+    else:
+        try:
+            value = kernel(attrs, *[t._value for t in inputs])
+        except WRAPPED as error:
+            raise kernel_error(node, error) from error
+        if value.__class__ is not np.ndarray or value.dtype != type_.dtype.np or value.shape != type_.shape:
+            value = check_result(node, value)
     if requires and not node.type.dtype.is_floating_point:
         requires = False  # an integer or bool result (a cast to int64): no gradient flows through it
         if state is None:

@@ -173,7 +173,7 @@ class Tensor:
     """
 
     __slots__ = ("_value", "_type", "_own_node", "_requires_grad", "_grad", "_vc", "_retains_grad", "_born",
-                 "__weakref__", "__dict__")
+                 "_const_node", "__weakref__", "__dict__")
 
     def __init__(self, *args):
         if len(args) == 1 and not isinstance(args[0], int):
@@ -193,6 +193,7 @@ class Tensor:
         self._vc = [0]
         self._retains_grad = False
         self._born = _trace_id()  # which trace (if any) created it: such tensors are constants there
+        self._const_node = None  # the constant node standing for it in eager graphs (dispatch.eager_node)
 
     @classmethod
     def _make(cls, value: np.ndarray, type_: TensorType) -> "Tensor":
