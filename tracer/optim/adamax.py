@@ -1,25 +1,15 @@
 """Adamax (torch's single-tensor algorithm: the infinity-norm variant of Adam)."""
 from __future__ import annotations
 
-from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
 from tracer.ops.elementwise import maximum
-from tracer.optim.optimizer import Optimizer, bias_correction, check_implementation
+from tracer.optim.optimizer import Optimizer, bias_correction, check_adam_family, check_implementation
 
 
 class Adamax(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        if not 0.0 <= lr:
-            raise err(ValueError, f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise err(ValueError, f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise err(ValueError, f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise err(ValueError, f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
+        check_adam_family(lr, eps, betas, weight_decay)
         check_implementation("Adamax", foreach, capturable, differentiable)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable, capturable=capturable))

@@ -35,6 +35,20 @@ def scalar_value(t) -> "float | Tensor":
     return step_value(t)
 
 
+def check_adam_family(lr, eps, betas, weight_decay) -> None:
+    """The argument checks torch's Adam-family constructors share, with torch's messages."""
+    if not 0.0 <= lr:
+        raise err(ValueError, f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise err(ValueError, f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise err(ValueError, f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise err(ValueError, f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
+
+
 def check_implementation(name: str, foreach=None, capturable=False, differentiable=False, fused=None) -> None:
     """torch's implementation switches. ``foreach`` and ``fused`` choose how torch batches the
     same arithmetic (tracegrad has one implementation, so either value gives the same update);
