@@ -16,6 +16,20 @@ INPUT_FILL = "#d9f2d9"
 PARAM_FILL = "#fff2b3"
 CONST_FILL = "#eeeeee"
 OUTPUT_COLOR = "#b03a2e"
+FORWARD_EDGE = "#666666"
+BACKWARD_EDGE = "#c8742c"
+CLUSTER_FILL = "#f4f4fa"
+CLUSTER_STROKE = "#7a7a9a"
+
+#: What each colour means, for the legend of both pictures: (label, fill, outline, corner radius).
+LEGEND = (
+    ("forward op", FORWARD_FILL, "#555555", 3),
+    ("backward op", BACKWARD_FILL, "#555555", 3),
+    ("input", INPUT_FILL, "#555555", 7),
+    ("parameter / state", PARAM_FILL, "#555555", 7),
+    ("constant", CONST_FILL, "#555555", 0),
+    ("output", "#ffffff", OUTPUT_COLOR, 0),
+)
 
 
 # Control characters (C0 but newline, DEL, C1) and the XML noncharacters U+FFFE/U+FFFF: invalid

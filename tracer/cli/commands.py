@@ -19,6 +19,7 @@ from backends import compare
 from backends.onnx import ExportError, export
 from ir.dot import graphviz_available, quote, render, run_graphviz
 from ir.style import MAX_TOOLTIP, one_line
+from ir.view import select
 from tracer.cli.demo import run_demo
 from tracer.cli.errors import UsageError, WorkError
 from tracer.jit.record import _arg_names
@@ -189,12 +190,18 @@ def cmd_show(args) -> int:
     ext = os.path.splitext(args.output)[1].lower().lstrip(".")
     if ext not in ("svg", "png", "dot"):
         raise UsageError(f"output must end in .svg, .png or .dot, got {args.output!r}")
+    phase, clusters = getattr(args, "phase", "all"), getattr(args, "clusters", False)
     if args.target.endswith(".onnx"):
+        if phase != "all" or clusters:
+            raise UsageError("--phase and --group-by-module draw a traced function or a saved graph, not an .onnx file")
         data = _onnx_picture(args.target, ext)
     else:
         graph = _graph_from(args)
+        nodes = select(graph, phase)
+        if phase != "all" and not any(n.phase == phase for n in nodes):
+            raise UsageError(f"the graph has no {phase} nodes" + (" (add --grad)" if phase == "backward" else ""))
         try:
-            data = render(graph, ext)
+            data = render(graph, ext, nodes, clusters)
         except RuntimeError as e:
             raise WorkError(str(e)) from None
     with open(args.output, "wb") as f:

@@ -20,6 +20,11 @@ from backends.onnx import export
 from ir.dot import graphviz_available, render
 from tracer import nn
 from tracer.cli.progress import Progress
+from tracer.core.source import mark_user_code
+
+# The demo plays the user: its model and training lines are the ops' source lines (in errors,
+# pictures, ONNX doc_strings), not the console script that started it.
+mark_user_code(__file__)
 
 
 AGREEMENT = 1e-3  # relative, on the losses of 20 compiled vs eager steps
@@ -36,6 +41,17 @@ def xor_data(n: int = 200, seed: int = 1):
 def make_model():
     torch.manual_seed(1)
     return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+
+
+def make_train_step(model, loss_fn, opt):
+    """One training step: forward, loss, backward, optimizer step."""
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return train_step
 
 
 def _snapshot(model, opt):
@@ -80,12 +96,7 @@ def run_demo(out: str = "tracegrad-demo", steps: int = 300) -> int:
     loss_fn = nn.BCEWithLogitsLoss()
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
 
-    def train_step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    train_step = make_train_step(model, loss_fn, opt)
 
     print("1. eager training of a 2-4-4-1 XOR classifier (BCEWithLogits + Adam)")
     bar = Progress(steps, "   eager steps")

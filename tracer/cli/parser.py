@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--grad", action="store_true")
     show.add_argument("--seed", type=int, default=0)
     show.add_argument("-o", "--output", required=True, help="graph.svg, graph.png or graph.dot")
+    show.add_argument("--phase", choices=("forward", "backward", "all"), default="all",
+                      help="draw only the forward or the backward nodes (with the inputs and constants "
+                      "feeding them; edges among what remains), or all (default)")
+    show.add_argument("--group-by-module", "--clusters", dest="clusters", action="store_true",
+                      help="group nodes into boxes by module path (derived from parameter names, e.g. fc1.weight)")
     info = sub.add_parser("info", help="summarise an .onnx file")
     info.add_argument("model")
     run = sub.add_parser("run", help="run a PyTorch script with `import torch` meaning tracer",
