@@ -32,14 +32,17 @@ class DType:
         return f"tracer.{self.name}"
 
 
+float16 = DType("float16", np.dtype(np.float16), "f")
 float32 = DType("float32", np.dtype(np.float32), "f")
 float64 = DType("float64", np.dtype(np.float64), "f")
 int64 = DType("int64", np.dtype(np.int64), "i")
 int32 = DType("int32", np.dtype(np.int32), "i")
+int16 = DType("int16", np.dtype(np.int16), "i")
+int8 = DType("int8", np.dtype(np.int8), "i")
 uint8 = DType("uint8", np.dtype(np.uint8), "u")
 bool_ = DType("bool", np.dtype(np.bool_), "b")
 
-ALL = (float32, float64, int64, int32, uint8, bool_)
+ALL = (float32, float64, int64, int32, uint8, bool_, float16, int16, int8)
 BY_NAME = {d.name: d for d in ALL}
 _BY_NP = {d.np: d for d in ALL}
 

@@ -10,6 +10,9 @@ import op_table_sequence
 import op_table_activations
 import op_table_statistics
 import op_table_linalg_extra
+import op_table_trigonometry
+import op_table_scatter
+import op_table_nn_more
 
 S = (3, 4)
 ROWS = [
@@ -354,6 +357,9 @@ ROWS += [
 ROWS += op_table_sequence.ROWS + op_table_activations.ROWS
 ROWS += op_table_statistics.ROWS
 ROWS += op_table_linalg_extra.ROWS
+ROWS += op_table_trigonometry.ROWS
+ROWS += op_table_scatter.ROWS
+ROWS += op_table_nn_more.ROWS
 
 # embeddings (a row lookup: index_select, whose gradient adds into the rows) and attention
 ROWS += [

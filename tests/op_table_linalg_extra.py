@@ -103,6 +103,11 @@ ROWS = [
     R("diag_embed_int", lambda m, x: m.diag_embed(x), Int((2, 3), -5, 5), grad=False),
     R("trace_method", lambda m, x: x.trace(), (3, 4)),
     R("trace_function", lambda m, x: m.trace(x), (4, 3)),  # torch.trace(matrix), also under the torch alias
+    # meshgrid: expanded views of the 1-D inputs
+    R("meshgrid_ij", lambda m, x, y: m.stack(m.meshgrid(x, y, indexing="ij")), (3,), (4,)),
+    R("meshgrid_xy_three", lambda m, x, y, z: m.stack(m.meshgrid([x, y, z], indexing="xy")) * 2, (2,), (3,), (4,)),
+    R("meshgrid_0d_and_empty", lambda m, x, y: m.stack(m.meshgrid(x, y, indexing="ij")), (), (0,)),
+    R("meshgrid_int", lambda m, x, y: m.meshgrid(x, y, indexing="xy")[1], Int((3,)), Int((2,)), grad=False),
     R("trace_method_empty", lambda m, x: x.trace(), (0, 3)),
     R("trace_method_int", lambda m, x: x.trace(), Int((3, 3), -5, 5, "int32"), grad=False),
     # tril_indices / triu_indices: constants, used here to index

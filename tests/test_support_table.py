@@ -30,4 +30,4 @@ def test_support_table_reads_the_code():
     section = text[text.index("## nn modules"):]
     provided, missing = section.split("Not provided yet", 1)
     assert "`nn.Conv2d`" in provided and "`nn.Conv2d`" not in missing.split("##")[0]
-    assert "`nn.LazyLinear`" not in provided
+    assert "`nn.LazyConv2d`" not in provided

@@ -7,7 +7,7 @@ NumPy interpreter or onnxruntime.
 import math as _math
 
 from ir.dtypes import bool_ as bool  # noqa: A001
-from ir.dtypes import float32, float64, int32, int64, uint8  # noqa: F401
+from ir.dtypes import float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: F401
 from tracer import autograd  # noqa: F401  (gives Tensor its backward method)
 from tracer.ops import methods  # noqa: F401  (binds the torch methods onto Tensor)
 from tracer import nn, optim, utils  # noqa: F401
@@ -26,6 +26,10 @@ from tracer.ops.statistics import (corrcoef, cov, cummax, cummin, logcumsumexp, 
                                      nanmedian, nanquantile, nansum, quantile)
 from tracer.ops.counting import bincount, histc, isin, searchsorted, unique, unique_consecutive  # noqa: F401
 from tracer.ops.sorting import argsort, msort, sort, topk  # noqa: F401
+from tracer.ops.trigonometry import *  # noqa: F401,F403
+from tracer.ops.grids import meshgrid  # noqa: F401
+from tracer.ops.legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: F401
+                               HalfTensor, IntTensor, LongTensor, ShortTensor)
 from tracer.ops.contraction import (block_diag, cartesian_prod, cdist, cross, einsum, inner, kron,  # noqa: F401
                                      tensordot)
 from tracer.ops.diagonal import (diag, diag_embed, diagonal, diff, rot90, take_along_dim, tensor_split,  # noqa: F401
@@ -37,6 +41,14 @@ from tracer.ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, conca
                               flatten, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, stack,
                               swapaxes, swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
 from tracer.core.promotion import promote_types, result_type  # noqa: F401
+from tracer.ops.scatter import scatter, scatter_reduce  # noqa: F401
+from tracer.ops.index_writes import (index_copy, index_fill, index_put, index_reduce, masked_scatter, put,  # noqa: F401
+                                     take)
+from tracer.ops.slicing import (diagonal_scatter, dsplit, fliplr, flipud, hsplit, ravel, repeat_interleave,  # noqa: F401
+                                select, select_scatter, slice_scatter, split_with_sizes, tile,
+                                unsafe_split_with_sizes, vsplit)
+from tracer.ops.aliases import (aminmax, divide, is_floating_point, is_nonzero, is_same_size, is_signed,  # noqa: F401
+                                kthvalue, moveaxis, multiply, positive, rsub, subtract, unsafe_chunk, unsafe_split)
 from tracer.serialization import LoadError, load, save  # noqa: F401
 from tracer.ops.random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,  # noqa: F401
                            manual_seed, multinomial, normal, rand, rand_like, randint, randint_like, randn,
@@ -48,6 +60,7 @@ from tracer.backends.flags import (are_deterministic_algorithms_enabled, get_flo
                                    get_num_threads, is_deterministic_algorithms_warn_only_enabled,
                                    set_float32_matmul_precision, set_num_threads, use_deterministic_algorithms)
 from tracer.jit import compile, trace  # noqa: F401,A004
+from tracer import onnx  # noqa: F401  (torch.onnx: export and load)
 from tracer.core.tracing import TracerWarning, TraceValueError  # noqa: F401
 
 inf, nan, pi, e = _math.inf, _math.nan, _math.pi, _math.e  # torch.inf, torch.nan, torch.pi, torch.e
@@ -56,9 +69,9 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 int = int32  # noqa: A001
-half = None
+half = float16
+short = int16
 dtype = type(float32)
-FloatTensor = DoubleTensor = LongTensor = Tensor
 __version__ = "0.1.0"
 
 

@@ -13,6 +13,9 @@ ONNX_TYPE = {
     dtypes.int32: TensorProto.INT32,
     dtypes.uint8: TensorProto.UINT8,
     dtypes.bool_: TensorProto.BOOL,
+    dtypes.float16: TensorProto.FLOAT16,
+    dtypes.int16: TensorProto.INT16,
+    dtypes.int8: TensorProto.INT8,
 }
 
 #: ONNX op types that draw anew on every evaluation, whichever ir node (or none) emits them.

@@ -58,3 +58,80 @@ LOWERINGS = {
     C.conv: _conv,
     C.conv_transpose: _conv_transpose,
 }
+
+
+# -- import rules (ONNX -> ir; ``backends/onnx/load.py`` is the driver) ------------------------
+def auto_pads(g, spatial, kernel, strides, dilations, transpose=False):
+    """Explicit begin/end pads for ``auto_pad`` (NOTSET reads ``pads``)."""
+    n = len(spatial)
+    mode = g.attr("auto_pad", "NOTSET")
+    if mode == "NOTSET":
+        return list(g.attr("pads", [0] * (2 * n)))
+    if mode == "VALID":
+        return [0] * (2 * n)
+    if mode not in ("SAME_UPPER", "SAME_LOWER"):
+        g.fail(f"auto_pad={mode!r} is not supported")
+    begins, ends = [], []
+    for size, k, s, d in zip(spatial, kernel, strides, dilations):
+        reach = (k - 1) * d + 1
+        total = max((-(-size // s) - 1) * s + reach - size, 0)
+        small, big = total // 2, total - total // 2
+        begin = small if mode == "SAME_UPPER" else big
+        begins.append(begin)
+        ends.append(total - begin)
+    return begins + ends
+
+
+def _conv_common(g, w):
+    n = len(w.shape) - 2
+    kernel = g.attr("kernel_shape", list(w.shape[2:]))
+    if list(kernel) != list(w.shape[2:]):
+        g.fail(f"kernel_shape {kernel} disagrees with the weight's shape {list(w.shape)}")
+    strides = g.attr("strides", [1] * n)
+    dilations = g.attr("dilations", [1] * n)
+    return n, kernel, strides, dilations
+
+
+def _imp_conv(g):
+    x, w = g.x(0), g.x(1)
+    n, kernel, strides, dilations = _conv_common(g, w)
+    pads = auto_pads(g, x.shape[2:], kernel, strides, dilations)
+    attrs = C.ConvAttrs(tuple(strides), tuple(pads), tuple(dilations), g.attr("group", 1))
+    return g.add(C.conv, [x, w] + ([g.x(2)] if g.has(2) else []), attrs)
+
+
+def _imp_conv_transpose(g):
+    """ConvTranspose; an ``output_shape`` or SAME auto_pad becomes explicit pads (the spec's
+    formula: the total padding splits with the bigger half at the start unless SAME_UPPER)."""
+    x, w = g.x(0), g.x(1)
+    n, kernel, strides, dilations = _conv_common(g, w)
+    extra = g.attr("output_padding", [0] * n)
+    out_shape = g.attr("output_shape")
+    mode = g.attr("auto_pad", "NOTSET")
+    if out_shape is None and mode in ("SAME_UPPER", "SAME_LOWER"):
+        out_shape = [d * s for d, s in zip(x.shape[2:], strides)]
+    if out_shape is not None:
+        out_shape = list(out_shape)[-n:]
+        pads = [0] * (2 * n)
+        for i in range(n):
+            total = strides[i] * (x.shape[2 + i] - 1) + extra[i] + (kernel[i] - 1) * dilations[i] + 1 - out_shape[i]
+            if total < 0:
+                extra = list(extra)
+                extra[i] -= total
+                total = 0
+            small, big = total // 2, total - total // 2
+            pads[i], pads[n + i] = (small, big) if mode == "SAME_UPPER" else (big, small)
+    elif mode == "VALID":
+        pads = [0] * (2 * n)
+    elif mode == "NOTSET":
+        pads = list(g.attr("pads", [0] * (2 * n)))
+    else:
+        g.fail(f"auto_pad={mode!r} is not supported")
+    attrs = C.ConvAttrs(tuple(strides), tuple(pads), tuple(dilations), g.attr("group", 1), tuple(extra))
+    return g.add(C.conv_transpose, [x, w] + ([g.x(2)] if g.has(2) else []), attrs)
+
+
+IMPORTS = {
+    "Conv": _imp_conv,
+    "ConvTranspose": _imp_conv_transpose,
+}

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from backends.onnx.builder import ONNX_TYPE, bools_via_int32
+from backends.onnx.importing import ir_dtype, normalize_axes, unsupported
 from backends.onnx.errors import ExportError
 from ir import dtypes
 from ir.ops import elementwise as E
+from ir.ops import indexing as I
+from ir.ops import linalg as L
+from ir.ops import shape as S
 
 _F32 = dtypes.float32
 
@@ -35,6 +41,41 @@ def _int_identity(op_type):
 #: Lowerings that compute some dtypes in a narrower one on onnxruntime: op -> {dtype: (computed
 #: in, why)}. ``backends.comparison`` widens its tolerance for what such a node feeds, and says so.
 NARROWED = {E.erf: {"float64": ("float32", "onnxruntime's CPU provider has no float64 Erf")}}
+#: ONNX ops onnxruntime's CPU provider runs in float32 only: float64 is computed in float32.
+_FLOAT32_ONLY = {E.sinh: "Sinh", E.cosh: "Cosh", E.asinh: "Asinh", E.acosh: "Acosh", E.atanh: "Atanh",
+                 E.asin: "Asin", E.acos: "Acos", E.atan: "Atan"}
+NARROWED.update({op: {"float64": ("float32", f"onnxruntime's CPU provider has no float64 {t}")}
+                 for op, t in _FLOAT32_ONLY.items()})
+NARROWED[E.atan2] = {"float64": ("float32", "onnxruntime's CPU provider has no float64 Atan")}
+
+
+def _float32_only(op_type):
+    """An ONNX op onnxruntime runs in float32 only: float64 is cast down and back (about 1e-7
+    relative error; NARROWED tells the comparison report)."""
+    def lower(b, node, xs):
+        if node.dtype.name != "float64":
+            return b.op(op_type, xs)
+        narrow = b.op(op_type, [b.op("Cast", xs, to=ONNX_TYPE[_F32])])
+        return b.op("Cast", [narrow], to=ONNX_TYPE[node.dtype])
+    lower.__doc__ = f"ir op -> ONNX {op_type} (float64 through float32 on onnxruntime)."
+    return lower
+
+
+def _atan2(b, node, xs):
+    """ir atan2(y, x) -> Atan(y / x) moved to the right quadrant: +-pi where x < 0 (by y's sign,
+    +pi for y = +-0 as Where cannot see a zero's sign), and 0 where x = y = 0 (0/0 is NaN)."""
+    y, x = xs
+    dt = ONNX_TYPE[node.dtype]
+    work = _F32 if node.dtype.name == "float64" else node.dtype
+    if work is not node.dtype:
+        y, x = (b.op("Cast", [v], to=ONNX_TYPE[work]) for v in (y, x))
+    zero, pi = b.const(np.zeros((), work.np)), b.const(np.array(np.pi, work.np))
+    angle = b.op("Atan", [b.op("Div", [y, x])])
+    turned = b.op("Where", [b.op("GreaterOrEqual", [y, zero]), b.op("Add", [angle, pi]), b.op("Sub", [angle, pi])])
+    out = b.op("Where", [b.op("Less", [x, zero]), turned, angle])
+    both_zero = b.op("And", [b.op("Equal", [x, zero]), b.op("Equal", [y, zero])])
+    out = b.op("Where", [both_zero, b.op("Mul", [x, zero]), out])
+    return out if work is node.dtype else b.op("Cast", [out], to=dt)
 
 
 def _erf(b, node, xs):
@@ -286,6 +327,8 @@ LOWERINGS = {
     E.tanh: _tanh,
     E.sigmoid: _sigmoid,
     E.erf: _erf,
+    **{op: _float32_only(t) for op, t in _FLOAT32_ONLY.items()},
+    E.atan2: _atan2,
     E.log1p: _log1p,
     E.expm1: _expm1,
     E.reciprocal: _simple("Reciprocal"),
@@ -322,4 +365,442 @@ LOWERINGS = {
     E.lerp: _lerp,
     E.cast: _cast,
     E.clamp: _clamp,
+}
+
+
+# -- import rules (ONNX -> ir; ``backends/onnx/load.py`` is the driver) ------------------------
+
+
+def _imp_unary(op):
+    def rule(g):
+        return g.add(op, [g.x(0)])
+    rule.__doc__ = f"ONNX -> ir {op.name}."
+    return rule
+
+
+def _imp_binary(op):
+    def rule(g):
+        return g.add(op, [g.x(0), g.x(1)])
+    rule.__doc__ = f"ONNX -> ir {op.name}."
+    return rule
+
+
+def _imp_variadic(op):
+    """Max, Min, Sum: a left fold of the binary op (ONNX broadcasts all inputs together)."""
+    def rule(g):
+        xs = g.xs()
+        out = xs[0]
+        for x in xs[1:]:
+            out = g.add(op, [out, x])
+        if len(xs) == 1:
+            out = g.add(E.cast, [out], E.CastAttrs(out.dtype))  # a copy keeps one node per output
+        return out
+    return rule
+
+
+def _imp_mean(g):
+    total = _imp_variadic(E.add)(g)
+    return g.add(E.div, [total, g.scalar(len(g.xs()), total.dtype)])
+
+
+def _imp_identity(g):
+    """Identity and Dropout at inference pass the input through (no node)."""
+    return g.x(0)
+
+
+def _imp_dropout(g):
+    """Dropout at inference is the identity; its mask output is all true."""
+    g.attr("seed")
+    training = g.const(2)
+    if training is not None and bool(training):
+        g.fail("training_mode=True draws a random mask; import the model for inference")
+    x = g.x(0)
+    return [x, g.constant(np.ones(x.shape, dtype=bool))]
+
+
+def _imp_div(g):
+    """Div; integers truncate toward zero (ONNX), which is floor division stepped up where
+    the signs differ and the division is inexact."""
+    x, y = g.x(0), g.x(1)
+    if x.dtype.is_floating_point:
+        return g.add(E.div, [x, y])
+    q = g.add(E.floor_divide, [x, y])
+    zero = g.scalar(0, x.dtype)
+    inexact = g.add(E.ne, [g.add(E.fmod, [x, y]), zero])
+    signs = g.add(E.logical_xor, [g.add(E.lt, [x, zero]), g.add(E.lt, [y, zero])])
+    step = g.cast(g.add(E.logical_and, [inexact, signs]), x.dtype)
+    return g.add(E.add, [q, step])
+
+
+def _imp_pow(g):
+    """Pow; ONNX lets the exponent have another dtype: it is cast to the base's."""
+    x = g.x(0)
+    return g.add(E.pow_, [x, g.cast(g.x(1), x.dtype)])
+
+
+def _imp_mod(g):
+    """Mod: fmod=1 is C's fmod (the dividend's sign), fmod=0 Python's % (the divisor's)."""
+    return g.add(E.fmod if g.attr("fmod", 0) else E.remainder, [g.x(0), g.x(1)])
+
+
+def _imp_not(g):
+    return g.add(E.logical_not, [g.x(0)])
+
+
+def _imp_cast(g):
+    to = ir_dtype(g.attr("to"), g.where)
+    g.attr("saturate")
+    g.attr("round_mode")
+    return g.add(E.cast, [g.x(0)], E.CastAttrs(to))
+
+
+def _imp_cast_like(g):
+    g.attr("saturate")
+    g.attr("round_mode")
+    return g.add(E.cast, [g.x(0)], E.CastAttrs(g.x(1).dtype))
+
+
+def _imp_clip(g):
+    """Clip with bounds as inputs: maximum and minimum with them (a bound absent is none)."""
+    out = g.x(0)
+    if g.has(1):
+        out = g.add(E.maximum, [out, g.x(1)])
+    if g.has(2):
+        out = g.add(E.minimum, [out, g.x(2)])
+    return out if out is not g.x(0) else g.add(E.cast, [out], E.CastAttrs(out.dtype))
+
+
+def _imp_isnan(g):
+    x = g.x(0)
+    return g.add(E.ne, [x, x])
+
+
+def _imp_isinf(g):
+    x = g.x(0)
+    pos, neg = g.attr("detect_positive", 1), g.attr("detect_negative", 1)
+    inf = g.scalar(np.inf, x.dtype)
+    if pos and neg:
+        return g.add(E.eq, [g.add(E.abs_, [x]), inf])
+    if pos:
+        return g.add(E.eq, [x, inf])
+    if neg:
+        return g.add(E.eq, [x, g.add(E.neg, [inf])])
+    return g.constant(np.zeros(x.shape, dtype=bool))
+
+
+def _imp_where(g):
+    return g.add(E.where, [g.x(0), g.x(1), g.x(2)])
+
+
+# Activations as compositions of ir ops (their gradients follow from the parts).
+def _negative_part(g, x, value):
+    """where(x < 0, value, x)."""
+    return g.add(E.where, [g.add(E.lt, [x, g.scalar(0, x.dtype)]), value, x])
+
+
+def _imp_leaky_relu(g):
+    x = g.x(0)
+    return _negative_part(g, x, g.add(E.mul, [x, g.scalar(g.attr("alpha", 0.01), x.dtype)]))
+
+
+def _imp_prelu(g):
+    x = g.x(0)
+    return _negative_part(g, x, g.add(E.mul, [x, g.x(1)]))
+
+
+def _imp_elu(g):
+    x = g.x(0)
+    return _negative_part(g, x, g.add(E.mul, [g.add(E.expm1, [x]), g.scalar(g.attr("alpha", 1.0), x.dtype)]))
+
+
+def _imp_selu(g):
+    x = g.x(0)
+    alpha, gamma = g.attr("alpha", 1.67326319217681884765625), g.attr("gamma", 1.05070102214813232421875)
+    elu = g.add(E.where, [g.add(E.le, [x, g.scalar(0, x.dtype)]),
+                          g.add(E.mul, [g.add(E.expm1, [x]), g.scalar(alpha, x.dtype)]), x])
+    return g.add(E.mul, [elu, g.scalar(gamma, x.dtype)])
+
+
+def _imp_celu(g):
+    """max(0, x) + min(0, alpha expm1(x / alpha))."""
+    x = g.x(0)
+    alpha = g.scalar(g.attr("alpha", 1.0), x.dtype)
+    zero = g.scalar(0, x.dtype)
+    neg = g.add(E.mul, [alpha, g.add(E.expm1, [g.add(E.div, [x, alpha])])])
+    return g.add(E.add, [g.add(E.maximum, [x, zero]), g.add(E.minimum, [neg, zero])])
+
+
+def softplus_of(g, x):
+    """log(1 + exp(x)) as relu(x) + log1p(exp(-|x|)): no overflow."""
+    tail = g.add(E.log1p, [g.add(E.exp, [g.add(E.neg, [g.add(E.abs_, [x])])])])
+    return g.add(E.add, [g.add(E.relu, [x]), tail])
+
+
+def _imp_softplus(g):
+    return softplus_of(g, g.x(0))
+
+
+def _imp_softsign(g):
+    x = g.x(0)
+    return g.add(E.div, [x, g.add(E.add, [g.scalar(1, x.dtype), g.add(E.abs_, [x])])])
+
+
+def _imp_mish(g):
+    x = g.x(0)
+    return g.add(E.mul, [x, g.add(E.tanh, [softplus_of(g, x)])])
+
+
+def _hard_sigmoid(g, x, alpha, beta):
+    lin = g.add(E.add, [g.add(E.mul, [x, g.scalar(alpha, x.dtype)]), g.scalar(beta, x.dtype)])
+    return g.add(E.clamp, [lin], E.ClampAttrs(0.0, 1.0))
+
+
+def _imp_hard_sigmoid(g):
+    return _hard_sigmoid(g, g.x(0), g.attr("alpha", 0.2), g.attr("beta", 0.5))
+
+
+def _imp_hard_swish(g):
+    x = g.x(0)
+    return g.add(E.mul, [x, _hard_sigmoid(g, x, 1 / 6, 0.5)])
+
+
+def _imp_gelu(g):
+    """0.5 x (1 + erf(x / sqrt 2)); approximate="tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    x = g.x(0)
+    approximate = g.attr("approximate", "none")
+    half, one = g.scalar(0.5, x.dtype), g.scalar(1, x.dtype)
+    if approximate == "none":
+        inner = g.add(E.erf, [g.add(E.mul, [x, g.scalar(1 / math.sqrt(2), x.dtype)])])
+    elif approximate == "tanh":
+        cube = g.add(E.mul, [g.add(E.mul, [x, x]), x])
+        arg = g.add(E.add, [x, g.add(E.mul, [cube, g.scalar(0.044715, x.dtype)])])
+        inner = g.add(E.tanh, [g.add(E.mul, [arg, g.scalar(math.sqrt(2 / math.pi), x.dtype)])])
+    else:
+        unsupported(g, "approximate", approximate, "'none', 'tanh'")
+    return g.add(E.mul, [g.add(E.mul, [x, half]), g.add(E.add, [one, inner])])
+
+
+def _imp_thresholded_relu(g):
+    x = g.x(0)
+    keep = g.add(E.gt, [x, g.scalar(g.attr("alpha", 1.0), x.dtype)])
+    return g.add(E.where, [keep, x, g.scalar(0, x.dtype)])
+
+
+def _imp_tan(g):
+    x = g.x(0)
+    return g.add(E.div, [g.add(E.sin, [x]), g.add(E.cos, [x])])
+
+
+def _imp_swish(g):
+    x = g.x(0)
+    return g.add(E.mul, [x, g.add(E.sigmoid, [g.add(E.mul, [x, g.scalar(g.attr("alpha", 1.0), x.dtype)])])])
+
+
+def _imp_shrink(g):
+    """x - bias where x > lambd, x + bias where x < -lambd, else 0."""
+    x = g.x(0)
+    lambd, bias = g.attr("lambd", 0.5), g.attr("bias", 0.0)
+    zero = g.scalar(0, x.dtype)
+    above = g.add(E.gt, [x, g.scalar(lambd, x.dtype)])
+    below = g.add(E.lt, [x, g.scalar(-lambd, x.dtype)])
+    low = g.add(E.where, [below, g.add(E.add, [x, g.scalar(bias, x.dtype)]), zero])
+    return g.add(E.where, [above, g.add(E.sub, [x, g.scalar(bias, x.dtype)]), low])
+
+
+def _imp_bit_shift(g):
+    """BitShift: x times (LEFT) or floor-divided by (RIGHT) 2^y, the powers looked up in a
+    table of the dtype's width (wrapping as C's shifts do); a shift outside [0, bits) gives 0
+    (-1 for a negative x shifted right)."""
+    x, y = g.x(0), g.x(1)
+    direction = g.attr("direction")
+    if direction not in ("LEFT", "RIGHT"):
+        unsupported(g, "direction", direction, "'LEFT', 'RIGHT'")
+    if x.dtype.kind not in "iu" or y.dtype is not x.dtype:
+        g.fail(f"expects two integer inputs of one dtype, got {x.dtype.name} and {y.dtype.name}")
+    bits = x.dtype.itemsize * 8
+    table = np.array([1 << k for k in range(bits)], dtype=np.uint64).astype(x.dtype.np)
+    shift = g.cast(y, dtypes.int64)
+    inside = g.add(E.logical_and, [g.add(E.ge, [shift, g.scalar(0, dtypes.int64)]),
+                                   g.add(E.lt, [shift, g.scalar(bits, dtypes.int64)])])
+    index = g.add(E.clamp, [shift], E.ClampAttrs(0, bits - 1))
+    factor = g.add(I.take, [g.constant(table), index], S.AxisAttrs(0))
+    if direction == "LEFT":
+        out, outside = g.add(E.mul, [x, factor]), g.scalar(0, x.dtype)
+    else:
+        out = g.add(E.floor_divide, [x, factor])
+        outside = g.scalar(0, x.dtype)
+        if x.dtype.kind == "i":
+            outside = g.add(E.where, [g.add(E.lt, [x, outside]), g.scalar(-1, x.dtype), outside])
+    return g.add(E.where, [inside, out, outside])
+
+
+def _imp_swiglu(g):
+    """SwiGLU: a sigmoid(alpha a) b."""
+    a, b = g.x(0), g.x(1)
+    alpha = g.attr("alpha", 1.0)
+    gate = g.add(E.sigmoid, [g.add(E.mul, [a, g.scalar(alpha, a.dtype)])])
+    return g.add(E.mul, [g.add(E.mul, [a, gate]), b])
+
+
+def _per_axis(g, v, x, axis, block):
+    """A quantization scale or zero point against ``x``: a scalar as it is, a 1-D one along
+    ``axis``, a blocked one (``block`` > 0) repeated over each block of ``axis``."""
+    rank = len(x.shape)
+    if block or v.type.numel != 1 or len(v.shape) > 1:
+        axis = normalize_axes(g, [axis], rank)[0]
+    if block:
+        if len(v.shape) != rank or v.shape[axis] != -(-x.shape[axis] // block):
+            g.fail(f"a blocked scale/zero point {list(v.shape)} must match {list(x.shape)} with "
+                   f"ceil({x.shape[axis]}/{block}) along axis {axis}")
+        index = g.constant(np.arange(x.shape[axis], dtype=np.int64) // block)
+        return g.add(I.take, [v, index], S.AxisAttrs(axis))
+    if v.type.numel == 1 and len(v.shape) <= 1:
+        return g.add(S.reshape, [v], S.ShapeAttrs(())) if v.shape else v
+    if len(v.shape) != 1 or v.shape[0] != x.shape[axis]:
+        g.fail(f"a per-axis scale/zero point must be 1-D of {x.shape[axis]} (axis {axis}), got {list(v.shape)}")
+    column = [1] * rank
+    column[axis] = v.shape[0]
+    return g.add(S.reshape, [v], S.ShapeAttrs(tuple(column)))
+
+
+def _quant_axis(g, x):
+    axis = g.attr("axis", 1)  # normalized where a per-axis or blocked scale needs it
+    block = g.attr("block_size", 0)
+    if block < 0:
+        g.fail(f"block_size must be non-negative, got {block}")
+    if g.attr("precision", 0):
+        unsupported(g, "precision", g.attr("precision"), "0 (the scale's dtype)")
+    return axis, block
+
+
+def _imp_dequantize_linear(g):
+    """DequantizeLinear: (x - zero_point) scale, in the scale's (or ``output_dtype``'s) float dtype."""
+    x, scale = g.x(0), g.x(1)
+    axis, block = _quant_axis(g, x)
+    code = g.attr("output_dtype", 0)
+    dtype = ir_dtype(code, g.where) if code else scale.dtype
+    if dtype.kind != "f" or x.dtype.kind not in "iu":
+        g.fail(f"dequantizes an integer input to a float, got {x.dtype.name} to {dtype.name}")
+    wide = g.cast(x, dtype)
+    if g.has(2):
+        wide = g.add(E.sub, [wide, g.cast(_per_axis(g, g.x(2), x, axis, block), dtype)])
+    return g.add(E.mul, [wide, g.cast(_per_axis(g, scale, x, axis, block), dtype)])
+
+
+def _imp_quantize_linear(g):
+    """QuantizeLinear: round(x / scale) (half to even) + zero_point, saturated to the output's
+    integer range (the zero point's dtype, ``output_dtype``, or uint8)."""
+    x, scale = g.x(0), g.x(1)
+    axis, block = _quant_axis(g, x)
+    g.attr("saturate", 1)  # float8 outputs only; integer outputs always saturate
+    code = g.attr("output_dtype", 0)
+    dtype = ir_dtype(code, g.where) if code else (g.x(2).dtype if g.has(2) else dtypes.uint8)
+    if dtype.kind not in "iu" or x.dtype.kind != "f":
+        g.fail(f"quantizes a float input to an integer, got {x.dtype.name} to {dtype.name}")
+    q = g.add(E.round_, [g.add(E.div, [x, g.cast(_per_axis(g, scale, x, axis, block), x.dtype)])])
+    if g.has(2):
+        q = g.add(E.add, [q, g.cast(_per_axis(g, g.x(2), x, axis, block), x.dtype)])
+    info = np.iinfo(dtype.np)
+    return g.cast(g.add(E.clamp, [q], E.ClampAttrs(float(info.min), float(info.max))), dtype)
+
+
+def _imp_qlinear_matmul(g):
+    """QLinearMatMul: the dequantized product ((a - a_zp) a_scale)((b - b_zp) b_scale),
+    quantized with y's scale and zero point (per-tensor ones)."""
+    a, b = g.x(0), g.x(3)
+    scales = [g.x(i) for i in (1, 4, 6)]
+    zeros = [g.x(i) for i in (2, 5, 7)]
+    if any(v.type.numel != 1 for v in scales + zeros):
+        g.fail("only per-tensor (one-element) scales and zero points are supported")
+    dtype = scales[0].dtype
+    if dtype.kind != "f" or a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        g.fail(f"expects integer a and b with float scales, got {a.dtype.name}, {b.dtype.name}, {dtype.name}")
+    flat = [g.add(S.reshape, [v], S.ShapeAttrs(())) for v in scales + zeros]
+    wide = dtypes.float64
+    def dequant(v, scale, zero):  # noqa: E306
+        return g.add(E.mul, [g.add(E.sub, [g.cast(v, wide), g.cast(zero, wide)]), g.cast(scale, wide)])
+    product = g.add(L.matmul, [dequant(a, flat[0], flat[3]), dequant(b, flat[1], flat[4])])
+    q = g.add(E.round_, [g.add(E.div, [product, g.cast(flat[2], wide)])])
+    q = g.add(E.add, [q, g.cast(flat[5], wide)])
+    out = zeros[2].dtype
+    info = np.iinfo(out.np)
+    return g.cast(g.add(E.clamp, [q], E.ClampAttrs(float(info.min), float(info.max))), out)
+
+
+IMPORTS = {
+    "QLinearMatMul": _imp_qlinear_matmul,
+    "QuantizeLinear": _imp_quantize_linear,
+    "DequantizeLinear": _imp_dequantize_linear,
+    "BitShift": _imp_bit_shift,
+    "SwiGLU": _imp_swiglu,
+    "Neg": _imp_unary(E.neg),
+    "Abs": _imp_unary(E.abs_),
+    "Relu": _imp_unary(E.relu),
+    "Sign": _imp_unary(E.sign),
+    "Floor": _imp_unary(E.floor),
+    "Ceil": _imp_unary(E.ceil),
+    "Round": _imp_unary(E.round_),
+    "Exp": _imp_unary(E.exp),
+    "Log": _imp_unary(E.log),
+    "Sqrt": _imp_unary(E.sqrt),
+    "Sin": _imp_unary(E.sin),
+    "Cos": _imp_unary(E.cos),
+    "Tan": _imp_tan,
+    "Tanh": _imp_unary(E.tanh),
+    "Sigmoid": _imp_unary(E.sigmoid),
+    "Erf": _imp_unary(E.erf),
+    "Reciprocal": _imp_unary(E.reciprocal),
+    "Not": _imp_not,
+    "Identity": _imp_identity,
+    "Dropout": _imp_dropout,
+    "Add": _imp_binary(E.add),
+    "Sub": _imp_binary(E.sub),
+    "Mul": _imp_binary(E.mul),
+    "Div": _imp_div,
+    "Pow": _imp_pow,
+    "Mod": _imp_mod,
+    "Max": _imp_variadic(E.maximum),
+    "Min": _imp_variadic(E.minimum),
+    "Sum": _imp_variadic(E.add),
+    "Mean": _imp_mean,
+    "Equal": _imp_binary(E.eq),
+    "Less": _imp_binary(E.lt),
+    "LessOrEqual": _imp_binary(E.le),
+    "Greater": _imp_binary(E.gt),
+    "GreaterOrEqual": _imp_binary(E.ge),
+    "And": _imp_binary(E.logical_and),
+    "Or": _imp_binary(E.logical_or),
+    "Xor": _imp_binary(E.logical_xor),
+    "BitwiseAnd": _imp_binary(E.bitwise_and),
+    "BitwiseOr": _imp_binary(E.bitwise_or),
+    "BitwiseXor": _imp_binary(E.bitwise_xor),
+    "BitwiseNot": _imp_unary(E.bitwise_not),
+    "Where": _imp_where,
+    "Cast": _imp_cast,
+    "CastLike": _imp_cast_like,
+    "Clip": _imp_clip,
+    "IsNaN": _imp_isnan,
+    "IsInf": _imp_isinf,
+    "LeakyRelu": _imp_leaky_relu,
+    "PRelu": _imp_prelu,
+    "Elu": _imp_elu,
+    "Selu": _imp_selu,
+    "Celu": _imp_celu,
+    "Softplus": _imp_softplus,
+    "Softsign": _imp_softsign,
+    "Mish": _imp_mish,
+    "HardSigmoid": _imp_hard_sigmoid,
+    "HardSwish": _imp_hard_swish,
+    "Gelu": _imp_gelu,
+    "ThresholdedRelu": _imp_thresholded_relu,
+    "Swish": _imp_swish,
+    "Shrink": _imp_shrink,
+    "Sinh": _imp_unary(E.sinh),
+    "Cosh": _imp_unary(E.cosh),
+    "Asinh": _imp_unary(E.asinh),
+    "Acosh": _imp_unary(E.acosh),
+    "Atanh": _imp_unary(E.atanh),
+    "Asin": _imp_unary(E.asin),
+    "Acos": _imp_unary(E.acos),
+    "Atan": _imp_unary(E.atan),
 }

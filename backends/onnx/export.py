@@ -165,7 +165,7 @@ def export(graph, path=None, opset: int = 18, dynamic_axes=None, params_as: str 
     if check:
         _check(model)
     if path is not None:
-        _save(model, path)
+        save_model(model, path)
     return model
 
 
@@ -184,7 +184,8 @@ def _check(model) -> None:
         raise ExportError(f"{where}ONNX cannot express this graph: {text.strip().splitlines()[-1]}") from None
 
 
-def _save(model, path) -> None:
+def save_model(model, path) -> None:
+    """Write ``model`` to ``path``, with its tensors in ``path + ".data"`` past 2 GB."""
     path = os.fspath(path)
     if model.ByteSize() >= EXTERNAL_DATA_THRESHOLD:
         onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,

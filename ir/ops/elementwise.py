@@ -57,6 +57,16 @@ cos = _unary_float("cos")
 tanh = _unary_float("tanh")
 sigmoid = _unary_float("sigmoid")  # primitive for a stable kernel and a single ONNX node
 erf = _unary_float("erf")
+# Trigonometric and hyperbolic functions beyond sin/cos/tanh: primitives, as compositions
+# (sinh = (e^x - e^-x) / 2, atan2 = atan(y / x) + quadrant fixes) lose precision near 0 or at x = 0.
+sinh = _unary_float("sinh")
+cosh = _unary_float("cosh")
+asinh = _unary_float("asinh")
+acosh = _unary_float("acosh")
+atanh = _unary_float("atanh")
+asin = _unary_float("asin")
+acos = _unary_float("acos")
+atan = _unary_float("atan")
 log1p = _unary_float("log1p")  # primitives: log(1 + x) and exp(x) - 1 lose all precision near 0
 expm1 = _unary_float("expm1")
 reciprocal = _unary_float("reciprocal")
@@ -83,6 +93,7 @@ add = _binary("add")
 sub = _binary("sub")
 mul = _binary("mul")
 div = _binary("div", float_only=True)  # true division; the tracer promotes integers to float
+atan2 = _binary("atan2", float_only=True)  # the angle of (x, y): one node, exact at x = 0
 pow_ = _binary("pow")
 maximum = _binary("maximum")
 minimum = _binary("minimum")

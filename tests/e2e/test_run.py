@@ -44,7 +44,8 @@ SCRIPT_RUNS = [("train_classifier.py",), ("train_classifier.py", "--epochs", "5"
                ("manual_regression.py",), ("manual_regression.py", "25"), ("probe_devices.py",), ("amp_training.py",),
                ("makemore_mlp.py",), ("d2l_trainer.py",), ("dataset_loader.py",), ("dropout_modes.py",),
                ("lr_sweep.py",), ("nn_tutorial.py",), ("autograd_grad.py",), ("everyday_api.py",), ("clip_grad.py",),
-               ("save_load.py",), ("lbfgs.py",), ("more_schedulers.py",), ("custom_function.py",)]
+               ("save_load.py",), ("lbfgs.py",), ("more_schedulers.py",), ("custom_function.py",),
+               ("export_onnx.py",)]
 
 
 @pytest.mark.parametrize("argv", SCRIPT_RUNS, ids=" ".join)

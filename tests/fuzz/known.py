@@ -182,11 +182,6 @@ KNOWN_DEFECTS: list[KnownDefect] = [
         reason="m.logsumexp over an empty dim raises IRIndexError from its amax shift; torch returns -inf",
         repro=repro(["v0 = m.logsumexp(x0, 1)"], ("x0", np.zeros((2, 0), np.float32), False))),
     KnownDefect(
-        "nan_to_num_int", r"eager\.raises|eager\.error_type", detail=r"not inexact", program=r"nan_to_num",
-        reason="m.nan_to_num of an integer tensor raises numpy's ValueError 'data type int64 not inexact'; "
-               "torch returns the tensor unchanged",
-        repro=repro(["v0 = m.nan_to_num(x0)"], ("x0", np.array([1, 2]), False))),
-    KnownDefect(
         "nan_sign_and_subgradients", r"eager\.value|grad\.value|grad\.loss|ir_grad\.value|trace\.value",
         program=nan_with(r"sign|abs|relu|minimum|maximum|l1_loss|smooth_l1|huber|clamp|clip|F\.elu|leaky|"
                          r"norm|std|var|where|masked_fill|\bmax\b|\bmin\b|amax|amin|logsumexp|softmax|"

@@ -210,3 +210,18 @@ def test_trace_of_a_tensor_is_the_matrix_trace_and_refuses_extra_arguments():
     assert tracer.trace(tracer.tensor(m)).item() == torch.trace(torch.tensor(m)).item() == 6.0
     with pytest.raises(TypeError, match="pass the function first"):
         tracer.trace(tracer.ones(2, 2), tracer.ones(2))
+
+
+def test_meshgrid_warns_and_refuses_as_torch():
+    for m in (tracer, torch):
+        with pytest.warns(UserWarning, match="required to pass the indexing argument"):
+            grids = m.meshgrid(m.tensor([1, 2, 3]), m.tensor([4, 5]))
+        assert [tuple(g.shape) for g in grids] == [(3, 2), (3, 2)]
+        with pytest.raises(RuntimeError, match='indexing must be one of "xy" or "ij", but received: zz'):
+            m.meshgrid(m.ones(2), indexing="zz")
+        with pytest.raises(RuntimeError, match="meshgrid expects a non-empty TensorList"):
+            m.meshgrid(indexing="ij")
+        with pytest.raises(RuntimeError, match="meshgrid expects all tensors to have the same dtype"):
+            m.meshgrid(m.ones(2), m.ones(2, dtype=m.float64), indexing="ij")
+        with pytest.raises(RuntimeError, match="Expected 0D or 1D tensor in the tensor list"):
+            m.meshgrid(m.ones(2, 2), indexing="ij")

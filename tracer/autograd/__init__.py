@@ -4,6 +4,7 @@ Importing it gives ``Tensor`` its ``backward`` method, so ``tracer/core`` never 
 """
 from tracer.autograd.engine import backward, grad  # noqa: F401
 from tracer.autograd.function import Function, FunctionCtx, once_differentiable  # noqa: F401
+from tracer.autograd.hooks import RemovableHandle, register_hook  # noqa: F401
 from tracer.core.tensor import Tensor
 
 
@@ -13,3 +14,4 @@ def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False,
 
 
 Tensor.backward = _tensor_backward
+Tensor.register_hook = register_hook

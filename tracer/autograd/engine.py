@@ -15,7 +15,8 @@ from tracer.core import tensor_state, tracing
 from tracer.autograd.plan import Plan, PlanCache, kernels_available, structure_key
 from tracer.core.dispatch import eager_node
 from tracer.core.errors import err
-from tracer.core.grad_mode import no_grad
+from tracer.core.grad_mode import no_grad, set_grad_enabled
+from tracer.autograd import hooks
 from tracer.ops.creation import to_tensor, zeros_like
 from tracer.ops.inplace import assign
 from tracer.core.tensor import Tensor
@@ -99,10 +100,14 @@ def _differentiate(outputs, grad_outputs, wrt_of, retain_graph, create_graph, op
         seeds.append(_seed(out, g, state, op, i))
     nodes = _collect(roots + [s for s in seeds if s is not None])
     wrt = wrt_of(nodes)
-    if state is None and not create_graph:
+    hooked = hooks.hooked_non_leaves(nodes)
+    if hooked:
+        grads = _run_hooked(nodes, roots, seeds, wrt, hooked, state, create_graph)
+    elif state is None and not create_graph:
         grads = _run_planned(nodes, roots, seeds, wrt)
     else:
         grads = _run_pass(nodes, roots, seeds, wrt, state, create_graph)
+    grads = _leaf_hooks(grads, create_graph)
     if not retain_graph and state is None:
         _free(nodes)
     return grads
@@ -127,6 +132,40 @@ def _run_pass(nodes, roots, seeds, wrt, state, create_graph, plan_key=None):
     if plan_key is not None and kernels_available(graph, start):
         _PLANS.put(plan_key, Plan(nodes, graph, start, grads, reads))
     return {w: _grad_tensor(g, env[g], create_graph, state) if g is not None else None for w, g in grads.items()}
+
+
+def _run_hooked(nodes, roots, seeds, wrt, hooked, state, create_graph):
+    """The pass with the hooked non-leaves as extra targets; then each hook, output side first,
+    and a replaced gradient's change propagated upstream from its node (see autograd/hooks.py)."""
+    targets = list(dict.fromkeys(list(wrt) + hooked))
+    grads = _run_pass(nodes, roots, seeds, targets, state, create_graph)
+    for h in hooked:
+        g = grads.get(h)
+        if g is None:
+            continue
+        with set_grad_enabled(create_graph):
+            new = hooks.run(h.meta.hooks, g)
+            delta = (new - g).to(g.dtype) if new is not g else None
+        if delta is None:
+            continue
+        grads[h] = new
+        seed = state.node_of(delta) if state is not None else eager_node(delta)
+        upstream = [t for t in targets if t is not h]
+        extra = _run_pass(_collect([h, seed]), [h], [seed], upstream, state, create_graph)
+        for t, e in extra.items():
+            if e is not None:
+                grads[t] = e if grads[t] is None else grads[t] + e
+    return {w: grads[w] for w in wrt}
+
+
+def _leaf_hooks(grads, create_graph) -> dict:
+    """A leaf's hooks see its gradient before it reaches ``.grad`` (or autograd.grad's result)."""
+    for w, g in grads.items():
+        found = hooks.of_node(w) if g is not None and w.meta is not None and w.meta.leaf is not None else None
+        if found:
+            with set_grad_enabled(create_graph):
+                grads[w] = hooks.run(found, g)
+    return grads
 
 
 def _run_planned(nodes, roots, seeds, wrt):

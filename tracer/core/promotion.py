@@ -10,7 +10,8 @@ from ir import dtypes
 from ir.dtypes import DType
 
 _RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
-_ORDER = [dtypes.bool_, dtypes.uint8, dtypes.int32, dtypes.int64, dtypes.float32, dtypes.float64]
+_ORDER = [dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.float16,
+          dtypes.float32, dtypes.float64]
 
 
 def default_float() -> DType:
@@ -25,6 +26,8 @@ def promote_types(a: DType | None, b: DType | None) -> DType | None:
     """torch.promote_types for the supported dtypes."""
     if a is None or b is None:
         return a if b is None else b
+    if {a, b} == {dtypes.uint8, dtypes.int8}:  # neither holds the other's range
+        return dtypes.int16
     return a if _ORDER.index(a) >= _ORDER.index(b) else b
 
 

@@ -56,6 +56,7 @@ def overwrite(x, new) -> None:
     old = x._node
     node = new._node
     cloned = node is not None and old is not None and old in node.inputs
+    _check_layouts(x)
     if cloned and old.value is x._value and is_shared(x):
         old.value = old.value.copy()  # the op's backward reads the original, which is written over next
     _store(x, new._value)
@@ -86,11 +87,24 @@ def _store(t, value) -> None:
         t._value = np.array(value)  # a broadcast value from an earlier fill: nothing else can see into it
 
 
+def _check_layouts(view) -> None:
+    """Before an in-place change of ``view`` is recorded: no base up its chain has changed shape
+    in place (``t_``, ``squeeze_``) since, or its ``undo`` would rebuild the wrong layout."""
+    while "_view" in view.__dict__:
+        base, _, differentiable, layout = view.__dict__["_view"]
+        recorded = tracing.current() is not None or (base._node is not None and differentiable and is_grad_enabled())
+        if recorded and layout != base.__dict__.get("_layout", 0):
+            raise err(RuntimeError, "an in-place change of a view whose base has since changed its shape in place "
+                      "(t_, transpose_, squeeze_, unsqueeze_) cannot be recorded: take the view again after "
+                      "that change, or clone() it")
+        view = base
+
+
 def _update_base(view) -> None:
     """After an in-place change of ``view``, its base records its new value (the array is
     already written): rebuilt from the view's new value by the view's ``undo``, and so on up a
     chain of views. Only the graph needs it: inside a trace, or while autograd records."""
-    base, undo, differentiable = view.__dict__["_view"]
+    base, undo, differentiable, layout = view.__dict__["_view"]
     if tracing.current() is None and not (base._node is not None and (differentiable and is_grad_enabled())):
         _forget_leaf_nodes(base)
         return
@@ -128,7 +142,7 @@ def make_view(out, base, undo, differentiable: bool = True):
     if out is base or not np.may_share_memory(out._value, base._value):
         return out
     out._vc = base._vc
-    out.__dict__["_view"] = (base, undo, differentiable)
+    out.__dict__["_view"] = (base, undo, differentiable, base.__dict__.get("_layout", 0))
     base.__dict__["_shared"] = True
     out.__dict__["_shared"] = True
     return out
@@ -207,3 +221,31 @@ def set_requires_grad(t, flag: bool) -> None:
 def moved(t) -> None:
     """Record that ``t``'s type or ``requires_grad`` changed (compiled functions guard on it)."""
     watch.tensor_changed(t)
+
+
+def strided_view(out, base, array, undo):
+    """``out``, computed from ``base``, holds ``array`` instead: a NumPy strided view of base's
+    array with the same values (``unfold``'s windows), so it is a view as ``make_view`` makes
+    one. A read-only ``array`` (overlapping windows) refuses in-place writes. Returns ``out``."""
+    out._value = array
+    return make_view(out, base, undo)
+
+
+def restride(x, new, back) -> None:
+    """An in-place view op (``t_``, ``squeeze_``): ``x`` becomes ``new``, a view of its old value
+    with another shape; the version bumps. ``back(value)`` maps a value of the new shape to the
+    old one, so that a view chain through ``x`` still rebuilds its base."""
+    x._value = new._value
+    x._type = new._type
+    x._vc[0] += 1
+    node = new._node
+    if node is not None and node.meta is not None:
+        node.meta.vc, node.meta.version = x._vc, x._vc[0]
+    x._node = node
+    x._requires_grad = x._requires_grad or new._requires_grad
+    x.__dict__["_layout"] = x.__dict__.get("_layout", 0) + 1  # views taken before cannot rebuild x
+    found = x.__dict__.get("_view")
+    if found is not None:
+        base, undo, differentiable, layout = found
+        x.__dict__["_view"] = (base, lambda v: undo(back(v)), differentiable, layout)
+    moved(x)

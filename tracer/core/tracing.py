@@ -48,7 +48,7 @@ class NodeMeta:
     and for leaves and ``retain_grad`` tensors, the tensor that receives ``.grad``
     (held weakly, so tensor and node do not keep each other alive)."""
 
-    __slots__ = ("vc", "version", "requires_grad", "_leaf", "_retain", "cloned")
+    __slots__ = ("vc", "version", "requires_grad", "_leaf", "_retain", "cloned", "hooks")
 
     def __init__(self, vc, requires_grad, leaf=None):
         self.vc = vc
@@ -57,6 +57,7 @@ class NodeMeta:
         self._leaf = weakref.ref(leaf) if leaf is not None else None
         self._retain = None
         self.cloned = None  # for an in-place op's node: the overwritten input, saved as if cloned
+        self.hooks = None  # a non-leaf's Tensor.register_hook functions, {handle id: fn}
 
     @property
     def leaf(self):

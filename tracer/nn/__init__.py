@@ -24,6 +24,16 @@ from tracer.nn.layers import (Dropout, Dropout1d, Dropout2d, Dropout3d, Flatten,
                               Unflatten)
 from tracer.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: F401
                             NLLLoss, SmoothL1Loss)
+from tracer.nn.loss import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss, KLDivLoss,  # noqa: F401
+                            MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                            PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss, TripletMarginWithDistanceLoss)
+from tracer.nn.distance import CosineSimilarity, PairwiseDistance  # noqa: F401
+from tracer.nn.activation_extra import RReLU, Softmax2d, Softmin, Threshold  # noqa: F401
+from tracer.nn.layers import AlphaDropout, FeatureAlphaDropout  # noqa: F401
+from tracer.nn.containers import ParameterDict, ParameterList  # noqa: F401
+from tracer.nn.linear_extra import Bilinear, LazyLinear  # noqa: F401
+from tracer.nn.pool_more import (ChannelShuffle, LocalResponseNorm, LPPool1d, LPPool2d, LPPool3d,  # noqa: F401
+                                 MaxUnpool1d, MaxUnpool2d)
 from tracer.nn.module import Module  # noqa: F401
 from tracer.nn.attention import MultiheadAttention  # noqa: F401
 from tracer.nn.sparse import Embedding  # noqa: F401

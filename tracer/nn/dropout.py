@@ -93,3 +93,37 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero entire channels of a (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
     return _channel_dropout("dropout3d", 3, input, p, training, inplace)
+
+
+#: SELU's negative saturation, -scale * alpha, that alpha dropout sets dropped units to (torch's constant).
+ALPHA_PRIME = 1.7580993408473766
+
+
+def _alpha_dropout(input, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    """Dropped units become -ALPHA_PRIME, then everything is scaled by a and shifted by b so that
+    a unit-variance, zero-mean input keeps its mean and variance (torch's ``_dropout_impl``)."""
+    if not 0.0 <= p <= 1.0:
+        raise err(ValueError, f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0.0 or not training or input.numel() == 0:
+        return input
+    if p == 1.0:
+        return maybe_inplace(input, lambda x: ew.mul(x, 0.0), inplace)
+    if feature and input.dim() < 2:
+        raise err(RuntimeError, "Feature dropout requires at least 2 dimensions in the input")
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2) if feature else input.shape
+    keep = ew.ge(uniform_tensor(shape, input.dtype, 0.0, 1.0), p)
+    a = 1.0 / ((ALPHA_PRIME ** 2 * p + 1) * (1 - p)) ** 0.5
+    kept = ew.where(keep, 1.0, 0.0)
+    shift = ew.add(ew.mul(ew.sub(kept, 1.0), ALPHA_PRIME * a), ALPHA_PRIME * a * p)
+    return maybe_inplace(input, lambda x: ew.add(ew.mul(x, ew.mul(kept, a)), shift), inplace)
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's self-normalising mean and variance (note torch's
+    ``training=False`` default)."""
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels: one draw per (sample, channel)."""
+    return _alpha_dropout(input, p, training, inplace, feature=True)

@@ -6,11 +6,8 @@ BCE-with-logits uses the log-sum-exp form, cross-entropy goes through log_softma
 from __future__ import annotations
 
 import math
-import warnings
 
 from ir import dtypes
-from ir.errors import IRError
-from ir.ops.rules import broadcast_shapes
 from tracer.core import tracing
 from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
@@ -38,6 +35,17 @@ from tracer.nn.activation_functions import (celu, glu, hardshrink, hardsigmoid, 
 from tracer.nn.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from tracer.nn.pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from tracer.nn.upsampling import interpolate  # noqa: F401
+from tracer.nn.loss_functions import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: F401
+                                      kl_div, margin_ranking_loss, multi_margin_loss, multilabel_margin_loss,
+                                      multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss,
+                                      triplet_margin_loss, triplet_margin_with_distance_loss)
+from tracer.nn.distance import cosine_similarity, pairwise_distance, pdist  # noqa: F401
+from tracer.nn.activation_extra import (gumbel_softmax, rrelu, rrelu_, softmin, threshold,  # noqa: F401
+                                       threshold_)
+from tracer.nn.dropout import alpha_dropout, feature_alpha_dropout  # noqa: F401
+from tracer.nn.linear_extra import bilinear  # noqa: F401
+from tracer.nn.pool_more import (channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d,  # noqa: F401
+                                 lp_pool3d, max_unpool1d, max_unpool2d)
 from tracer.nn.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
                             adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d,
                             avg_pool3d, max_pool1d, max_pool2d, max_pool3d)
@@ -76,6 +84,31 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _refuse_bool(input, '"elu_cpu" not implemented for \'Bool\'')
     # expm1 of min(x, 0): the branch where() drops must stay finite, or its zero gradient is 0 * inf
     return maybe_inplace(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.clamp(x, max=0.0)), alpha)), inplace)
+
+
+# the in-place forms torch.nn.functional names with a trailing underscore
+def relu_(input) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def selu_(input) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
 
 
 def sigmoid(input) -> Tensor:
@@ -120,46 +153,9 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor
 
 
 # -- losses ------------------------------------------------------------------------------
-def legacy_reduction(size_average, reduce, reduction: str) -> str:
-    """torch's ``_Reduction.legacy_get_string``: the deprecated ``size_average=``/``reduce=``
-    still mean what they meant (``reduce=False``: per element; ``size_average=False``: a sum),
-    with torch's deprecation warning, and override ``reduction``."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    chosen = "none" if not reduce else ("mean" if size_average else "sum")
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{chosen}' instead.",
-                  UserWarning, stacklevel=3)
-    return chosen
-
-
-def _reduce(loss, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return rd.mean(loss)
-    if reduction == "sum":
-        return rd.sum(loss)
-    if reduction == "none":
-        return loss
-    raise err(ValueError, f"{reduction} is not a valid value for reduction")
-
-
-def check_reduction(op: str, reduction: str) -> None:
-    """A bad reduction string is refused before anything is computed, naming the loss."""
-    if reduction not in ("mean", "sum", "none"):
-        raise err(ValueError, f"{op}: {reduction} is not a valid value for reduction (expected 'mean', 'sum' "
-                  "or 'none')")
-
-
-def _same_shape(name, input, target):
-    try:
-        broadcast_shapes(name, [input._type, target._type])
-    except IRError as e:
-        raise err(RuntimeError, str(e)) from None
-    if tuple(input.shape) != tuple(target.shape):
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
-                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
-                      "the same size.", UserWarning, stacklevel=3)
+# the reduction helpers live in tracer/nn/reduction.py, shared with tracer/nn/loss_functions.py
+from tracer.nn.reduction import check_reduction, legacy_reduction  # noqa: E402,F401
+from tracer.nn.reduction import reduce_loss as _reduce, same_shape as _same_shape  # noqa: E402
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:

@@ -108,3 +108,17 @@ class Dropout2d(_DropoutNd):
 class Dropout3d(_DropoutNd):
     """Zeroes whole channels of a (N, C, D, H, W) input with probability ``p`` in training mode."""
     _functional = D.dropout3d
+
+
+class AlphaDropout(Dropout):
+    """Alpha dropout (``F.alpha_dropout``) in training mode; the identity in eval mode."""
+
+    def forward(self, input):
+        return D.alpha_dropout(input, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels (``F.feature_alpha_dropout``) in training mode."""
+
+    def forward(self, input):
+        return D.feature_alpha_dropout(input, self.p, self.training, self.inplace)

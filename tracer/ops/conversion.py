@@ -72,7 +72,9 @@ def _bad_to(args, kwargs) -> TypeError:
 def type_(self, dtype=None):
     if dtype is None:
         return {"float32": "tracer.FloatTensor", "float64": "tracer.DoubleTensor", "int64": "tracer.LongTensor",
-                "int32": "tracer.IntTensor", "uint8": "tracer.ByteTensor", "bool": "tracer.BoolTensor"}[self.dtype.name]
+                "int32": "tracer.IntTensor", "uint8": "tracer.ByteTensor", "bool": "tracer.BoolTensor",
+                "float16": "tracer.HalfTensor", "int16": "tracer.ShortTensor",
+                "int8": "tracer.CharTensor"}[self.dtype.name]
     return cast(self, dtype)
 
 
@@ -98,6 +100,18 @@ def bool__(self) -> Tensor:
 
 def byte(self) -> Tensor:
     return cast(self, dtypes.uint8)
+
+
+def half(self) -> Tensor:
+    return cast(self, dtypes.float16)
+
+
+def short(self) -> Tensor:
+    return cast(self, dtypes.int16)
+
+
+def char(self) -> Tensor:
+    return cast(self, dtypes.int8)
 
 
 def clone(self, *, memory_format=None) -> Tensor:

@@ -344,6 +344,8 @@ def isfinite(input) -> Tensor:
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None) -> Tensor:
+    if not input.dtype.is_floating_point:  # integers and bools hold no nan or inf: a copy, as torch
+        return clone(input)
     info = np.finfo(input.dtype.np)
     out = where(isnan(input), nan, input)
     out = where(eq(out, math.inf), info.max if posinf is None else posinf, out)

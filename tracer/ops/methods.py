@@ -12,6 +12,7 @@ from tracer.ops import reduce as rd
 from tracer.ops import sequence as sq
 from tracer.ops import shape as sh
 from tracer.ops import sorting as so
+from tracer.ops import trigonometry as tg
 from tracer.ops import statistics as st
 from tracer.ops import counting as cn
 from tracer.ops import contraction as ct
@@ -39,7 +40,7 @@ _SAME_NAME = {
     cn: "bincount histc unique unique_consecutive",
     ct: "inner kron cross",
     dg: "diag diagonal diag_embed rot90 tensor_split take_along_dim diff",
-    cv: "to clone detach contiguous cpu cuda double long byte",
+    cv: "to clone detach contiguous cpu cuda double long byte half short char",
 }
 
 for _module, _names in _SAME_NAME.items():
@@ -111,3 +112,27 @@ Tensor.T = property(lambda self: sh.permute(self, list(reversed(range(self.dim()
 Tensor.mT = property(sh.mT)
 Tensor.data = property(_data_get, _data_set)
 Tensor.__hash__ = object.__hash__  # identity, as torch (and fast: dict keys in optimizers)
+
+# issue 13: scatter/index writes, slices written whole, aliases and in-place forms
+from tracer.ops import aliases as al  # noqa: E402
+from tracer.ops import index_writes as iw  # noqa: E402
+from tracer.ops import scatter as sc  # noqa: E402
+from tracer.ops import slicing as sl  # noqa: E402
+
+_MORE = {
+    sc: "scatter scatter_ scatter_reduce scatter_reduce_ scatter_add_",
+    iw: "index_fill index_fill_ index_copy index_copy_ index_add_ index_put index_put_ masked_scatter "
+        "masked_scatter_ put put_ take index_reduce index_reduce_",
+    sl: "select select_scatter slice_scatter diagonal_scatter unfold repeat_interleave tile hsplit vsplit dsplit "
+        "split_with_sizes unsafe_split_with_sizes fliplr flipud ravel sum_to_size t_ transpose_ swapaxes_ swapdims_ "
+        "squeeze_ unsqueeze_",
+    al: "subtract multiply divide moveaxis positive type_as is_signed is_same_size is_nonzero stride "
+        "storage_offset is_contiguous kthvalue aminmax fill_diagonal_ unsafe_chunk unsafe_split",
+    ew: "bitwise_and bitwise_or bitwise_xor bitwise_not",
+    tg: " ".join(tg.__all__),
+}
+for _module, _names in _MORE.items():
+    for _name in _names.split():
+        setattr(Tensor, _name, getattr(_module, _name))
+for _name, _fn in {**al.INPLACE, **tg.INPLACE}.items():
+    setattr(Tensor, _name, _fn)
