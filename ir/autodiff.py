@@ -29,10 +29,10 @@ def _reaching(nodes, sources) -> set[Node]:
 SHAPE_ONLY = frozenset((op, pos) for op in all_ops() for pos in op.shape_only_inputs)
 
 
-def _value_reads(graph, start: int, first_new: int) -> set:
-    """Forward nodes (index < start) whose values the nodes appended since ``first_new`` read."""
+def _value_reads(graph, start: int, emitted) -> set:
+    """Forward nodes (index < start) whose values the ``emitted`` backward nodes read."""
     reads = set()
-    for node in graph.nodes[first_new:]:
+    for node in emitted:
         for pos, inp in enumerate(node.inputs):
             if graph.index(inp) < start and pos not in node.op.shape_only_inputs:
                 reads.add(inp)
@@ -68,6 +68,7 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None, reads: dict
     end = graph.index(of) + 1
     reach = _reaching(graph.nodes[:end], wrt)
     grads: dict[Node, Node] = {of: seed} if of in reach else {}
+    emitted: dict[Node, list[Node]] = {}
     for node in reversed(graph.nodes[:end]):
         g = grads.get(node)
         if g is None or not node.op.differentiable:
@@ -80,7 +81,7 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None, reads: dict
         first_new = len(graph.nodes)
         in_grads = rule(b, node, g)
         if reads is not None:
-            reads[node] = _value_reads(graph, start, first_new)
+            emitted[node] = graph.nodes[first_new:]
         for inp, gi in zip(node.inputs, in_grads):
             if gi is None or inp not in reach:
                 continue
@@ -90,4 +91,7 @@ def append_gradients(graph, of: Node, wrt, seed: Node | None = None, reads: dict
             grads[inp] = b(E.add, grads[inp], gi) if inp in grads else gi
     result = {w: grads.get(w) for w in wrt}
     graph.prune_tail(start, result.values())
+    if reads is not None:  # what the surviving backward nodes read: a rule's unused branch saves nothing
+        for node, nodes in emitted.items():
+            reads[node] = _value_reads(graph, start, [n for n in nodes if n in graph])
     return result

@@ -97,3 +97,23 @@ def test_fill_then_writes_through_data_and_views_as_torch():
     x[1, 1] = 5.0
     x.view(-1)[0] = 7.0
     assert x.numpy().tolist() == [[7.0, 2.0, 2.0], [2.0, 5.0, 2.0]]
+
+
+@pytest.mark.parametrize("pattern", ["scaled", "shifted", "addmm_beta", "squared"])
+def test_in_place_after_use_raises_exactly_when_torch_saved_the_value(pattern):
+    """A backward rule's branch for an input that needs no gradient (the constant of h * 0.5)
+    saves nothing, as in torch: changing h in place afterwards is fine; h * h saved h."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        w = m.ones(2, 2, requires_grad=True)
+        h = w * 1
+        y = {"scaled": lambda: h * 0.5, "shifted": lambda: h + 3.0, "squared": lambda: h * h,
+             "addmm_beta": lambda: m.addmm(h, m.ones(2, 2), m.ones(2, 2), beta=2.0)}[pattern]()
+        h.add_(1)
+        try:
+            y.sum().backward()
+        except RuntimeError as error:
+            return "modified by an inplace operation" in str(error)
+        return w.grad.tolist()
+    assert run(tracer) == run(torch)
