@@ -133,8 +133,9 @@ def test_exported_training_graph_trains_on_plain_onnxruntime(tmp_path):
     outputs = [o.name for o in session.get_outputs()]
     names = [n for n, _ in model.named_parameters()]
     assert inputs[:2] == ["x", "y"] and {f"updated.{n}" for n in names} <= set(outputs)
-    assert "opt.lr" in inputs  # the learning rate is an input: a schedule can feed it
-    feeds = {"x": x.numpy(), "y": y.numpy(), "opt.lr": np.array(0.1, np.float32)}
+    assert "opt.lr" in inputs and "opt.momentum" in inputs  # inputs: a schedule can feed them
+    feeds = {"x": x.numpy(), "y": y.numpy(), "opt.lr": np.array(0.1, np.float32),
+             "opt.momentum": np.array(0.9, np.float32)}
     feeds.update({n: p.detach().numpy() for n, p in model.named_parameters()})
     feeds.update({f"opt.{n}.momentum_buffer": opt.state[p]["momentum_buffer"].numpy()
                   for n, p in model.named_parameters()})

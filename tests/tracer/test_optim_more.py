@@ -811,3 +811,42 @@ def test_exported_step_from_initial_state_trains_on_plain_onnxruntime(name, tmp_
         np.testing.assert_allclose(result[outputs[0]], loss.item(), rtol=2e-5)
     for k, v in twin.state_dict().items():
         np.testing.assert_allclose(feeds[k], v.numpy(), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: tracer.optim.SGD(ps, lr=0.1, momentum=0.9),
+                                      lambda ps: tracer.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+                                      lambda ps: tracer.optim.Adam(ps, lr=0.01),
+                                      lambda ps: tracer.optim.AdamW(ps, lr=0.01)],
+                         ids=["sgd", "sgd_nesterov", "adam", "adamw"])
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+def test_cycled_momentum_and_beta1_are_fed_so_onecycle_keeps_one_graph(make_opt, backend):
+    """OneCycleLR cycles SGD's momentum and Adam's beta1 with the learning rate every step: a
+    compiled step takes them as inputs (opt.momentum, opt.beta1) like the rate, so it traces
+    twice (before and after the optimizer state exists) and equals eager training step by step."""
+    def run(compiled):
+        tracer.manual_seed(0)
+        model = tracer.nn.Sequential(tracer.nn.Linear(4, 8), tracer.nn.Tanh(), tracer.nn.Linear(8, 1))
+        opt = make_opt(model.parameters())
+        sched = tracer.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=12)
+        rng = np.random.default_rng(3)
+        x, y = (tracer.tensor(rng.standard_normal(s)) for s in ((16, 4), (16, 1)))
+        model.double()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = tracer.compile(step, backend=backend) if compiled else step
+        losses = []
+        for _ in range(12):
+            losses.append(float(fn(x, y)))
+            sched.step()
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], fn
+    losses, weights, fn = run(True)
+    eager_losses, eager_weights, _ = run(False)
+    assert fn.trace_count == 2
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
+    for a, b in zip(weights, eager_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)

@@ -26,7 +26,7 @@ from tracer.core.watch import Guard, watchers_of
 from tracer.core.grad_mode import is_grad_enabled
 from tracer.jit.naming import _referenced
 from tracer.nn.module import Module
-from tracer.optim.optimizer import Optimizer
+from tracer.optim.optimizer import FED_DTYPE, Optimizer, fed_value
 from tracer.ops.random import default_generator
 from tracer.core.tensor import Tensor
 from tracer.jit.record import is_tensor_like, record, unflatten_like
@@ -99,10 +99,16 @@ class _Watched:
                     parts.append(None if t is None else (id(t), t._type, t._requires_grad))
         for opt in self.optimizers:
             state = opt.state
+            fed = opt.FED
             for group in opt.param_groups:
                 for k, v in group.items():
-                    if k not in ("params", "lr"):  # the learning rate is fed, not baked in
-                        parts.append(tuple(v) if v.__class__ is list else v)
+                    if k in fed or k == "params":  # fed, not baked in: a new value is no new trace
+                        continue
+                    if k == "betas" and "beta1" in fed:
+                        v = v[1:]
+                    parts.append(tuple(v) if v.__class__ in (list, tuple) else v)
+                if "momentum" in fed:
+                    parts.append(group["momentum"] != 0)  # zero momentum is another algorithm
                 for p in group["params"]:
                     per_param = state.get(p)
                     if per_param:
@@ -110,17 +116,20 @@ class _Watched:
         return tuple(parts)
 
     def lift_rates(self) -> dict:
-        """Give every optimizer a 0-d tensor per param group holding its learning rate (in the
-        group's parameter dtype, as the float would be cast), read by its update while tracing
-        (``Optimizer._lr``): ``{holder: group}``."""
+        """Give every optimizer a 0-d tensor per param group and fed hyperparameter (its
+        learning rate; SGD's momentum, Adam's beta1: ``Optimizer.FED``) holding the value, in the
+        group's parameter dtype as the float would be cast (or float64 where torch computes in
+        double), read by its update while tracing (``Optimizer._fed``): ``{holder: (group, key)}``."""
         rates = {}
         for opt in self.optimizers:
             holders = {}
             for group in opt.param_groups:
-                dtype = group["params"][0].dtype if group["params"] else None
-                holder = Tensor._wrap(np.asarray(group["lr"], dtype=dtype.np if dtype else np.float32))
-                holders[id(group)] = holder
-                rates[holder] = group
+                dtype = group["params"][0].dtype.np if group["params"] else np.float32
+                for key in opt.FED:
+                    held = np.float64 if FED_DTYPE[key] == "float64" else dtype
+                    holder = Tensor._wrap(np.asarray(fed_value(group, key), dtype=held))
+                    holders[(id(group), key)] = holder
+                    rates[holder] = (group, key)
             opt._lr_inputs = holders
         return rates
 
@@ -208,8 +217,8 @@ class CompiledEntry:
         self.grads_matter = not all(self.presence) or any(g in lifted for _, g in grads_before)
         self.mutated = [t for t, _ in rec.mutations]
         self.grad_owners = [t for t, _ in rec.grads]
-        # Learning rates the graph reads: (holder tensor, its param group, the float it holds).
-        self.rates = [[t, group, group["lr"]] for t, group in rates.items() if id(t) in lifted]
+        # Fed hyperparameters the graph reads: (holder tensor, param group, key, the float it holds).
+        self.rates = [[t, group, key, fed_value(group, key)] for t, (group, key) in rates.items() if id(t) in lifted]
         result = rec.result
         self.rebuild = (lambda flat: flat[0]) if isinstance(result, Tensor) else (
             lambda flat: unflatten_like(result, flat))
@@ -227,14 +236,15 @@ class CompiledEntry:
 
 
 def refresh_rates(rates) -> None:
-    """Put each param group's current learning rate into the tensor the graph reads it from (a
-    new array only when it changed, so an unchanged rate is not bound again)."""
+    """Put each param group's current learning rate (and other fed hyperparameters) into the
+    tensor the graph reads it from (a new array only when it changed, so an unchanged value is
+    not bound again)."""
     for rate in rates:
-        holder, group, held = rate
-        lr = group["lr"]
-        if lr != held:
-            tensor_state.refill(holder, np.asarray(lr, dtype=holder._value.dtype))
-            rate[2] = lr
+        holder, group, key, held = rate
+        value = fed_value(group, key)
+        if value != held:
+            tensor_state.refill(holder, np.asarray(value, dtype=holder._value.dtype))
+            rate[3] = value
 
 
 def write_back(mutated, grad_owners, values) -> None:
@@ -491,8 +501,8 @@ class CompiledFunction:
         torch's first step (``Optimizer.initial_state``). ``example`` picks the graph as in
         ``export``."""
         entry = self._steady(example) if example is not None else self._latest(warn=False)
-        for holder, group, _ in entry.rates:
-            tensor_state.refill(holder, np.asarray(group["lr"], dtype=holder._value.dtype))
+        for holder, group, key, _ in entry.rates:
+            tensor_state.refill(holder, np.asarray(fed_value(group, key), dtype=holder._value.dtype))
         out = {}
         for name, t in entry.state_inputs:
             origin = entry.origins.get(id(t))

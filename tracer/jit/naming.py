@@ -57,9 +57,11 @@ def optimizer_names(opt, prefix: str, param_names) -> dict[int, str]:
     rates a compiled step reads as inputs."""
     names = {}
     for group_index, group in enumerate(opt.param_groups):
-        rate = (opt._lr_inputs or {}).get(id(group))
-        if rate is not None:
-            names[id(rate)] = f"{prefix}.lr" if len(opt.param_groups) == 1 else f"{prefix}.param_groups.{group_index}.lr"
+        for key in opt.FED:
+            rate = (opt._lr_inputs or {}).get((id(group), key))
+            if rate is not None:
+                where = prefix if len(opt.param_groups) == 1 else f"{prefix}.param_groups.{group_index}"
+                names[id(rate)] = f"{where}.{key}"
         for i, p in enumerate(group["params"]):
             pname = param_names.get(id(p), f"group{group_index}.param{i}")
             for key, value in opt.state.get(p, {}).items():

@@ -12,6 +12,8 @@ from tracer.optim.optimizer import Optimizer, bias_correction, check_implementat
 
 
 class Adam(Optimizer):
+    FED = ("lr", "beta1")
+
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
@@ -40,7 +42,8 @@ class Adam(Optimizer):
         if not state:
             self._init_state(group, p, state)
         grad = -p._grad if group["maximize"] else p._grad
-        lr, (beta1, beta2), eps, wd = self._lr(group), group["betas"], group["eps"], group["weight_decay"]
+        lr, (_, beta2), eps, wd = self._lr(group), group["betas"], group["eps"], group["weight_decay"]
+        beta1 = self._fed(group, "beta1")  # a float64 input while compiled: OneCycleLR cycles it
         step = state["step"]
         step.add_(1)
         if wd and self._decoupled:

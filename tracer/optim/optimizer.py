@@ -21,6 +21,16 @@ def bias_correction(beta: float, step) -> "float | Tensor":
     return 1 - beta ** step.double()
 
 
+def fed_value(group, key: str) -> float:
+    """The float a fed hyperparameter ``key`` holds in ``group`` ("beta1" is ``betas[0]``)."""
+    return group["betas"][0] if key == "beta1" else group[key]
+
+
+#: A fed hyperparameter's dtype in the graph: None for the parameters' dtype (as torch casts the
+#: float), or float64 where torch computes with it in Python double (Adam's bias correction).
+FED_DTYPE = {"lr": None, "momentum": None, "beta1": "float64"}
+
+
 def step_value(step) -> "float | Tensor":
     """A step count as torch reads it into Python (``_get_value``): a float eagerly; inside a
     trace, a float64 0-d graph value, so scalars computed from it stay double precision."""
@@ -84,7 +94,7 @@ class Optimizer:
         object.__setattr__(self, "_watchers", Watchers())  # compiled functions guard on groups and state
         self.defaults = dict(defaults)
         self.state: dict = WatchedDict(self._watchers)
-        self._lr_inputs = None  # while tracer.compile traces: {id(group): 0-d tensor holding its lr}
+        self._lr_inputs = None  # while tracer.compile traces: {(id(group), key): 0-d tensor holding it}
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
             raise err(TypeError, f"{type(self).__name__}: params argument given to the optimizer should be an "
@@ -161,11 +171,23 @@ class Optimizer:
         grad = -p._grad if group["maximize"] else p._grad
         return grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else grad
 
+    #: The hyperparameters a compiled step takes as graph inputs rather than baking them in
+    #: (schedulers change them between steps): "lr" always; SGD adds "momentum" and Adam/AdamW
+    #: "beta1" (``betas[0]``), which CyclicLR and OneCycleLR cycle.
+    FED = ("lr",)
+
     def _lr(self, group):
         """The group's learning rate: its float, or while ``tracer.compile`` traces, a 0-d tensor
         holding it. That tensor is a graph input, so a scheduler changing the rate between
         compiled calls feeds a new value instead of forcing a new trace."""
-        return group["lr"] if self._lr_inputs is None else self._lr_inputs[id(group)]
+        return self._fed(group, "lr")
+
+    def _fed(self, group, key: str):
+        """Hyperparameter ``key`` of ``group`` (one of ``FED``): its float, or while
+        ``tracer.compile`` traces, the 0-d tensor input holding it."""
+        if self._lr_inputs is None:
+            return fed_value(group, key)
+        return self._lr_inputs[(id(group), key)]
 
     def state_dict(self) -> dict:
         index, groups = {}, []

@@ -7,6 +7,8 @@ from tracer.optim.optimizer import Optimizer, check_implementation
 
 
 class SGD(Optimizer):
+    FED = ("lr", "momentum")
+
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
         if lr < 0.0:
@@ -32,13 +34,13 @@ class SGD(Optimizer):
 
     def _update(self, group, p, state) -> None:
         d_p = self._gradient(group, p)
-        momentum = group["momentum"]
-        if momentum:
+        if group["momentum"]:  # a fed tensor while compiled: a cycled momentum needs no new trace
+            momentum = self._fed(group, "momentum")
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = d_p.clone().detach()
                 state["momentum_buffer"] = buf
             else:
                 buf.mul_(momentum).add_(d_p, alpha=1 - group["dampening"])
-            d_p = d_p.add(buf, alpha=momentum) if group["nesterov"] else buf
+            d_p = d_p + buf * momentum if group["nesterov"] else buf  # = d_p.add(buf, alpha=momentum)
         p.sub_(d_p * self._lr(group))  # = add_(d_p, alpha=-lr), bit for bit
