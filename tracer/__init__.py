@@ -71,6 +71,7 @@ long = int64
 int = int32  # noqa: A001
 half = float16
 short = int16
+from tracer.core.unsupported_dtype import bfloat16  # noqa: E402,F401  (named, not storable)
 dtype = type(float32)
 __version__ = "0.1.0"
 

@@ -94,3 +94,14 @@ def test_new_dtypes_save_load_and_run_on_onnxruntime(tmp_path):
     (got,) = ort_run(graph, x)
     assert got.dtype == np.float16
     np.testing.assert_allclose(got.astype(np.float32), expected.astype(np.float32), rtol=2e-3, atol=2e-3)
+
+
+def test_bfloat16_can_be_named_but_no_tensor_is_made_of_it():
+    with pytest.warns(tracer.amp.AutocastWarning):
+        with tracer.autocast("cpu", dtype=tracer.bfloat16):
+            assert (tracer.ones(2) * 2).dtype == tracer.float32
+    assert repr(tracer.bfloat16) == "tracer.bfloat16"
+    for make in (lambda: tracer.zeros(2, dtype=tracer.bfloat16), lambda: tracer.ones(2).to(tracer.bfloat16),
+                 lambda: tracer.ones(2).type(tracer.bfloat16), lambda: tracer.nn.Linear(2, 2).to(tracer.bfloat16)):
+        with pytest.raises(TypeError, match="torch.bfloat16 is not supported by tracegrad"):
+            make()

@@ -12,6 +12,7 @@ from ir.types import TensorType
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.core.promotion import result_type
+from tracer.core.unsupported_dtype import UnsupportedDType
 from tracer.core.tensor import Tensor
 
 _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
@@ -33,6 +34,8 @@ def py_number(x):
 def cast(t: Tensor, dtype) -> Tensor:
     if t._type.dtype == dtype:
         return t
+    if isinstance(dtype, UnsupportedDType):
+        dtype.refuse()
     return apply(E.cast, [t], E.CastAttrs(dtype))
 
 

@@ -9,6 +9,7 @@ from tracer.core import tensor_state, tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err
 from tracer.ops._util import cast
+from tracer.core.unsupported_dtype import UnsupportedDType
 from tracer.core.tensor import NO_CUDA, Tensor, as_device, require_cpu
 
 
@@ -41,6 +42,9 @@ def to_args(args: tuple, kwargs: dict):
     ``(device or None, dtype or None, non_blocking, copy)``; shared with ``Module.to``."""
     if any(k not in _TO_KEYWORDS for k in kwargs):
         raise _bad_to(args, kwargs)
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, UnsupportedDType):
+            a.refuse()
     first = args[0] if args else None
     if isinstance(first, (DType, Tensor)):
         if len(args) > 3 or "device" in kwargs or "dtype" in kwargs:
