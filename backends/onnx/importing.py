@@ -23,6 +23,7 @@ from ir.ops.base import NO_ATTRS
 IR_DTYPE = {
     TensorProto.FLOAT: dtypes.float32,
     TensorProto.DOUBLE: dtypes.float64,
+    TensorProto.FLOAT16: dtypes.float16,
     TensorProto.INT64: dtypes.int64,
     TensorProto.INT32: dtypes.int32,
     TensorProto.INT16: dtypes.int16,
@@ -63,7 +64,7 @@ class NodeImport:
     """
 
     def __init__(self, proto, opset: int, values, static, source: str, phase: str = FORWARD,
-                 max_bytes: int | None = None):
+                 max_bytes: int | None = None, inline=None):
         self.proto = proto
         self.max_bytes = max_bytes
         self.opset = opset
@@ -73,6 +74,7 @@ class NodeImport:
         self._values = values  # values(ONNX name) -> its ir node (the driver's lookup)
         self._static = static  # static(ir node) -> its array if known at import, else None
         self._read: set[str] = set()
+        self._inline = inline  # inline(GraphProto) -> its output ir nodes (the driver imports its nodes)
 
     # -- describing ------------------------------------------------------------------------
     @property
@@ -127,6 +129,21 @@ class NodeImport:
             if a.name == name:
                 return _attr_value(self, a)
         return default
+
+    def graph_attr(self, name: str):
+        """A GRAPH attribute (an If's branch) as its ``GraphProto``; an error if it is absent."""
+        self._read.add(name)
+        for a in self.proto.attribute:
+            if a.name == name and a.type == AttributeProto.GRAPH:
+                return a.g
+        self.fail(f"graph attribute {name!r} is required")
+
+    def inline(self, graph):
+        """Import a subgraph's nodes in place (their values join the enclosing scope); returns
+        its outputs as ir nodes."""
+        if self._inline is None:
+            self.fail("subgraphs are not supported here")
+        return self._inline(graph)
 
     def unread_attrs(self) -> list[str]:
         return [a.name for a in self.proto.attribute if a.name not in self._read]

@@ -183,6 +183,42 @@ def _static_scatter(g, flat, positions, updates, reduction):
     return out
 
 
+def _imp_tensor_scatter(g):
+    """TensorScatter (opset 24): each batch entry's update written into the cache from its
+    ``write_indices`` position on (wrapping with mode="circular"), as a gather from the update
+    at each cache position's source step where it has one."""
+    cache, update = g.x(0), g.x(1)
+    rank = len(cache.shape)
+    axis = normalize_axes(g, [g.attr("axis", -2)], rank)[0]
+    mode = g.attr("mode", "linear")
+    if mode not in ("linear", "circular"):
+        unsupported(g, "mode", mode, "'linear', 'circular'")
+    if axis == 0 or len(update.shape) != rank or update.dtype is not cache.dtype or any(
+            u != c for i, (u, c) in enumerate(zip(update.shape, cache.shape)) if i != axis) \
+            or update.shape[axis] > cache.shape[axis]:
+        g.fail(f"update {list(update.shape)} must match cache {list(cache.shape)} except along axis {axis} "
+               "(not the batch axis), and not be longer there")
+    batch, length, steps = cache.shape[0], cache.shape[axis], update.shape[axis]
+    if g.has(2):
+        starts = g.add(S.reshape, [g.cast(g.x(2), dtypes.int64)], S.ShapeAttrs((batch, 1)))
+    else:
+        starts = g.constant(np.zeros((batch, 1), dtype=np.int64))
+    source = g.add(E.sub, [g.constant(np.arange(length, dtype=np.int64).reshape(1, length)), starts])
+    if mode == "circular":
+        source = g.add(E.remainder, [source, g.scalar(length, dtypes.int64)])
+    valid = g.add(E.logical_and, [g.add(E.ge, [source, g.scalar(0, dtypes.int64)]),
+                                  g.add(E.lt, [source, g.scalar(steps, dtypes.int64)])])
+    column = [1] * rank
+    column[0], column[axis] = batch, length
+    source = g.add(S.reshape, [g.add(E.clamp, [source], E.ClampAttrs(0, max(steps - 1, 0)))], S.ShapeAttrs(tuple(column)))
+    valid = g.add(S.reshape, [valid], S.ShapeAttrs(tuple(column)))
+    if steps == 0:
+        return g.add(E.cast, [cache], E.CastAttrs(cache.dtype))
+    index = g.add(S.expand, [source], S.ShapeAttrs(cache.shape))
+    written = g.add(I.gather_elements, [update, index], S.AxisAttrs(axis))
+    return g.add(E.where, [valid, written, cache])
+
+
 def _imp_scatter_elements(g):
     """ScatterElements: reduction="add" is the ir's scatter_add; an overwrite, "mul", "max" and
     "min" need static indices (``_static_scatter`` over the flattened data)."""
@@ -292,6 +328,7 @@ IMPORTS = {
     "Gather": _imp_gather,
     "GatherElements": _imp_gather_elements,
     "GatherND": _imp_gather_nd,
+    "TensorScatter": _imp_tensor_scatter,
     "ScatterElements": _imp_scatter_elements,
     "ScatterND": _imp_scatter_nd,
     "NegativeLogLikelihoodLoss": _imp_nll,

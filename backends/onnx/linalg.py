@@ -4,6 +4,7 @@ Folding a transpose into ``Gemm`` needs the transpose's node, so it is an ONNX-s
 (``backends/onnx/passes/gemm.py``), not part of this lowering."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -366,7 +367,37 @@ def _imp_affine_grid(g):
     return g.cast(grid, theta.dtype)
 
 
+#: Det is expanded over permutations (Leibniz) up to this size; larger ones need pivoting.
+DET_MAX_SIZE = 4
+
+
+def _imp_det(g):
+    """Det of (..., n, n) matrices for n <= DET_MAX_SIZE: the sum over permutations p of
+    sign(p) prod_i x[i, p(i)], each product a take of the n entries and a prod."""
+    x = g.x(0)
+    if x.dtype.kind != "f" or len(x.shape) < 2 or x.shape[-1] != x.shape[-2]:
+        g.fail(f"expects float (..., n, n) matrices, got {x.dtype.name}{list(x.shape)}")
+    n = x.shape[-1]
+    if not 1 <= n <= DET_MAX_SIZE:
+        g.fail(f"matrices of size {n} are not supported (1 to {DET_MAX_SIZE}: the import expands the "
+               "determinant over permutations)")
+    batch = tuple(x.shape[:-2])
+    flat = g.add(S.reshape, [x], S.ShapeAttrs(batch + (n * n,)))
+    total = None
+    for perm in itertools.permutations(range(n)):
+        inversions = sum(perm[i] > perm[j] for i in range(n) for j in range(i + 1, n))
+        entries = g.add(I.take, [flat, g.constant(np.array([i * n + p for i, p in enumerate(perm)], dtype=np.int64))],
+                        S.AxisAttrs(len(batch)))
+        term = g.add(R.prod, [entries], R.ReduceAttrs((len(batch),), False))
+        if total is None:
+            total = term if inversions % 2 == 0 else g.add(E.neg, [term])
+        else:
+            total = g.add(E.sub if inversions % 2 else E.add, [total, term])
+    return total
+
+
 IMPORTS = {
+    "Det": _imp_det,
     "AffineGrid": _imp_affine_grid,
     ("DFT", 17): _imp_dft(False),
     ("DFT", 20): _imp_dft(True),

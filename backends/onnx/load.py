@@ -247,7 +247,8 @@ class _Loader:
     # -- nodes -----------------------------------------------------------------------------
     def _node(self, proto) -> None:
         g = NodeImport(proto, self.opset, self.value, self.static, _source(proto),
-                       BACKWARD if proto.doc_string.startswith("backward ") else FORWARD, self.max_bytes)
+                       BACKWARD if proto.doc_string.startswith("backward ") else FORWARD, self.max_bytes,
+                       self._inline)
         if proto.domain not in _DOMAINS:
             g.fail(f"op domain {proto.domain!r} is not supported (only the default ai.onnx domain)")
         rule = rule_for(proto.op_type, self.opset)
@@ -271,6 +272,21 @@ class _Loader:
             if name in self.values:
                 g.fail(f"output {name!r} is already defined (ONNX values are assigned once)")
             self.values[name] = results[i]
+
+    def _inline(self, graph) -> list:
+        """A subgraph (the branch an If takes) imported into this scope: its initializers and
+        nodes join the model's (ONNX names are unique across a model and its subgraphs)."""
+        for t in graph.sparse_initializer:
+            raise OnnxImportError(f"load: sparse initializer {t.values.name!r} is not supported")
+        for t in graph.initializer:
+            if t.name in self.values:
+                raise OnnxImportError(f"load: subgraph initializer {t.name!r} is already defined")
+            self.values[t.name] = t
+        if len(graph.input):
+            raise OnnxImportError(f"load: subgraph {graph.name!r} has inputs; only If's input-free branches are supported")
+        for proto in graph.node:
+            self._node(proto)
+        return [self.value(vi.name) for vi in graph.output]
 
     def _output(self, vi) -> Node:
         node = self.value(vi.name)

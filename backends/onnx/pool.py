@@ -69,7 +69,12 @@ def _imp_max_pool(g):
     picked = g.add(S.reshape, [indices], S.ShapeAttrs((batch, channels, math.prod(indices.shape[2:]))))
     values = g.add(S.reshape, [g.add(I.gather_elements, [flat, picked], S.AxisAttrs(2))], S.ShapeAttrs(indices.shape))
     if g.attr("storage_order", 0) and len(g.proto.output) > 1 and g.proto.output[1]:
-        g.fail("storage_order=1 (column-major indices) is not supported")
+        if n != 2:
+            g.fail("storage_order=1 (column-major indices) is supported for 2-D pooling only")
+        h, w = x.shape[2:]  # within each plane, h + w H instead of h W + w
+        rows = g.add(E.floor_divide, [indices, g.scalar(w, dtypes.int64)])
+        cols = g.add(E.remainder, [indices, g.scalar(w, dtypes.int64)])
+        indices = g.add(E.add, [g.add(E.mul, [cols, g.scalar(h, dtypes.int64)]), rows])
     offsets = np.arange(batch * channels, dtype=np.int64).reshape((batch, channels) + (1,) * n) * plane
     return [values, g.add(E.add, [indices, g.constant(offsets)])]
 
@@ -112,7 +117,6 @@ def _imp_lp_pool(g):
     ones kernel (padding adds nothing)."""
     x = g.x(0)
     kernel, strides, dilations, pads, extra = _windows(g, x)
-    g.attr("count_include_pad", 0)
     p = g.attr("p", 2)
     n = len(kernel)
     batch, channels = x.shape[:2]

@@ -262,19 +262,37 @@ def _channel_column(g, v, rank):
 
 def _imp_batch_norm(g):
     """BatchNormalization at inference: (x - mean) / sqrt(var + eps) scale + bias."""
-    if g.attr("training_mode", 0):
-        g.fail("training_mode=1 (batch statistics and running-stat outputs) is not supported; "
-               "import the model for inference")
-    g.attr("momentum")
     x = g.x(0)
     rank = len(x.shape)
     if rank < 2:
         g.fail(f"expects an input of rank 2 or more, got {list(x.shape)}")
+    if g.attr("training_mode", 0):
+        return _batch_norm_training(g, x, rank)
+    g.attr("momentum")
     scale, bias, mean, var = (_channel_column(g, g.x(i), rank) if rank > 2 else g.x(i) for i in range(1, 5))
     eps = g.scalar(g.attr("epsilon", 1e-5), x.dtype)
     inv = g.add(E.rsqrt, [g.add(E.add, [var, eps])])
     y = g.add(E.mul, [g.add(E.sub, [x, mean]), g.add(E.mul, [inv, scale])])
     return g.add(E.add, [y, bias])
+
+
+def _batch_norm_training(g, x, rank):
+    """BatchNormalization with training_mode=1: normalized with the batch's statistics (biased
+    variance); the running mean and variance outputs are momentum-blended with them."""
+    axes = (0,) + tuple(range(2, rank))
+    y, mean, inv = _normalized(g, x, axes, g.attr("epsilon", 1e-5))
+    scale, bias = (_channel_column(g, g.x(i), rank) if rank > 2 else g.x(i) for i in (1, 2))
+    y = g.add(E.add, [g.add(E.mul, [y, scale]), bias])
+    momentum = g.attr("momentum", 0.9)
+    count = g.scalar(math.prod(x.shape[a] for a in axes), x.dtype)
+    flat = R.ReduceAttrs(axes, False)
+    batch_mean = g.add(E.div, [g.add(R.sum_, [x], flat), count])
+    centered = g.add(E.sub, [x, mean])
+    batch_var = g.add(E.div, [g.add(R.sum_, [g.add(E.mul, [centered, centered])], flat), count])
+    def blend(running, batch):  # noqa: E306
+        return g.add(E.add, [g.add(E.mul, [running, g.scalar(momentum, x.dtype)]),
+                             g.add(E.mul, [batch, g.scalar(1 - momentum, x.dtype)])])
+    return [y, blend(g.x(3), batch_mean), blend(g.x(4), batch_var)]
 
 
 def _normalized(g, x, axes, eps):

@@ -11,6 +11,7 @@ from backends.onnx.importing import ir_dtype, normalize_axes, unsupported
 from ir import dtypes
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
+from ir.ops import linalg as L
 from ir.ops.dynamic import fail as _fail
 from ir.ops.shape import reshape_plan
 from ir.ops import shape as S
@@ -369,9 +370,15 @@ def _imp_space_to_depth(g):
     return reshape_to(g, y, (n, c * block * block, h // block, w // block))
 
 
-def _source_coords(mode, out, size, scale):
-    """Resize's ``coordinate_transformation_mode``: each output position in input coordinates."""
+def _source_coords(mode, out, size, scale, roi=(0.0, 1.0)):
+    """Resize's ``coordinate_transformation_mode``: each output position in input coordinates
+    (``roi``, this axis's start and end, is tf_crop_and_resize's crop)."""
     x = np.arange(out, dtype=np.float64)
+    if mode == "tf_crop_and_resize":
+        start, end = roi
+        if out > 1:
+            return start * (size - 1) + x * (end - start) * (size - 1) / (out - 1)
+        return np.full(out, 0.5 * (start + end) * (size - 1))
     if mode == "half_pixel":
         return (x + 0.5) / scale - 0.5
     if mode == "half_pixel_symmetric":
@@ -393,7 +400,7 @@ _NEAREST = {
     "ceil": np.ceil,
 }
 _COORDINATES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
-                "tf_half_pixel_for_nn")
+                "tf_half_pixel_for_nn", "tf_crop_and_resize")
 
 
 def _cubic_weights(r, a):
@@ -423,12 +430,54 @@ def _resize_taps(c, size, mode, nearest, cubic_a, exclude_outside):
     return [(np.clip(p, 0, size - 1), w) for p, w in zip(raw, weights)]
 
 
-def _resize_axis(g, x, axis, out, scale, options):
+def _antialias_matrix(source, size, mode, scale, cubic_a, exclude_outside):
+    """(out, size) weights of an antialiased linear or cubic resize along one axis: the filter
+    widened by 1/scale when downsampling, over the input positions nearest each output's
+    source (edge-clamped), normalized, as ONNX's reference."""
+    s = min(scale, 1.0)
+    matrix = np.zeros((len(source), size))
+    for o, c in enumerate(source):
+        whole = float(np.floor(c))
+        ratio = 1.0 if c == whole else c - whole
+        base = whole - 1 if c == whole else whole  # the tap left of (or at) ratio in (0, 1]
+        if mode == "linear":
+            start = int(np.floor(-1 / s) + 1)
+            offsets = np.arange(start, 2 - start)
+            coeffs = np.clip(1 - np.abs((offsets - ratio) * s), 0, 1)
+        else:
+            start = int(np.floor(-2 / s) + 1)
+            offsets = np.arange(start, 2 - start)
+            t = np.abs(s * (offsets - ratio))
+            a = cubic_a
+            coeffs = np.where(t <= 1, (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1,
+                              np.where(t < 2, a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a, 0.0))
+        coeffs = coeffs / coeffs.sum()
+        positions = (base + offsets).astype(np.int64)  # offsets run from start to 1 - start around base + ratio
+        if exclude_outside:
+            coeffs = np.where((positions >= 0) & (positions < size), coeffs, 0.0)
+            coeffs = coeffs / coeffs.sum()
+        for p, w in zip(np.clip(positions, 0, size - 1), coeffs):
+            matrix[o, p] += w
+    return matrix
+
+
+def _resize_axis(g, x, axis, out, scale, options, roi=(0.0, 1.0), antialias=False):
     """One axis of a separable resize: a take per tap, weighted and summed (positions and
-    weights are constants computed here)."""
+    weights are constants computed here); tf_crop_and_resize's positions outside the input
+    take ``extrapolation_value``."""
     mode, coords, nearest, cubic_a, exclude_outside = options
-    taps = _resize_taps(_source_coords(coords, out, x.shape[axis], scale), x.shape[axis], mode, nearest,
-                        cubic_a, exclude_outside)
+    source = _source_coords(coords, out, x.shape[axis], scale, roi)
+    if antialias:
+        weights = _antialias_matrix(source, x.shape[axis], mode, scale, cubic_a, exclude_outside)
+        rank = len(x.shape)
+        perm = tuple(i for i in range(rank) if i != axis) + (axis,)
+        moved = g.add(S.permute, [x], S.PermuteAttrs(perm))
+        mixed = g.add(L.matmul, [moved, g.constant(weights.T.astype(x.dtype.np))])
+        back = [0] * rank
+        for i, p in enumerate(perm):
+            back[p] = i
+        return g.add(S.permute, [mixed], S.PermuteAttrs(tuple(back)))
+    taps = _resize_taps(source, x.shape[axis], mode, nearest, cubic_a, exclude_outside)
     shape = [1] * len(x.shape)
     shape[axis] = out
     total = None
@@ -437,6 +486,10 @@ def _resize_axis(g, x, axis, out, scale, options):
         if len(taps) > 1:
             part = g.add(E.mul, [part, g.constant(weight.astype(x.dtype.np).reshape(shape))])
         total = part if total is None else g.add(E.add, [total, part])
+    outside = (source < 0) | (source > x.shape[axis] - 1)
+    if coords == "tf_crop_and_resize" and outside.any():
+        fill = g.scalar(g.attr("extrapolation_value", 0.0), x.dtype)
+        total = g.add(E.where, [g.constant(outside.reshape(shape)), fill, total])
     return total
 
 
@@ -453,7 +506,7 @@ def _imp_resize(g):
     x = g.x(0)
     n = len(x.shape)
     allowed = {"mode": ("nearest", "linear", "cubic"), "coordinate_transformation_mode": _COORDINATES,
-               "nearest_mode": tuple(_NEAREST), "antialias": (0,), "keep_aspect_ratio_policy":
+               "nearest_mode": tuple(_NEAREST), "antialias": (0, 1), "keep_aspect_ratio_policy":
                ("stretch", "not_larger", "not_smaller")}
     defaults = {"mode": "nearest", "coordinate_transformation_mode": "half_pixel",
                 "nearest_mode": "round_prefer_floor", "antialias": 0, "keep_aspect_ratio_policy": "stretch"}
@@ -461,7 +514,10 @@ def _imp_resize(g):
     for name, ok in allowed.items():
         if chosen[name] not in ok:
             unsupported(g, name, chosen[name], ", ".join(map(repr, ok)))
-    g.attr("extrapolation_value")  # only used by tf_crop_and_resize, which is refused above
+    g.attr("extrapolation_value")  # only used by tf_crop_and_resize
+    antialias = bool(chosen["antialias"])
+    if antialias and (chosen["mode"] == "nearest" or chosen["coordinate_transformation_mode"] == "tf_crop_and_resize"):
+        g.fail("antialias=1 is supported in linear and cubic modes (not nearest, nor with tf_crop_and_resize)")
     if chosen["mode"] != "nearest" and not x.dtype.is_floating_point:
         g.fail(f"{chosen['mode']} mode needs a floating-point input")
     axes = normalize_axes(g, g.attr("axes", list(range(n))), n)
@@ -472,10 +528,20 @@ def _imp_resize(g):
     check_size(g, full, x.dtype.np)
     options = (chosen["mode"], chosen["coordinate_transformation_mode"], chosen["nearest_mode"],
                g.attr("cubic_coeff_a", -0.75), g.attr("exclude_outside", 0))
+    rois = [(0.0, 1.0)] * len(axes)
+    if chosen["coordinate_transformation_mode"] == "tf_crop_and_resize":
+        roi = g.const(1)
+        if roi is None or roi.size != 2 * len(axes):
+            g.fail(f"tf_crop_and_resize needs an roi of {2 * len(axes)} values (starts, then ends), got "
+                   f"{None if roi is None else roi.reshape(-1).tolist()}")
+        roi = [float(v) for v in roi.reshape(-1)]
+        rois = list(zip(roi[:len(axes)], roi[len(axes):]))
+        if g.const(3) is None or not g.const(3).size:
+            g.fail("tf_crop_and_resize is supported with sizes (not scales)")
     out = x
-    for axis, size, factor in zip(axes, outs, factors):
-        if size != x.shape[axis] or factor != 1.0:
-            out = _resize_axis(g, out, axis, size, factor, options)
+    for axis, size, factor, roi in zip(axes, outs, factors, rois):
+        if size != x.shape[axis] or factor != 1.0 or roi != (0.0, 1.0):
+            out = _resize_axis(g, out, axis, size, factor, options, roi, antialias)
     return _copy(g, x) if out is x else out
 
 
@@ -614,7 +680,7 @@ def _reflect(g, v, lo, hi):
     return out
 
 
-def _cubic_weights(g, t):
+def _grid_cubic_weights(g, t):
     """Keys' cubic (a = -0.75) weights of the taps at -1, 0, 1, 2 for the fraction ``t``."""
     a = -0.75
     f = lambda value: g.scalar(value, t.dtype)  # noqa: E731
@@ -676,7 +742,7 @@ def _imp_grid_sample(g):
             if mode == "linear":
                 taps = [(base, g.add(E.sub, [f(1), t])), (g.add(E.add, [base, f(1)]), t)]
             else:
-                taps = [(g.add(E.add, [base, f(o)]), w) for o, w in zip((-1, 0, 1, 2), _cubic_weights(g, t))]
+                taps = [(g.add(E.add, [base, f(o)]), w) for o, w in zip((-1, 0, 1, 2), _grid_cubic_weights(g, t))]
         mapped = []
         for i, w in taps:
             if padding == "zeros":

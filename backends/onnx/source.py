@@ -85,7 +85,20 @@ def _window(kind: str):
     return rule
 
 
+def _imp_if(g):
+    """If with a condition known at import: the branch it takes, inlined (the other is not read)."""
+    cond = np.asarray(g.const(0)).reshape(-1)
+    if cond.size != 1:
+        g.fail(f"the condition must have one element, got {cond.size}")
+    then_branch, else_branch = g.graph_attr("then_branch"), g.graph_attr("else_branch")
+    outputs = g.inline(then_branch if bool(cond[0]) else else_branch)
+    if len(outputs) != len(g.proto.output):
+        g.fail(f"the branch gives {len(outputs)} outputs, the node declares {len(g.proto.output)}")
+    return outputs
+
+
 IMPORTS = {
+    "If": _imp_if,
     "HannWindow": _window("Hann"),
     "HammingWindow": _window("Hamming"),
     "BlackmanWindow": _window("Blackman"),

@@ -1,4 +1,4 @@
-"""The ``tracegrad`` command: demo, export, compare, show, info, run.
+"""The ``tracegrad`` command: demo, export, compare, show, info, finetune, run.
 
 Exit codes: 0 success, 1 the work failed (the user's function raised, backends disagree),
 2 bad usage (missing file, unknown function, malformed shape). Errors are one line on stderr.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from tracer.cli import commands, run
+from tracer.cli import commands, finetune, run
 from tracer.cli.errors import UsageError, WorkError
 from tracer.cli.parser import build_parser
 
@@ -36,5 +36,6 @@ def main(argv=None) -> int:
 
 
 def _handler(command: str):
-    """``run`` lives in its own module; the other subcommands in ``commands``."""
-    return run.cmd_run if command == "run" else getattr(commands, f"cmd_{command}")
+    """``run`` and ``finetune`` live in their own modules; the other subcommands in ``commands``."""
+    own = {"run": run.cmd_run, "finetune": finetune.cmd_finetune}
+    return own[command] if command in own else getattr(commands, f"cmd_{command}")

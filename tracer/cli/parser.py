@@ -40,6 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
                       help="group nodes into boxes by module path (derived from parameter names, e.g. fc1.weight)")
     info = sub.add_parser("info", help="summarise an .onnx file")
     info.add_argument("model")
+    ft = sub.add_parser("finetune", help="fine-tune an .onnx model on arrays; write the trained model",
+                        description="Fine-tune an ONNX model (from any exporter) on the arrays x and y of an "
+                        ".npz file, the training step compiled on onnxruntime; write the trained model with the "
+                        "original's nodes and input/output names, and optionally the training step graph.")
+    ft.add_argument("model", help="the model to fine-tune, MODEL.onnx (one input)")
+    ft.add_argument("--data", required=True, help="DATA.npz with arrays x (inputs) and y (targets)")
+    ft.add_argument("--loss", choices=("ce", "mse"), required=True,
+                    help="ce: cross-entropy of the output's last axis against integer y; mse: against float y")
+    ft.add_argument("--optim", choices=("adam", "sgd"), default="adam", help="the optimizer (default adam)")
+    ft.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    ft.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
+    ft.add_argument("--batch", type=int, default=None,
+                    help="examples per step (default: the model's fixed batch size, else min(32, len(x)))")
+    ft.add_argument("--seed", type=int, default=0, help="seed for shuffling the examples")
+    ft.add_argument("-o", "--output", required=True, help="TRAINED.onnx to write")
+    ft.add_argument("--train-graph", metavar="STEP.onnx", default=None,
+                    help="also write the training step as ONNX (and STEP.npz: its state inputs' arrays)")
     run = sub.add_parser("run", help="run a PyTorch script with `import torch` meaning tracer",
                          description="Run a PyTorch script unchanged: `import torch`, `import torch.nn as nn`, "
                          "`from torch.utils.data import DataLoader` ... import tracer's modules for the run.")
