@@ -180,14 +180,21 @@ def _train_step(lib, model, opt):
     return step
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_torch_exported_model_imports_differentiates_and_fine_tunes_like_torch(name, tmp_path):
+def _torch_model_through_onnx(name, seed, tmp_path):
+    """torch's model ``name``, data drawn with ``seed``, and the model exported by torch.onnx
+    and imported by tracer (in eval mode) with its parameters."""
     ref = _torch_model(name)
-    x, y = _data(name, np.random.default_rng(1))
+    x, y = _data(name, np.random.default_rng(seed))
     path = tmp_path / f"{name}.onnx"
     _export(ref, x, path)
     module, params = _imported(path, ref)
     module.eval()
+    return ref, x, y, module, params
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_torch_exported_model_imports_differentiates_and_fine_tunes_like_torch(name, tmp_path):
+    ref, x, y, module, params = _torch_model_through_onnx(name, 1, tmp_path)
 
     # forward
     out, ref_out = module(tracer.tensor(x)), ref(torch.tensor(x))
@@ -216,12 +223,7 @@ def test_torch_exported_model_imports_differentiates_and_fine_tunes_like_torch(n
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_torch_exported_model_fine_tuning_step_trains_on_plain_onnxruntime(name, tmp_path):
-    ref = _torch_model(name)
-    x, y = _data(name, np.random.default_rng(2))
-    path = tmp_path / f"{name}.onnx"
-    _export(ref, x, path)
-    module, params = _imported(path, ref)
-    module.eval()
+    ref, x, y, module, params = _torch_model_through_onnx(name, 2, tmp_path)
     kind = MODELS[name][1]
     step = _train_step(tracer, module, _optimizer(tracer, kind, params))
     compiled = tracer.compile(step)
