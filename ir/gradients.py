@@ -139,12 +139,13 @@ def _cumsum(g, out, x):
     return _emit(R.cumsum, g, axis=a.axis, reverse=not a.reverse, exclusive=a.exclusive)
 
 
-def _tie_split(wins):
-    """maximum/minimum: the winner takes g; a tie gives each side half, as PyTorch."""
+def _tie_split(loses):
+    """maximum/minimum as torch's derivatives.yaml: ``where(x == y, g / 2, g)`` masked to 0 on
+    the side that loses, so a tie gives each side half and a NaN on either side (neither wins
+    nor ties) passes g to both."""
     def formula(g, out, x, y):
-        half = g * 0.5
-        tie = where(x.eq(y), half, 0)
-        return where(wins(x, y), g, tie), where(wins(y, x), g, tie)
+        share = where(x.eq(y), g * 0.5, g)
+        return where(loses(x, y), 0, share), where(loses(y, x), 0, share)
     return rule(formula)
 
 
@@ -267,6 +268,11 @@ def _matmul(g, out, x, y):
     return gx, gy
 
 
+def _trunc(q):
+    """q rounded toward zero, as torch's ``div(rounding_mode="trunc")`` (ir has no trunc op)."""
+    return where(q < 0, _emit(E.ceil, q), _emit(E.floor, q))
+
+
 def _emit(op, *values, **attrs):
     """``op`` applied to graph values (for ops without an operator of their own)."""
     return values[0]._emit(op, *values, **attrs)
@@ -348,13 +354,14 @@ RULES = {
     CU.function_grad: rule(_function_grad_twice),
     E.neg: linear(lambda g, out, x: -g),
     E.abs_: unary(lambda g, out, x: g * x.sign()),
-    # From the output, as torch's threshold_backward: relu(x) > 0 exactly where x > 0, and the
-    # matmul before a ReLU then has the ReLU as its only reader (onnxruntime fuses the pair).
-    E.relu: unary(lambda g, out, x: where(out > 0, g, 0)),
+    # From the output, as torch's threshold_backward: 0 where relu(x) <= 0, so g passes at NaN;
+    # the matmul before a ReLU then has the ReLU as its only reader (onnxruntime fuses the pair).
+    E.relu: unary(lambda g, out, x: where(out <= 0, 0, g)),
     E.exp: unary(lambda g, out, x: g * out),
     E.log: unary(lambda g, out, x: g / x),
     E.sqrt: unary(lambda g, out, x: g / (out * 2)),
-    E.rsqrt: unary(lambda g, out, x: g * (out.const(-0.5) * (out / x))),
+    # torch's -0.5 g out ** 3 (out / x has the wrong sign at x = -0: -inf / -0 is +inf).
+    E.rsqrt: unary(lambda g, out, x: (g * -0.5) * (out * out * out)),
     E.sin: unary(lambda g, out, x: g * x.cos()),
     E.cos: unary(lambda g, out, x: -(g * x.sin())),
     E.tanh: unary(lambda g, out, x: g * (out.const(1.0) - out * out)),
@@ -375,18 +382,21 @@ RULES = {
     E.add: rule(lambda g, out, x, y: (g, g)),
     E.sub: rule(lambda g, out, x, y: (g, -g)),
     E.mul: rule(lambda g, out, x, y: (g * y, g * x)),
-    E.div: rule(lambda g, out, x, y: (g / y, -(g * out / y))),
+    # torch's div_tensor_other_backward, -g ((x / y) / y): it reads x and y, not the quotient, so an
+    # in-place change of x / y leaves backward valid (negating after the product is the same bits).
+    E.div: rule(lambda g, out, x, y: (g / y, -(g * (x / y / y)))),
     E.pow_: rule(_pow),
-    E.maximum: _tie_split(operator.gt),
-    E.minimum: _tie_split(operator.lt),
+    E.maximum: _tie_split(operator.lt),
+    E.minimum: _tie_split(operator.gt),
     # torch's logaddexp_backward: g / (1 + exp(y - x)) and g / (1 + exp(x - y)) (nan at equal infinities, as torch).
     E.logaddexp: rule(lambda g, out, x, y: (g / ((y - x).exp() + 1), g / ((x - y).exp() + 1))),
     E.binary_cross_entropy: rule(_bce),
     # torch's binary_cross_entropy_with_logits: d/dx = (sigmoid(x) - t) g, d/dt = -x g.
     E.binary_cross_entropy_with_logits: rule(lambda g, out, x, t: (g * (x.sigmoid() - t), -(g * x))),
     E.remainder: rule(lambda g, out, x, y: (g, -(g * (x // y)))),
-    # torch's fmod backward: g and -g trunc(x / y); (x - fmod(x, y)) / y is that quotient.
-    E.fmod: rule(lambda g, out, x, y: (g, -(g * ((x - out) / y)))),
+    # torch's fmod backward: g and -g trunc(x / y), from x and y (not the result, which an in-place
+    # write may change; (x - fmod(x, y)) / y is not the quotient at an infinite x or y).
+    E.fmod: rule(lambda g, out, x, y: (g, -(g * _trunc(x / y)))),
     E.where: rule(lambda g, out, cond, x, y: (None, where(cond, g, 0), where(cond, 0, g))),
     # torch's lerp backward: (1 - weight) g, weight g, (end - start) g.
     E.lerp: rule(lambda g, out, x, y, w: (g * (1 - w), g * w, g * (y - x))),

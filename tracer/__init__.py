@@ -19,6 +19,7 @@ from tracer.ops.creation import (arange, as_tensor, empty, empty_like, eye, from
                                  linspace, logspace, ones, ones_like, tensor, zeros, zeros_like)
 from tracer.ops.elementwise import *  # noqa: F401,F403
 from tracer.ops.elementwise import abs, pow, round  # noqa: F401,A004
+from tracer.ops.elementwise import public_sub as sub  # noqa: F401  torch.sub refuses bool operands
 from tracer.ops.indexing import (argwhere, gather, index_add, index_select, masked_select, nonzero,  # noqa: F401
                                  scatter_add, where)
 from tracer.ops.sequence import cumprod, cumsum, flip, roll, tril, triu  # noqa: F401

@@ -87,7 +87,11 @@ def _lerp(x, y, w):
 
 
 def _sign(a, x):
-    return x if x.dtype.kind == "b" else np.sign(x)
+    """torch's sign: 0 at NaN (NumPy's is NaN there)."""
+    if x.dtype.kind == "b":
+        return x
+    s = np.sign(x)
+    return np.where(s == s, s, np.zeros((), s.dtype)) if x.dtype.kind == "f" else s
 
 
 KERNELS = {

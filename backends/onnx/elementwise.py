@@ -307,7 +307,12 @@ def _sigmoid(b, node, xs):
 
 
 def _sign(b, node, xs):
-    return b.op("Identity", xs) if node.dtype.kind == "b" else b.op("Sign", xs)
+    """Sign, 0 at NaN for floats as torch (onnxruntime's Sign of NaN is NaN)."""
+    if node.dtype.kind == "b":
+        return b.op("Identity", xs)
+    if not node.dtype.is_floating_point:
+        return b.op("Sign", xs)
+    return b.op("Where", [b.op("IsNaN", xs), b.scalar_like(0, node.dtype), b.op("Sign", xs)])
 
 
 LOWERINGS = {

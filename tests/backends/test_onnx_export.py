@@ -328,7 +328,7 @@ _DIVISORS = np.array([-np.inf, -np.inf, np.inf, np.inf, 1.0, 0.0, 2.0, -2.0, 3.0
     (lambda x: torch.stack([x.amax(1), x.amin(1), x.max(1).values, x.min(-1).values]),
      [np.array([[-1e4, 0.5, np.nan], [np.nan, 1.0, 2.0], [1.0, np.inf, -np.inf], [0.0, np.nan, np.nan]], _F)]),
     (lambda x: torch.stack([x.max(), x.min()]), [np.array([[3.0, 1.0], [np.nan, 2.0]], _F)]),
-    (lambda a: torch.stack([a.min(0).indices, a.argmax(1)]), [np.array([[False, True], [True, True]])]),
+    (lambda a: torch.stack([a.min(0).indices, a.max(1).indices]), [np.array([[False, True], [True, True]])]),
     (lambda x, y: torch.stack([x ** 0.5, x ** -1.5, x ** 3.0, x ** y]),
      [np.array([-np.inf, -np.inf, -4.0, 4.0], _F), np.array([0.5, 2.0, 0.5, -0.5], _F)]),
     (lambda x, y: torch.fmod(x, y), [_DIVIDENDS, _DIVISORS]),

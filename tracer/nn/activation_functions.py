@@ -25,7 +25,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _float_only(input, kernel: str) -> None:
+def float_only(input, kernel: str) -> None:
     """torch's kernels for these functions exist for floating dtypes only."""
     if isinstance(input, Tensor) and not input.dtype.is_floating_point:
         raise err(NotImplementedError, f"\"{kernel}\" not implemented for '{scalar_type_name(input.dtype)}' "
@@ -44,13 +44,13 @@ def log1p_exp(z) -> Tensor:
 
 def mish(input, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    _float_only(input, "mish_cpu")
+    float_only(input, "mish_cpu")
     return maybe_inplace(input, lambda x: ew.mul(x, ew.tanh(log1p_exp(x))), inplace)
 
 
 def logsigmoid(input) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), finite for large negative x."""
-    _float_only(input, "log_sigmoid_cpu")
+    float_only(input, "log_sigmoid_cpu")
     return ew.neg(log1p_exp(ew.neg(input)))
 
 
@@ -58,7 +58,7 @@ def glu(input, dim: int = -1) -> Tensor:
     """a * sigmoid(b), with a and b the two halves of ``input`` along ``dim``."""
     if input.dim() == 0:
         raise err(RuntimeError, "glu does not support scalars because halving size must be even")
-    _float_only(input, "glu_cpu")
+    float_only(input, "glu_cpu")
     d = norm_dim(dim, input.dim(), "glu")
     size = input.shape[d]
     if size % 2:
@@ -76,7 +76,7 @@ def _hardswish(x) -> Tensor:
 
 def hardswish(input, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
-    _float_only(input, "hardswish_cpu")
+    float_only(input, "hardswish_cpu")
     return maybe_inplace(input, _hardswish, inplace)
 
 
@@ -87,7 +87,7 @@ def _hardsigmoid(x) -> Tensor:
 
 def hardsigmoid(input, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
-    _float_only(input, "hardsigmoid_cpu")
+    float_only(input, "hardsigmoid_cpu")
     return maybe_inplace(input, _hardsigmoid, inplace)
 
 
@@ -101,7 +101,7 @@ def _elu(x, alpha: float, scale: float, input_scale: float) -> Tensor:
 
 def selu(input, inplace: bool = False) -> Tensor:
     """scale * (max(0, x) + min(0, alpha * (exp(x) - 1))) with SELU's fixed constants."""
-    _float_only(input, "elu_cpu")
+    float_only(input, "elu_cpu")
     return maybe_inplace(input, lambda x: _elu(x, SELU_ALPHA, SELU_SCALE, 1.0), inplace)
 
 
@@ -109,7 +109,7 @@ def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise err(RuntimeError, "ZeroDivisionError: alpha cannot be 0 for CELU")
-    _float_only(input, "elu_cpu")
+    float_only(input, "elu_cpu")
     return maybe_inplace(input, lambda x: _elu(x, alpha, 1.0, 1.0 / alpha), inplace)
 
 
@@ -156,7 +156,7 @@ def tanhshrink(input) -> Tensor:
 
 def softshrink(input, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between (and at the bounds)."""
-    _float_only(input, "softshrink_check")
+    float_only(input, "softshrink_check")
     top = float(np.finfo(input.dtype.np).max)
     if not 0 <= lambd <= top:
         raise err(RuntimeError, f"lambda must be in range [0, {top:g}] for input dtype "
@@ -167,6 +167,6 @@ def softshrink(input, lambd: float = 0.5) -> Tensor:
 
 def hardshrink(input, lambd: float = 0.5) -> Tensor:
     """x outside [-lambd, lambd], 0 inside (bounds included)."""
-    _float_only(input, "hardshrink_cpu")
+    float_only(input, "hardshrink_cpu")
     inside = ew.logical_and(ew.ge(input, -lambd), ew.le(input, lambd))
     return ew.where(inside, 0.0, input)

@@ -29,6 +29,7 @@ from tracer.nn.dropout import dropout, dropout1d, dropout2d, dropout3d, maybe_in
 from tracer.ops.linalg import linear  # noqa: F401
 from tracer.nn.sparse import embedding  # noqa: F401
 from tracer.nn.sparse import embedding_bag  # noqa: F401
+from tracer.nn.activation_functions import float_only as _float_only
 from tracer.nn.activation_functions import (celu, glu, hardshrink, hardsigmoid, hardswish,  # noqa: F401
                                           log1p_exp, logsigmoid, mish, prelu, selu, softshrink, softsign,
                                           tanhshrink)
@@ -76,12 +77,12 @@ def relu6(input, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    _refuse_bool(input, '"leaky_relu_cpu" not implemented for \'Bool\'')
+    _float_only(input, "leaky_relu_cpu")
     return maybe_inplace(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(x, negative_slope)), inplace)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    _refuse_bool(input, '"elu_cpu" not implemented for \'Bool\'')
+    _float_only(input, "elu_cpu")
     # expm1 of min(x, 0): the branch where() drops must stay finite, or its zero gradient is 0 * inf
     return maybe_inplace(input, lambda x: ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.clamp(x, max=0.0)), alpha)), inplace)
 
@@ -120,7 +121,7 @@ def tanh(input) -> Tensor:
 
 
 def silu(input, inplace: bool = False) -> Tensor:
-    _refuse_bool(input, '"silu_cpu" not implemented for \'Bool\'')
+    _float_only(input, "silu_cpu")
     return maybe_inplace(input, lambda x: ew.mul(x, ew.sigmoid(x)), inplace)
 
 
@@ -130,16 +131,14 @@ def _softplus(z) -> Tensor:
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    if not input.dtype.is_floating_point:  # torch has no integer or bool softplus
-        raise err(NotImplementedError, f'"softplus_cpu" not implemented for \'{scalar_type_name(input.dtype)}\' '
-                  f'(input: {input._type})')
+    _float_only(input, "softplus_cpu")
     scaled = ew.mul(input, beta)
     soft = _softplus(scaled) if beta == 1 else ew.div(_softplus(scaled), beta)
     return ew.where(ew.gt(scaled, threshold), input, soft)
 
 
 def gelu(input, approximate: str = "none") -> Tensor:
-    _refuse_bool(input, '"GeluKernelImpl" not implemented for \'Bool\'')
+    _float_only(input, "GeluKernelImpl")
     if approximate == "tanh":
         inner = ew.mul(ew.add(input, ew.mul(ew.pow(input, 3.0), 0.044715)), math.sqrt(2.0 / math.pi))
         return ew.mul(ew.mul(input, 0.5), ew.add(ew.tanh(inner), 1.0))
@@ -183,7 +182,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     diff = ew.abs(ew.sub(input, target))
     if beta == 0.0:
         return _reduce(diff, reduction)
-    quad = ew.div(ew.mul(ew.mul(diff, diff), 0.5), beta)
+    near = ew.minimum(diff, beta)  # the branch where() drops stays finite at inf (0 * inf), NaN stays NaN
+    quad = ew.div(ew.mul(ew.mul(near, near), 0.5), beta)
     return _reduce(ew.where(ew.lt(diff, beta), quad, ew.sub(diff, 0.5 * beta)), reduction)
 
 
@@ -194,7 +194,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
                   f"(delta={delta}).")
     _same_shape("huber_loss", input, target)
     diff = ew.abs(ew.sub(input, target))
-    quad = ew.mul(ew.mul(diff, diff), 0.5)
+    near = ew.minimum(diff, delta)  # the branch where() drops stays finite at inf (0 * inf), NaN stays NaN
+    quad = ew.mul(ew.mul(near, near), 0.5)
     return _reduce(ew.where(ew.lt(diff, delta), quad, ew.mul(ew.sub(diff, 0.5 * delta), delta)), reduction)
 
 

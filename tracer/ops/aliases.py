@@ -25,7 +25,7 @@ from tracer.ops._util import cast, norm_dim, scalar
 from tracer.ops.conversion import clone
 from tracer.ops.creation import to_tensor
 
-subtract = ew.sub
+subtract = ew.public_sub
 multiply = ew.mul
 divide = ew.div
 moveaxis = sh.movedim
@@ -47,7 +47,7 @@ _INPLACE = {
     "fmod_": ew.fmod, "eq_": ew.eq, "ne_": ew.ne, "lt_": ew.lt, "le_": ew.le, "gt_": ew.gt, "ge_": ew.ge,
     "not_equal_": ew.ne, "less_": ew.lt, "less_equal_": ew.le, "greater_": ew.gt, "greater_equal_": ew.ge,
     "logical_and_": ew.logical_and, "logical_or_": ew.logical_or, "logical_xor_": ew.logical_xor,
-    "logical_not_": ew.logical_not, "negative_": ew.neg, "absolute_": ew.abs, "subtract_": ew.sub,
+    "logical_not_": ew.logical_not, "negative_": ew.neg, "absolute_": ew.abs, "subtract_": ew.public_sub,
     "multiply_": ew.mul, "divide_": ew.div, "true_divide_": ew.div, "floor_divide_": ew.floor_divide,
     "bitwise_and_": ew.bitwise_and, "bitwise_or_": ew.bitwise_or, "bitwise_xor_": ew.bitwise_xor,
     "bitwise_not_": ew.bitwise_not, "nan_to_num_": ew.nan_to_num,
@@ -184,7 +184,7 @@ def is_floating_point(input) -> bool:
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """torch.rsub: ``other - alpha * input``."""
-    return ew.sub(other, input, alpha=alpha)
+    return ew.public_sub(other, input, alpha=alpha)
 
 
 unsafe_chunk = sh.chunk

@@ -29,10 +29,37 @@ def add(input, other, *, alpha=1) -> Tensor:
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
+    """input - alpha * other. Compositions (losses, norms) call this one: torch's fused kernels
+    take bool operands (mse_loss of a bool input); ``public_sub`` is torch.sub, which refuses them."""
     if alpha != 1:
         input, other = _common(input, other)
         other = mul(other, alpha)
     return _binary(E.sub, input, other)
+
+
+def public_sub(input, other, *, alpha=1) -> Tensor:
+    """torch.sub, ``-`` and ``Tensor.sub``/``sub_``: as ``sub``, but a bool operand is refused as torch does."""
+    _no_bool_subtraction(input, other)
+    return sub(input, other, alpha=alpha)
+
+
+public_sub.__name__ = "sub"  # the name in-place errors print (sub_)
+
+
+def _is_bool(x) -> bool:
+    return x.dtype == dtypes.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
+
+
+def _no_bool_subtraction(input, other) -> None:
+    """torch refuses ``-`` with a bool operand (a Python bool counts): NumPy's bool - int would
+    quietly compute, and ``1 - mask`` usually means ``~mask``."""
+    shown = ", ".join(str(x._type) if isinstance(x, Tensor) else repr(x) for x in (input, other))
+    if _is_bool(input) and _is_bool(other):
+        raise err(RuntimeError, "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                  f"`^` or `logical_xor()` operator instead. (inputs: {shown})")
+    if _is_bool(input) or _is_bool(other):
+        raise err(RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                  f"trying to invert a mask, use the `~` or `logical_not()` operator instead. (inputs: {shown})")
 
 
 def _common(*xs):
@@ -147,15 +174,46 @@ def _unary_float(op):
     return fn
 
 
-neg = negative = _unary(E.neg)
-abs = absolute = _unary(E.abs_)
+def neg(input) -> Tensor:
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_:  # NumPy's own error would be a KernelError
+        raise err(RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                  f"to invert a mask, use the `~` or `logical_not()` operator instead. (input: {input._type})")
+    return apply(E.neg, [input])
+
+
+def abs(input) -> Tensor:
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_:  # torch has no bool kernel (NumPy's is identity)
+        raise err(NotImplementedError, f'"abs_cpu" not implemented for \'Bool\' (input: {input._type})')
+    return apply(E.abs_, [input])
+
+
+negative = neg
+absolute = abs
+
+
 def relu(input) -> Tensor:
     if isinstance(input, Tensor) and input.dtype == dtypes.bool_:
         raise err(RuntimeError, f"Boolean inputs not supported for relu (input: {input._type})")
     return apply(E.relu, [input])
+
+
+def _no_bool_kernel(input, kernel: str) -> None:
+    """torch's rounding kernels have no bool instance (NumPy's floor of a bool is a float)."""
+    if isinstance(input, Tensor) and input.dtype == dtypes.bool_:
+        raise err(NotImplementedError, f"\"{kernel}\" not implemented for 'Bool' (input: {input._type})")
+
+
+def floor(input) -> Tensor:
+    _no_bool_kernel(input, "floor_vml_cpu")
+    return apply(E.floor, [input])
+
+
+def ceil(input) -> Tensor:
+    _no_bool_kernel(input, "ceil_vml_cpu")
+    return apply(E.ceil, [input])
+
+
 sign = _unary(E.sign)
-floor = _unary(E.floor)
-ceil = _unary(E.ceil)
 exp = _unary_float(E.exp)
 log = _unary_float(E.log)
 sqrt = _unary_float(E.sqrt)
@@ -171,6 +229,10 @@ logical_not = _unary(E.logical_not)
 
 def round(input, *, decimals: int = 0) -> Tensor:
     """Round half to even, as torch.round; ``decimals`` scales by 10**decimals first."""
+    if decimals != 0 and isinstance(input, Tensor) and not input.dtype.is_floating_point:
+        raise err(NotImplementedError, f"\"round_cpu\" not implemented for '{scalar_type_name(input.dtype)}' "
+                  f"(input: {input._type})")
+    _no_bool_kernel(input, "round_vml_cpu")
     if decimals == 0:
         return apply(E.round_, [input])
     scale = 10.0 ** decimals
@@ -178,6 +240,7 @@ def round(input, *, decimals: int = 0) -> Tensor:
 
 
 def trunc(input) -> Tensor:
+    _no_bool_kernel(input, "trunc_vml_cpu")
     if not input.dtype.is_floating_point:
         return clone(input)  # a new tensor, as torch's
     return where(lt(input, 0), ceil(input), floor(input))
@@ -187,6 +250,9 @@ fix = trunc
 
 
 def frac(input) -> Tensor:
+    if isinstance(input, Tensor) and not input.dtype.is_floating_point:  # torch's kernel is float-only
+        raise err(NotImplementedError, f"\"frac_cpu\" not implemented for '{scalar_type_name(input.dtype)}' "
+                  f"(input: {input._type})")
     return sub(input, trunc(input))
 
 
@@ -217,7 +283,8 @@ def clamp(input, min=None, max=None) -> Tensor:
     """Scalar bounds are one ``clamp`` node. Tensor bounds pick, per element, the bound or the
     input as torch's clamp_backward_min_max sends the gradient: to ``max`` where the input is
     above it (or ``min`` is above ``max``), to ``min`` where the input is below it, to the input
-    otherwise, ties included (maximum/minimum would split a tie); a NaN bound gives NaN."""
+    otherwise, ties included (maximum/minimum would split a tie); a NaN bound gives NaN and no
+    gradient to anyone (torch's masks are all false there)."""
     if min is None and max is None:
         raise err(RuntimeError, "torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -226,12 +293,14 @@ def clamp(input, min=None, max=None) -> Tensor:
         hi = bounds.pop(0) if max is not None else None
         out = x
         if lo is not None:
-            out = where(logical_or(lt(x, lo), isnan(lo)), lo, out)
+            out = where(lt(x, lo), lo, out)
         if hi is not None:
-            above = logical_or(gt(x, hi), isnan(hi))
+            above = gt(x, hi)
             if lo is not None:
                 above = logical_or(above, gt(lo, hi))
             out = where(above, hi, out)
+        for bound in (b for b in (lo, hi) if b is not None):
+            out = where(isnan(bound), apply(E.detach, [bound]), out)
         return out
     (x,) = promote(input, *[b for b in (min, max) if b is not None])[:1]
     return apply(E.clamp, [x], E.ClampAttrs(None if min is None else float(min),
@@ -386,7 +455,15 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
-    """input + value * tensor1 / tensor2, in torch's CPU order: (value * tensor1) / tensor2."""
+    """input + value * tensor1 / tensor2, in torch's CPU order: (value * tensor1) / tensor2.
+    torch refuses two integer (or bool) divisors, whose meaning changed from floor to true division."""
+    if all(isinstance(t, Tensor) and not t.dtype.is_floating_point for t in (tensor1, tensor2)):
+        raise err(RuntimeError, "Integer division with addcdiv is no longer supported, and in a future  release "
+                  "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                  "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer "
+                  "inputs and as (input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior "
+                  "is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes. "
+                  f"(inputs: {tensor1._type}, {tensor2._type})")
     input, tensor1, tensor2 = _common(input, tensor1, tensor2)
     scaled = tensor1 if value == 1 else mul(tensor1, value)
     return add(input, div(scaled, tensor2))

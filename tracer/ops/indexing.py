@@ -224,10 +224,11 @@ def setitem(x, index, value) -> None:
 
 
 def _slice_assign(x, items, value):
-    starts, ends, steps, kept = [], [], [], []
+    starts, ends, steps, kept = [], [], [], []  # kept: the indexed view's shape, a None's dim included
     axis = 0
     for i in items:
         if i is None:
+            kept.append(1)
             continue
         size = x.shape[axis]
         if isinstance(i, slice):
@@ -245,8 +246,15 @@ def _slice_assign(x, items, value):
         axis += 1
     region = S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps))
     full = S.slice_shape(x.shape, region)
-    src = reshape(expand(value, kept) if kept else value.reshape(()), full)
+    src = reshape(expand(_drop_leading_ones(value), kept), full)
     return apply(S.slice_update, [x, src], region)
+
+
+def _drop_leading_ones(value) -> Tensor:
+    """The value without its leading size-1 dims, as torch's ``x[i] = v`` views it before
+    broadcasting it to the indexed shape (so ``x[None] = v`` of a 1-d ``x`` takes a [1, n] ``v``)."""
+    lead = next((k for k, n in enumerate(value.shape) if n != 1), value.dim())
+    return reshape(value, tuple(value.shape[lead:])) if lead else value
 
 
 def _scatter_assign(x, items, value):
@@ -254,7 +262,7 @@ def _scatter_assign(x, items, value):
     specialised to them); for repeated positions the last write wins, as on torch's CPU."""
     positions = to_tensor(np.arange(x.numel(), dtype=np.int64).reshape(tuple(x.shape)))
     pos = getitem(positions, tuple(items))
-    src = reshape(expand(value, pos.shape), -1)
+    src = reshape(expand(_drop_leading_ones(value), pos.shape), -1)
     flat = pos._value.reshape(-1)
     _, first_from_end = np.unique(flat[::-1], return_index=True)
     writer = np.sort(flat.size - 1 - first_from_end)
@@ -308,11 +316,16 @@ def where(condition, input=None, other=None) -> Tensor:
 
 
 def nonzero(input, *, as_tuple=False):
+    """A 0-d input counts as one element with no coordinates, as in torch: shape (1, 0) if it is
+    nonzero, (0, 0) if not; ``as_tuple`` gives one index tensor of shape (1,) or (0,)."""
     _specialise("nonzero()")
-    found = np.nonzero(input._value)
+    value = input._value
+    found = np.nonzero(np.atleast_1d(value))
     if as_tuple:
         return tuple(to_tensor(np.asarray(ix, dtype=np.int64)) for ix in found)
-    return to_tensor(np.stack(found, axis=1).astype(np.int64) if found else np.zeros((0, 0), np.int64))
+    if value.ndim == 0:
+        return to_tensor(np.zeros((len(found[0]), 0), np.int64))
+    return to_tensor(np.stack(found, axis=1).astype(np.int64))
 
 
 def argwhere(input):

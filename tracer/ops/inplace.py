@@ -93,7 +93,7 @@ def _binary_(fn):
 
 
 add_ = _binary_(ew.add)
-sub_ = _binary_(ew.sub)
+sub_ = _binary_(ew.public_sub)
 mul_ = _binary_(ew.mul)
 div_ = _binary_(ew.div)
 pow_ = _binary_(ew.pow)

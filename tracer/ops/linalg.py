@@ -1,9 +1,10 @@
 """Matrix products with torch's rank rules and checks."""
 from __future__ import annotations
 
+from ir import dtypes
 from ir.ops import linalg as L
 from tracer.core.dispatch import apply
-from tracer.core.errors import cpp_type_name, err
+from tracer.core.errors import cpp_type_name, err, scalar_type_name
 from tracer.ops import elementwise as ew
 from tracer.ops._util import promote
 from tracer.core.tensor import Tensor
@@ -17,9 +18,7 @@ def product(input, other, op: str) -> Tensor:
     """torch.matmul, its errors naming ``op``, the function the user called (mm, bmm, linear). As
     torch's, the operands must have one dtype (no promotion)."""
     if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype != other.dtype:
-        raise err(RuntimeError, f"{op}: expected m1 and m2 to have the same dtype, but got: "
-                  f"{cpp_type_name(input.dtype)} != {cpp_type_name(other.dtype)} "
-                  f"(inputs: {input._type}, {other._type})")
+        raise err(RuntimeError, f"{op}: {_dtype_mismatch(input, other, op)} (inputs: {input._type}, {other._type})")
     a, b = promote(input, other)
     if op != "matmul":  # the ir rule's message would name matmul
         if a.dim() == 0 or b.dim() == 0:
@@ -28,7 +27,35 @@ def product(input, other, op: str) -> Tensor:
         if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
             raise err(RuntimeError, f"{op}: mat1 and mat2 shapes cannot be multiplied ({_as_matrix(a)} and "
                       f"{_as_matrix(b, column=True)}) (inputs: {a._type}, {b._type})")
+    if a.dtype == dtypes.bool_ and a.dim() > 0 and b.dim() > 0:  # NumPy's bool matmul is a logical one
+        raise err(NotImplementedError, f"\"{_kernel(a, b, op)}\" not implemented for 'Bool' "
+                  f"(inputs: {a._type}, {b._type})")
     return apply(L.matmul, [a, b])
+
+
+def _kernel(a, b, op: str) -> str:
+    """The CPU kernel torch's matmul reaches for these ranks, which its dtype errors name."""
+    if op == "dot" or (op == "matmul" and a.dim() == 1 and b.dim() == 1):
+        return "dot"
+    if op == "mv" or (op == "matmul" and a.dim() >= 2 and b.dim() == 1):
+        return "addmv_impl_cpu"
+    if op == "bmm" or (op == "matmul" and b.dim() >= 3):
+        return "bmm"
+    return "addmm_impl_cpu_"
+
+
+def _dtype_mismatch(a, b, op: str) -> str:
+    """torch's message for operands of two dtypes, which depends on the kernel that matmul's
+    ranks reach (a batch times a matrix is folded into one mm)."""
+    x, y = scalar_type_name(a.dtype), scalar_type_name(b.dtype)
+    kernel = _kernel(a, b, op)
+    if kernel == "dot":
+        return f"expected both vectors to have same dtype, but found {x} and {y}"
+    if kernel == "addmv_impl_cpu":
+        return f"addmv input tensors must have the same dtype, but got {y}, {x}, and {y}"
+    if kernel == "bmm":
+        return f"expected scalar type {x} but found {y} (the operands must have the same dtype)"
+    return f"expected m1 and m2 to have the same dtype, but got: {cpp_type_name(a.dtype)} != {cpp_type_name(b.dtype)}"
 
 
 def _as_matrix(t, column: bool = False) -> str:
@@ -60,12 +87,19 @@ def bmm(input, mat2) -> Tensor:
 
 def mv(input, vec) -> Tensor:
     _need("mv", input, 2), _need("mv", vec, 1)
+    _same_dtype(input, vec, "mv")
     return matmul(input, vec)
 
 
 def dot(input, other) -> Tensor:
     _need("dot", input, 1), _need("dot", other, 1)
+    _same_dtype(input, other, "dot")
     return matmul(input, other)
+
+
+def _same_dtype(a, b, op: str) -> None:
+    if a.dtype != b.dtype:
+        raise err(RuntimeError, f"{op}: {_dtype_mismatch(a, b, op)} (inputs: {a._type}, {b._type})")
 
 
 def outer(input, vec2) -> Tensor:
@@ -79,6 +113,12 @@ def outer(input, vec2) -> Tensor:
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+    """beta * input + alpha * mat1 @ mat2; as torch's, all three in one dtype (``input`` is checked first)."""
+    for name, t in (("self", input), ("mat1", mat1)):
+        if isinstance(t, Tensor) and t.dtype != mat2.dtype:
+            raise err(RuntimeError, f"addmm: {name} and mat2 must have the same dtype, but got "
+                      f"{scalar_type_name(t.dtype)} and {scalar_type_name(mat2.dtype)} "
+                      f"(inputs: {input._type}, {mat1._type}, {mat2._type})")
     prod = mm(mat1, mat2)
     prod = prod if alpha == 1 else prod * alpha
     return prod + (input if beta == 1 else input * beta)

@@ -72,8 +72,8 @@ def _data_set(self, value):
 
 Tensor.__add__ = ew.add
 Tensor.__radd__ = _reflected(ew.add)
-Tensor.__sub__ = ew.sub
-Tensor.__rsub__ = _reflected(ew.sub)
+Tensor.sub = Tensor.__sub__ = ew.public_sub
+Tensor.__rsub__ = _reflected(ew.public_sub)
 Tensor.__mul__ = ew.mul
 Tensor.__rmul__ = _reflected(ew.mul)
 Tensor.__truediv__ = ew.div

@@ -2,12 +2,14 @@
 logsumexp, softmax and log_softmax (compositions, stabilised by a detached max)."""
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 from ir import dtypes
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
 from ir.ops import reduce as R
+from tracer.core import tracing
 from tracer.core.dispatch import apply
 from tracer.core.errors import err, scalar_type_name
 from tracer.ops import elementwise as ew
@@ -66,12 +68,34 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None) -> Te
         dim, unbiased = None, dim
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    if not input.dtype.is_floating_point:
-        raise err(RuntimeError, f"std and var only support floating point and complex dtypes (input: {input._type})")
+    _need_floating(input, "std and var")
     x = input
     centred = ew.sub(x, mean(x, dim, keepdim=True))
     dof = ew.clamp(ew.sub(_count(x, dim), float(correction)), min=0.0)
-    return ew.div(sum(ew.mul(centred, centred), dim, keepdim), dof)
+    out = ew.div(sum(ew.mul(centred, centred), dim, keepdim), dof)
+    n = math.prod(x.shape[a] for a in norm_dims(dim, x.dim(), "var"))
+    return _no_dof_gradient(x, out, dim, keepdim, n - correction) if n - correction <= 0 else out
+
+
+def _no_dof_gradient(x, out, dim, keepdim, dof) -> Tensor:
+    """``out`` (correction >= N: inf, or nan where every x is its mean) with torch's gradient:
+    over all dims grad * (nan where x == mean, else inf), over given dims 2 / dof * grad * (x - mean)
+    (+-inf when dof is 0). Differentiated as composed, inf - inf through the mean makes it nan.
+    The value is detached; a zero-valued term carries the gradient: ``y = x - detach(x)`` is 0
+    with gradient 1, and ``sqrt(y)`` is 0 with gradient inf. (dof is fixed by the traced shape.)"""
+    m = _detached(mean(x, dim, keepdim=True))
+    y = ew.sub(x, _detached(x))
+    if dim is None or x.dim() == 0:
+        carrier, w = ew.sqrt(y), ew.where(ew.eq(x, m), scalar(0.0, x.dtype), scalar(1.0, x.dtype))
+    elif dof == 0:
+        carrier, w = ew.sqrt(y), ew.sub(x, m)
+    else:
+        carrier, w = y, ew.mul(ew.sub(x, m), 2.0 / dof)
+    return ew.add(_detached(out), sum(ew.mul(carrier, _detached(w)), dim, keepdim))
+
+
+def _detached(t) -> Tensor:
+    return apply(E.detach, [t])
 
 
 @numpy_names
@@ -88,27 +112,47 @@ def _sqrt_zero_grad_at_zero(v) -> Tensor:
     return ew.where(zero, scalar(0.0, v.dtype), root)
 
 
+def _need_floating(input, op: str) -> None:
+    if not input.dtype.is_floating_point:
+        raise err(RuntimeError, f"{op} only support floating point and complex dtypes (input: {input._type})")
+
+
 @numpy_names
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _need_floating(input, "var_mean")
     return var(input, dim, unbiased, keepdim, correction=correction), mean(to_float(input), dim, keepdim)
 
 
 @numpy_names
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    _need_floating(input, "std_mean")
     return std(input, dim, unbiased, keepdim, correction=correction), mean(to_float(input), dim, keepdim)
+
+
+def _need_elements(x, name):
+    """An extremum of no elements has no value: torch asks for a dim (whose empty result is fine)."""
+    if x.numel() == 0:
+        raise err(RuntimeError, f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                  f"Specify the reduction dim with the 'dim' argument. (input: {x._type})")
 
 
 @numpy_names
 def amax(input, dim=(), keepdim=False) -> Tensor:
+    if dim in ((), None):
+        _need_elements(input, "amax")
     return _reduce(R.amax, input, dim if dim != () else None, keepdim)
 
 
 @numpy_names
 def amin(input, dim=(), keepdim=False) -> Tensor:
+    if dim in ((), None):
+        _need_elements(input, "amin")
     return _reduce(R.amin, input, dim if dim != () else None, keepdim)
 
 
 def _arg(op, x, d, keepdim) -> Tensor:
+    if x.dtype == dtypes.bool_:  # torch's kernels refuse it (max(dim) of bool, with its indices, is fine)
+        raise err(RuntimeError, f"{op.name}(): does not support bool input (input: {x._type})")
     if d is None:
         flat = x.reshape(-1)
         out = apply(op, [flat], R.ArgAttrs(0, False))
@@ -129,6 +173,9 @@ def argmin(input, dim=None, keepdim=False) -> Tensor:
 def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
     """max()/min(): whole tensor, elementwise against another tensor, or (values, indices) over a dim."""
     if dim_or_other is None:
+        _need_elements(input, arg.name[3:])
+        if input.dtype.is_floating_point and (input.requires_grad or tracing.current() is not None):
+            return _nan_aware_full(full, input)
         return full(input)
     if isinstance(dim_or_other, Tensor):
         return pairwise(input, dim_or_other)
@@ -140,6 +187,18 @@ def _extremum(full, pairwise, arg, input, dim_or_other, keepdim):
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     return values_indices(values, idx)
+
+
+def _nan_aware_full(full, x) -> Tensor:
+    """Whole-tensor max()/min() with torch's gradient when x holds NaN: the result is NaN and
+    torch hands g / (number of NaNs) to each NaN (evenly_distribute_backward), where amax's
+    rule (g / ties at the extremum) would give NaN everywhere. Without NaNs this is amax."""
+    n = ew.isnan(x)
+    fill = scalar(-math.inf if full is amax else math.inf, x.dtype)
+    plain = full(ew.where(n, fill, x))
+    count = sum(n)
+    nan_mean = ew.div(sum(ew.where(n, x, scalar(0.0, x.dtype))), ew.clamp_min(cast(count, x.dtype), 1))
+    return ew.where(ew.gt(count, 0), nan_mean, plain)
 
 
 @numpy_names
@@ -155,7 +214,10 @@ def min(input, dim=None, keepdim=False):
 def _shift(x, d):
     """The max over ``d`` (kept), detached: a stabiliser that does not change the result. An
     infinite max (a row holding +inf, or only -inf: a fully masked attention row) shifts by 0,
-    as torch does, so the result is +inf/-inf instead of inf - inf = nan."""
+    as torch does, so the result is +inf/-inf instead of inf - inf = nan. An empty ``d`` has no
+    max (amax rejects it) and needs no shift: its sum of exps is 0, so the result is -inf, as torch's."""
+    if 0 in [x.shape[a] for a in norm_dims(d, x.dim(), "logsumexp")]:
+        return scalar(0.0, x.dtype)
     m = apply(E.detach, [amax(x, d, keepdim=True)])
     return ew.where(ew.isinf(m), scalar(0.0, m.dtype), m)
 

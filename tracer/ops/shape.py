@@ -309,6 +309,8 @@ def chunk(input, chunks, dim=0):
     d = norm_dim(dim, input.dim(), "chunk")
     if chunks <= 0:
         raise op_err(RuntimeError, "chunk", f"chunk expects `chunks` to be greater than 0, got: {chunks}", input)
+    if input.shape[d] == 0:  # torch keeps the count here: `chunks` empty pieces, not split's one
+        return split(input, [0] * chunks, d)
     size = -(-input.shape[d] // chunks)
     return split(input, max(size, 1), d)
 
