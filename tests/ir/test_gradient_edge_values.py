@@ -38,6 +38,8 @@ CASES = {
     "fmod by zero and inf": (lambda x, y: torch.fmod(x, y), [[1.0, -2.5, 3.0, INF, 7.5], [0.0, INF, -INF, 2.0, 2.0]]),
     "rsqrt at signed zeros": (lambda x: x.rsqrt(), [[0.0, -0.0, 4.0, INF]]),
     "clamp with a nan bound": (lambda x, lo: torch.clamp(x, min=lo), [[1.0, -2.0, 3.0], [NAN, 0.0, NAN]]),
+    "clamp of nan by tensor bounds": (lambda x, lo, hi: torch.clamp(x, lo, hi) + torch.clamp(x, max=hi) * 2,
+                                      [[NAN, -2.0, 3.0, NAN], [0.0, 0.0, 0.0, NAN], [2.0, 2.0, 2.0, 1.0]]),
 }
 
 

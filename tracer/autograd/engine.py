@@ -80,9 +80,10 @@ def _check_saved(reads, needed) -> None:
                 continue
             if forward.meta is not None and forward.meta.cloned is n:
                 continue
+            made = "" if not n.inputs else f", which is output 0 of {n.op.name.capitalize()}Backward"
             raise err(RuntimeError, "one of the variables needed for gradient computation has been modified "
-                      f"by an inplace operation: [{n.type}], which is output 0 of {n.op.name.capitalize()}"
-                      f"Backward, is at version {meta.vc[0]}; expected version {meta.version} instead. Hint: "
+                      f"by an inplace operation: [{n.type}]{made}, is at version {meta.vc[0]}; expected version "
+                      f"{meta.version} instead. Hint: "
                       "the in-place change happened after this value was recorded"
                       + (f" at {n.source}" if n.source else "") + ".")
 
@@ -212,7 +213,8 @@ def _leaves(nodes) -> list:
         if meta is None:
             continue
         leaf = meta.leaf
-        if (leaf is not None and leaf._requires_grad and leaf._node is n) or meta.retain is not None:
+        if (leaf is not None and leaf._requires_grad and (leaf._node is n or tracing.current() is None)) \
+                or meta.retain is not None:
             wrt.append(n)
     return wrt
 

@@ -14,7 +14,7 @@ from ir.ops import elementwise as E
 from ir.ops import source
 from ir.ops.base import NO_ATTRS
 from ir.ops.source import ConstAttrs, InputAttrs
-from tracer.core import tracing
+from tracer.core import tensor_state, tracing
 from tracer.core.source import user_source
 from tracer.core.grad_mode import _ENABLED
 from tracer.core.tensor import Tensor
@@ -75,10 +75,11 @@ def eager_node(t):
         t._own_node = node
         return node
     node = t._const_node  # one constant node per tensor and array: y in a chain of x + y records once
-    if node is not None and node.value is t._value:
+    if node is not None and node.value is t._value and node.meta.version == t._vc[0]:
         return node
     node = t._const_node = _const(t)
     node.value = t._value
+    node.meta = tracing.NodeMeta(t._vc, False)  # a backward that saved it checks its version, as torch's
     return node
 
 
@@ -86,6 +87,9 @@ def _record(op, inputs, attrs, state, requires) -> Tensor:
     """The recording path: the node is built from the tensors' types (the shape rule's answer
     is cached) and run on its kernel as the interpreter would."""
     src = user_source()
+    if requires and state is None:
+        for t in inputs:
+            tensor_state.check_piece(t)
     nodes = [state.node_of(t) if state is not None else eager_node(t) for t in inputs]
     try:
         type_ = infer_cached(op, tuple(t._type for t in inputs), attrs)

@@ -127,17 +127,18 @@ class TraceState:
     def lift(self, t, name: str | None = None, kind: str | None = None):
         name = name or self.names.get(id(t))
         made_here = t._born == self.id and kind is None
+        value = t._value
         if made_here or not (kind or t._requires_grad or self.lift_all):
-            # An array shared with other holders (tensor_state.is_shared) may be written in place later:
-            # the graph keeps the value it saw.
-            value = t._value.copy() if "_shared" in t.__dict__ else t._value
+            # The graph keeps the value it saw: the array may be shared later (a view taken in the
+            # trace) and written in place through it.
+            value = t._value.copy()
             node = self.graph.add(source.constant, (), ConstAttrs(value))
         else:
             kind = kind or ("param" if t._requires_grad else "state")
             name = self._unique(name or kind)
             node = self.graph.add(source.input_, (), InputAttrs(name, t.shape, t.dtype, kind))
             self.lifted.append((t, node))
-        node.value = t._value
+        node.value = value
         node.meta = NodeMeta(t._vc, t._requires_grad, leaf=t if t._requires_grad else None)
         if t._born == self.id:
             self._saved.append((t, t._own_node, t._vc[0]))

@@ -188,7 +188,7 @@ def rsub(input, other, *, alpha=1) -> Tensor:
 
 
 unsafe_chunk = sh.chunk
-unsafe_split = sh.split
+unsafe_split = sh.unsafe_split
 
 
 def fill_diagonal_(self, fill_value, wrap=False) -> Tensor:

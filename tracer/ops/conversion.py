@@ -128,12 +128,15 @@ def clone(self, *, memory_format=None) -> Tensor:
 
 def detach(self) -> Tensor:
     """The same value, cut from the graph (a ``detach`` node inside a trace)."""
+    return tensor_state.make_view(_detached(self), self, _same, _detached, differentiable=False)
+
+
+def _detached(self) -> Tensor:
     if tracing.current() is not None:
         out = apply(E.detach, [self])
         tensor_state.stop_gradient(out)
-    else:
-        out = Tensor._make(self._value, self._type)
-    return tensor_state.make_view(out, self, _same, differentiable=False)
+        return out
+    return Tensor._make(self._value, self._type)
 
 
 def _same(view) -> Tensor:

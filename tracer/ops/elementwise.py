@@ -283,8 +283,8 @@ def clamp(input, min=None, max=None) -> Tensor:
     """Scalar bounds are one ``clamp`` node. Tensor bounds pick, per element, the bound or the
     input as torch's clamp_backward_min_max sends the gradient: to ``max`` where the input is
     above it (or ``min`` is above ``max``), to ``min`` where the input is below it, to the input
-    otherwise, ties included (maximum/minimum would split a tie); a NaN bound gives NaN and no
-    gradient to anyone (torch's masks are all false there)."""
+    otherwise, ties included (maximum/minimum would split a tie); a NaN bound or a NaN input gives
+    NaN and no gradient to anyone (torch's masks are all false there)."""
     if min is None and max is None:
         raise err(RuntimeError, "torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -299,8 +299,8 @@ def clamp(input, min=None, max=None) -> Tensor:
             if lo is not None:
                 above = logical_or(above, gt(lo, hi))
             out = where(above, hi, out)
-        for bound in (b for b in (lo, hi) if b is not None):
-            out = where(isnan(bound), apply(E.detach, [bound]), out)
+        for held in (b for b in (lo, hi, x) if b is not None):
+            out = where(isnan(held), apply(E.detach, [held]), out)
         return out
     (x,) = promote(input, *[b for b in (min, max) if b is not None])[:1]
     return apply(E.clamp, [x], E.ClampAttrs(None if min is None else float(min),

@@ -43,11 +43,14 @@ def slice_dim(x, d, start, end, step) -> Tensor:
     return slice_region(x, starts, ends, steps)
 
 
-def slice_region(x, starts, ends, steps) -> Tensor:
-    if list(starts) == [0] * x.dim() and list(ends) == list(x.shape) and list(steps) == [1] * x.dim():
+def slice_region(x, starts, ends, steps, whole_is_self: bool = True) -> Tensor:
+    """``x[starts:ends:steps]``, a view; the whole of ``x`` is ``x`` itself unless a new tensor is
+    asked for (a split's pieces are new tensors in torch, even the only one)."""
+    if whole_is_self and list(starts) == [0] * x.dim() and list(ends) == list(x.shape) and list(steps) == [1] * x.dim():
         return x
     attrs = S.SliceAttrs(tuple(starts), tuple(ends), tuple(steps))
-    return tensor_state.make_view(apply(S.slice_, [x], attrs), x, lambda v: apply(S.slice_update, [x, v], attrs))
+    return tensor_state.make_view(apply(S.slice_, [x], attrs), x, lambda v: apply(S.slice_update, [x, v], attrs),
+                                  lambda b: apply(S.slice_, [b], attrs))
 
 
 def reshape(input, *shape) -> Tensor:
@@ -62,9 +65,9 @@ def _reshape(input, shape, op) -> Tensor:
     new = _resolve(shape, input, op)
     if new == tuple(input.shape):
         return input
-    old = S.ShapeAttrs(tuple(input.shape))
-    return tensor_state.make_view(apply(S.reshape, [input], S.ShapeAttrs(new)), input,
-                                  lambda v: apply(S.reshape, [v], old))
+    old, attrs = S.ShapeAttrs(tuple(input.shape)), S.ShapeAttrs(new)
+    return tensor_state.make_view(apply(S.reshape, [input], attrs), input,
+                                  lambda v: apply(S.reshape, [v], old), lambda b: apply(S.reshape, [b], attrs))
 
 
 
@@ -123,9 +126,9 @@ def permute(input, *dims) -> Tensor:
                      f"{input.dim()} dims of the input", input)
     if perm == tuple(range(input.dim())):
         return input
-    inverse = S.PermuteAttrs(tuple(sorted(range(len(perm)), key=perm.__getitem__)))
-    return tensor_state.make_view(apply(S.permute, [input], S.PermuteAttrs(perm)), input,
-                                  lambda v: apply(S.permute, [v], inverse))
+    inverse, attrs = S.PermuteAttrs(tuple(sorted(range(len(perm)), key=perm.__getitem__))), S.PermuteAttrs(perm)
+    return tensor_state.make_view(apply(S.permute, [input], attrs), input,
+                                  lambda v: apply(S.permute, [v], inverse), lambda b: apply(S.permute, [b], attrs))
 
 
 def transpose(input, dim0, dim1) -> Tensor:
@@ -185,7 +188,8 @@ def expand(input, *sizes) -> Tensor:
     target = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     if target == tuple(input.shape):
         return input
-    return tensor_state.make_view(apply(S.expand, [input], S.ShapeAttrs(target)), input, None)
+    attrs = S.ShapeAttrs(target)
+    return tensor_state.make_view(apply(S.expand, [input], attrs), input, None, lambda b: apply(S.expand, [b], attrs))
 
 
 def expand_as(input, other) -> Tensor:
@@ -282,6 +286,13 @@ def narrow(input, dim, start, length) -> Tensor:
 
 
 def split(tensor, split_size_or_sections, dim=0):
+    """Pieces along ``dim`` (views). As torch's, they refuse in-place writes while grad is on
+    when ``tensor`` requires grad (``unsafe_split`` allows them)."""
+    name = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    return tensor_state.multi_output_views(unsafe_split(tensor, split_size_or_sections, dim), tensor, name)
+
+
+def unsafe_split(tensor, split_size_or_sections, dim=0):
     d = norm_dim(dim, tensor.dim(), "split")
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -299,7 +310,9 @@ def split(tensor, split_size_or_sections, dim=0):
                          f"tensor's size at dimension {d}), but got split_sizes={sections}", tensor)
     out, start = [], 0
     for s in sections:
-        out.append(slice_dim(tensor, d, start, start + s, 1))
+        starts, ends = [0] * tensor.dim(), list(tensor.shape)
+        starts[d], ends[d] = start, start + s
+        out.append(slice_region(tensor, starts, ends, [1] * tensor.dim(), whole_is_self=False))
         start += s
     return tuple(out)
 
@@ -310,12 +323,14 @@ def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise op_err(RuntimeError, "chunk", f"chunk expects `chunks` to be greater than 0, got: {chunks}", input)
     if input.shape[d] == 0:  # torch keeps the count here: `chunks` empty pieces, not split's one
-        return split(input, [0] * chunks, d)
-    size = -(-input.shape[d] // chunks)
-    return split(input, max(size, 1), d)
+        pieces = unsafe_split(input, [0] * chunks, d)
+    else:
+        pieces = unsafe_split(input, max(-(-input.shape[d] // chunks), 1), d)
+    return tensor_state.multi_output_views(pieces, input, "Split")
 
 
 @numpy_names
 def unbind(input, dim=0):
     d = norm_dim(dim, input.dim(), "unbind")
-    return tuple(squeeze(x, d) for x in split(input, 1, d))
+    pieces = tuple(squeeze(x, d) for x in unsafe_split(input, 1, d))
+    return tensor_state.multi_output_views(pieces, input, "Unbind")

@@ -103,8 +103,10 @@ def unfold(self, dimension, size, step) -> Tensor:
     if size < 0:
         raise err(RuntimeError, f"size is {size} but must be >= 0")
     pos = _windows(n, size, step)
-    taken = ix.index_select(self, d, to_tensor(pos.reshape(-1)))
-    out = sh.movedim(sh.unflatten(taken, d, pos.shape), d + 1, -1)
+    def windows(base):
+        taken = ix.index_select(base, d, to_tensor(pos.reshape(-1)))
+        return sh.movedim(sh.unflatten(taken, d, pos.shape), d + 1, -1)
+    out = windows(self)
     a = self._value
     shape = a.shape[:d] + (pos.shape[0],) + a.shape[d + 1:] + (size,)
     strides = a.strides[:d] + (a.strides[d] * step,) + a.strides[d + 1:] + (a.strides[d],)
@@ -114,7 +116,7 @@ def unfold(self, dimension, size, step) -> Tensor:
     def undo(v):
         merged = sh.movedim(v, -1, d + 1).flatten(d, d + 1)
         return index_copy(self, d, to_tensor(flat), merged)
-    return tensor_state.strided_view(out, self, window, undo)
+    return tensor_state.strided_view(out, self, window, undo, windows)
 
 
 def _repeats_tensor(repeats, n, op="repeat_interleave"):
@@ -193,7 +195,8 @@ def split_with_sizes(input, split_sizes, dim=0):
     return sh.split(input, list(split_sizes), dim)
 
 
-unsafe_split_with_sizes = split_with_sizes
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    return sh.unsafe_split(input, list(split_sizes), dim)
 
 
 def fliplr(input) -> Tensor:
