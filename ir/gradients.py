@@ -234,6 +234,12 @@ def _slice_attrs(out):
 
 
 def _slice(g, out, x):
+    """g put back where the slice took it from, zeros elsewhere: for unit steps one zero pad
+    (a scatter into zeros lowers to ScatterND, which onnxruntime runs an index at a time)."""
+    a = out.attrs
+    if all(st == 1 for st in a.steps) and all(e >= s for s, e in zip(a.starts, a.ends)):
+        pads = tuple(a.starts) + tuple(d - e for d, e in zip(x.shape, a.ends))
+        return _emit(S.pad, g, pads=pads, value=0.0)
     return zeros_like(x, g.dtype).slice_update(g, **_slice_attrs(out))
 
 
@@ -264,6 +270,9 @@ def _matmul(g, out, x, y):
     y2 = y.reshape(y.shape + (1,)) if y.rank == 1 else y
     g2 = g.reshape(L.matmul_shape((x2.type, y2.type)))
     gx = (g2 @ y2.mT).sum_to(x2.shape).reshape(x.shape)
+    if y2.rank == 2 and x2.rank > 2:  # a Linear over a sequence: one matmul over all rows, not a batch then a sum
+        rows, (k, n) = math.prod(x2.shape[:-1]), y2.shape
+        return gx, (x2.reshape((rows, k)).mT @ g2.reshape((rows, n))).reshape(y.shape)
     gy = (x2.mT @ g2).sum_to(y2.shape).reshape(y.shape)
     return gx, gy
 

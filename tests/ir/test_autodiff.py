@@ -162,3 +162,31 @@ def test_prod_gradient_at_zeros_is_the_product_of_the_others(values, dim, twice)
     graph = torch.trace(lambda x: (x.prod() if dim is None else x.prod(dim)).sum() * 1.5, torch.tensor(values))
     combined = ir.grad(graph, wrt=[graph.input_names[0]])
     np.testing.assert_array_equal(bnp.run(combined, np.asarray(values, np.float32))[1], want[0])
+
+
+def _backward_ops(g):
+    return [n.op.name for n in g.nodes if n.phase == ir.BACKWARD]
+
+
+def test_a_unit_step_slices_gradient_is_one_pad_and_a_strided_one_scatters():
+    """A pad, not a scatter into zeros (ScatterND on onnxruntime writes an index at a time);
+    both equal torch's gradient, zeros where the slice did not reach."""
+    x = torch.arange(12.0).reshape(3, 4)
+    for fn, pad, want in [(lambda t: t[1:, 1:3], True, [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0]]),
+                          (lambda t: t[:, ::2], False, [[1, 0, 1, 0]] * 3),
+                          (lambda t: t[2:1], True, [[0] * 4] * 3)]:  # empty
+        g = ir.grad(torch.trace(lambda t: fn(t).sum(), x), wrt=["t"])
+        ops = _backward_ops(g)
+        assert ("pad" in ops, "slice_update" in ops) == (pad, not pad), ops
+        assert bnp.run(g, x.numpy())[1].tolist() == want
+
+
+def test_a_linear_over_a_sequence_has_one_weight_gradient_matmul_and_no_batch_sum():
+    """x (B, T, K) @ w (K, N): dw is one (K, B*T) @ (B*T, N) matmul, equal to the batched form."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
+    g = ir.grad(torch.trace(lambda x, w: (x @ w).sum(), torch.tensor(x), torch.tensor(w)), wrt=["x", "w"])
+    assert _backward_ops(g).count("reduce_sum") + _backward_ops(g).count("sum") == 0, _backward_ops(g)
+    _, dx, dw = bnp.run(g, x, w)
+    np.testing.assert_allclose(dw, np.einsum("btk,btn->kn", x, np.ones((2, 3, 5))), rtol=1e-12)
+    np.testing.assert_allclose(dx, np.ones((2, 3, 5)) @ w.T, rtol=1e-12)
