@@ -482,3 +482,17 @@ def test_a_model_of_the_new_layers_trains_compiled_as_torch(backend):
     assert compiled.trace_count == 2  # the first call creates the optimizer's momentum: a new signature
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-3, atol=1e-4, err_msg=name)
+
+
+def test_a_parameter_shares_storage_with_the_tensor_it_wraps_as_torch():
+    """nn.Parameter(t) is t's storage: an optimizer step or an in-place write on either shows in
+    the other and in a NumPy array under t (from_numpy), in torch's numbers."""
+    for m in (tracer, torch):
+        arr = np.ones(3, np.float32)
+        t = m.from_numpy(arr)
+        p = m.nn.Parameter(t)
+        (p * p).sum().backward()
+        m.optim.SGD([p], lr=0.25).step()
+        with m.no_grad():
+            t.add_(1)
+        assert arr.tolist() == [1.5, 1.5, 1.5] and p.tolist() == [1.5, 1.5, 1.5], m.__name__

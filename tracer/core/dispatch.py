@@ -4,6 +4,8 @@ one implementation of every op.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from backends.numpy import KERNELS, run_node
@@ -27,15 +29,74 @@ def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
     differentiable and the result has a floating-point dtype (``x > 0``, ``x.argmax()`` and
     ``x.long()`` never do, nor does anything computed only from them)."""
     state = tracing._TRACE.get()
-    requires = op.differentiable and _ENABLED.get() and any(t._requires_grad for t in inputs)
+    requires = False
+    for t in inputs:
+        if t._requires_grad:
+            requires = op.differentiable and _ENABLED.get()
+            break
     if state is None and not requires:
         return _eager(op, inputs, attrs)
     return _record(op, inputs, attrs, state, requires)
 
 
+#: Eager plans of attribute-free unary and binary ops: (op, id of each input's type) -> (the
+#: input types, the kernel, result type, result NumPy dtype). A result's type
+#: is the shape rule's cached object, so the next op of a chain meets the same type object and
+#: skips hashing types; a plan holds its types, so their ids stay theirs while it lives.
+_PLANS: dict = {}
+_PLANS_LIMIT = 1 << 12
+
+
 def _eager(op, inputs, attrs) -> Tensor:
     """The fast path: shape rule, kernel, result check; no node, no source lookup until an
     error needs them (then the run policy's error, as the interpreter raises it)."""
+    if attrs is NO_ATTRS:
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            ta, tb = a._type, b._type
+            plan = _PLANS.get((op, id(ta), id(tb)))
+            if plan is not None and plan[0] is ta and plan[1] is tb:
+                try:
+                    value = plan[2](a._value, b._value)
+                except WRAPPED:
+                    return _eager_planless(op, inputs, attrs)
+                type_ = plan[3]
+                if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
+                    return Tensor._make_eager(value, type_)
+                return _eager_planless(op, inputs, attrs)
+            return _plan(op, inputs, (op, id(ta), id(tb)), (ta, tb))
+        if n == 1:
+            a = inputs[0]
+            ta = a._type
+            plan = _PLANS.get((op, id(ta)))
+            if plan is not None and plan[0] is ta:
+                try:
+                    value = plan[2](a._value)
+                except WRAPPED:
+                    return _eager_planless(op, inputs, attrs)
+                type_ = plan[3]
+                if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
+                    return Tensor._make_eager(value, type_)
+                return _eager_planless(op, inputs, attrs)
+            return _plan(op, inputs, (op, id(ta)), (ta, ta))
+    return _eager_planless(op, inputs, attrs)
+
+
+def _plan(op, inputs, key, types) -> Tensor:
+    """The op run the general way, and its plan kept: the kernel with its empty attrs bound (the
+    kernel's own frame, not NumPy's function called from here, so NumPy's floating-point
+    warnings stay silenced as backends.numpy silences them)."""
+    out = _eager_planless(op, inputs, NO_ATTRS)
+    kernel = KERNELS[op]
+    if len(_PLANS) >= _PLANS_LIMIT:
+        _PLANS.clear()
+    _PLANS[key] = (*types, functools.partial(kernel, NO_ATTRS), out._type, out._type.dtype.np)
+    return out
+
+
+def _eager_planless(op, inputs, attrs) -> Tensor:
+    """The eager op without a plan: the cached shape rule, the kernel, the policy's checks."""
     try:
         type_ = infer_cached(op, tuple(t._type for t in inputs), attrs)
     except IRError as err:
@@ -87,32 +148,50 @@ def _record(op, inputs, attrs, state, requires) -> Tensor:
     """The recording path: the node is built from the tensors' types (the shape rule's answer
     is cached) and run on its kernel as the interpreter would."""
     src = user_source()
-    if requires and state is None:
+    if state is None:
+        nodes = []
         for t in inputs:
-            tensor_state.check_piece(t)
-    nodes = [state.node_of(t) if state is not None else eager_node(t) for t in inputs]
+            if requires and t.__dict__:
+                tensor_state.check_piece(t)
+            node = t._own_node
+            nodes.append(node if node is not None else eager_node(t))
+    else:
+        nodes = [state.node_of(t) for t in inputs]
     try:
-        type_ = infer_cached(op, tuple(t._type for t in inputs), attrs)
+        type_ = infer_cached(op, tuple([t._type for t in inputs]), attrs)
     except IRError as error:
         raise with_source(error, src) from None
     node = Node(op, nodes, attrs, type_, src)
     kernel = KERNELS.get(op)
+    values = [t._value for t in inputs]
     if kernel is None:
-        value = run_node(node, [t._value for t in inputs])  # a draw, or no kernel: the interpreter says so
+        value = run_node(node, values)  # a draw, or no kernel: the interpreter says so
     else:
         try:
-            value = kernel(attrs, *[t._value for t in inputs])
+            value = kernel(attrs, *values)
         except WRAPPED as error:
             raise kernel_error(node, error) from error
         if value.__class__ is not np.ndarray or value.dtype != type_.dtype.np or value.shape != type_.shape:
             value = check_result(node, value)
-    if requires and not node.type.dtype.is_floating_point:
+    if requires and not type_.dtype.is_floating_point:
         requires = False  # an integer or bool result (a cast to int64): no gradient flows through it
         if state is None:
-            return Tensor._make(value, node.type)
+            return Tensor._make(value, type_)
+    if state is None:  # attach's eager half, inline: this is every eager op of a training step
+        node.value = value
+        out = Tensor._make_eager(value, type_)
+        node.meta = tracing.NodeMeta(out._vc, requires)
+        out._own_node = node
+        out._requires_grad = requires
+        return out
     # A non-differentiable op stops gradients itself; a differentiable one whose result must not
     # require grad (no_grad, an integer result) is cut by a ``detach`` node in a trace.
-    cut = op.differentiable and any(t._requires_grad for t in inputs)
+    cut = False
+    if op.differentiable:
+        for t in inputs:
+            if t._requires_grad:
+                cut = True
+                break
     return attach(node, value, requires, state, cut)
 
 

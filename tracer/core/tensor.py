@@ -201,6 +201,21 @@ class Tensor:
         t._init(value, type_)
         return t
 
+    @classmethod
+    def _make_eager(cls, value: np.ndarray, type_: TensorType) -> "Tensor":
+        """``_make`` for a result computed outside any trace (dispatch's eager path)."""
+        t = object.__new__(cls)
+        t._value = value
+        t._type = type_
+        t._own_node = None
+        t._requires_grad = False
+        t._grad = None
+        t._vc = [0]
+        t._retains_grad = False
+        t._born = None
+        t._const_node = None
+        return t
+
     @staticmethod
     def _wrap(value: np.ndarray) -> "Tensor":
         value = np.asarray(value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracer.core import tensor_state
 from tracer.core.tensor import Tensor
 from tracer.ops.creation import zeros
 
@@ -17,6 +18,9 @@ class Parameter(Tensor):
             value = data._value if isinstance(data, Tensor) else np.asarray(data)
         p = object.__new__(cls)
         p._init(value, Tensor._wrap(value)._type)
+        if isinstance(data, Tensor):  # p and data share storage, as torch's: a step on p shows in data
+            tensor_state.share(data)
+            tensor_state.share(p)
         if requires_grad:
             p.requires_grad_(True)
         return p

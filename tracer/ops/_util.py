@@ -24,7 +24,13 @@ def is_scalar(x) -> bool:
 
 def scalar(value, dtype) -> Tensor:
     """A 0-d tensor holding a Python number."""
-    return Tensor._make(np.asarray(value, dtype=dtype.np), TensorType((), dtype))
+    return Tensor._make(np.asarray(value, dtype=dtype.np), _scalar_type(dtype))
+
+
+@functools.cache
+def _scalar_type(dtype) -> TensorType:
+    """One 0-d type object per dtype, so ``x * 0.5`` in a loop meets dispatch's eager plan for it."""
+    return TensorType((), dtype)
 
 
 def py_number(x):

@@ -53,13 +53,15 @@ def _is_bool(x) -> bool:
 def _no_bool_subtraction(input, other) -> None:
     """torch refuses ``-`` with a bool operand (a Python bool counts): NumPy's bool - int would
     quietly compute, and ``1 - mask`` usually means ``~mask``."""
+    a, b = _is_bool(input), _is_bool(other)
+    if not (a or b):
+        return
     shown = ", ".join(str(x._type) if isinstance(x, Tensor) else repr(x) for x in (input, other))
-    if _is_bool(input) and _is_bool(other):
+    if a and b:
         raise err(RuntimeError, "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
                   f"`^` or `logical_xor()` operator instead. (inputs: {shown})")
-    if _is_bool(input) or _is_bool(other):
-        raise err(RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-                  f"trying to invert a mask, use the `~` or `logical_not()` operator instead. (inputs: {shown})")
+    raise err(RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+              f"trying to invert a mask, use the `~` or `logical_not()` operator instead. (inputs: {shown})")
 
 
 def _common(*xs):

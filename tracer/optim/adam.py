@@ -8,7 +8,15 @@ from __future__ import annotations
 from tracer.core.errors import err
 from tracer.ops.creation import tensor, zeros_like
 from tracer.ops.elementwise import maximum
+from tracer.optim import array_updates
 from tracer.optim.optimizer import Optimizer, bias_correction, check_implementation
+
+
+def matches_state(p, state) -> bool:
+    """Adam's state tensors fit ``p`` and its step count is a 0-d float, as ``_init_state`` makes them."""
+    moments = [state["exp_avg"], state["exp_avg_sq"]] + ([state["max_exp_avg_sq"]] if "max_exp_avg_sq" in state else [])
+    step = state["step"]
+    return array_updates.matches(p, *moments) and step._type.shape == () and step._type.dtype.is_floating_point
 
 
 class Adam(Optimizer):
@@ -29,7 +37,7 @@ class Adam(Optimizer):
             raise err(ValueError, f"Invalid weight_decay value: {weight_decay}")
         check_implementation(type(self).__name__, foreach, capturable, differentiable, fused)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach))
 
     def _init_state(self, group, p, state) -> None:
         state["step"] = tensor(0.0)
@@ -41,6 +49,11 @@ class Adam(Optimizer):
     def _update(self, group, p, state) -> None:
         if not state:
             self._init_state(group, p, state)
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if (group.get("foreach") is not False and self._lr_inputs is None
+                and array_updates.usable(p, lr, beta1, beta2, eps, wd) and matches_state(p, state)):
+            array_updates.adam(p, state, lr, beta1, beta2, eps, wd, group["amsgrad"], group["maximize"], self._decoupled)
+            return
         grad = -p._grad if group["maximize"] else p._grad
         lr, (_, beta2), eps, wd = self._lr(group), group["betas"], group["eps"], group["weight_decay"]
         beta1 = self._fed(group, "beta1")  # a float64 input while compiled: OneCycleLR cycles it

@@ -61,7 +61,9 @@ def check_adam_family(lr, eps, betas, weight_decay) -> None:
 
 def check_implementation(name: str, foreach=None, capturable=False, differentiable=False, fused=None) -> None:
     """torch's implementation switches. ``foreach`` and ``fused`` choose how torch batches the
-    same arithmetic (tracegrad has one implementation, so either value gives the same update);
+    same arithmetic, and give the same update: SGD, Adam and AdamW take an eager step on the
+    parameters' arrays (tracer/optim/array_updates.py) unless ``foreach=False`` asks for one
+    tensor op per term, as torch's single-tensor loop; both paths give the same bits;
     ``capturable`` (CUDA graphs) and ``differentiable`` (autograd through the step) change what
     a step is, and tracegrad has neither: refused, not ignored."""
     if capturable:

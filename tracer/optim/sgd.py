@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tracer.core.errors import err
 from tracer.ops.creation import zeros_like
+from tracer.optim import array_updates
 from tracer.optim.optimizer import Optimizer, check_implementation
 
 
@@ -21,7 +22,8 @@ class SGD(Optimizer):
             raise err(ValueError, "Nesterov momentum requires a momentum and zero dampening")
         check_implementation("SGD", foreach, False, differentiable, fused)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                                      foreach=foreach))
 
     def _init_state(self, group, p, state) -> None:
         """A zero momentum buffer: torch's first step sets the buffer to the gradient, which a
@@ -33,6 +35,12 @@ class SGD(Optimizer):
             state["momentum_buffer"] = zeros_like(p)
 
     def _update(self, group, p, state) -> None:
+        lr, momentum, dampening, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        buf = state.get("momentum_buffer")
+        if (group.get("foreach") is not False and self._lr_inputs is None
+                and array_updates.usable(p, lr, momentum, dampening, wd) and (buf is None or array_updates.matches(p, buf))):
+            array_updates.sgd(p, state, lr, momentum, dampening, wd, group["nesterov"], group["maximize"])
+            return
         d_p = self._gradient(group, p)
         if group["momentum"]:  # a fed tensor while compiled: a cycled momentum needs no new trace
             momentum = self._fed(group, "momentum")
