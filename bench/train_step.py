@@ -106,9 +106,13 @@ EAGER, COMPILED_NUMPY, COMPILED_ORT = "tracegrad eager", "tracegrad compiled num
 VARIANTS = (TORCH, HAND_NUMPY, HAND_ONNX, EAGER, COMPILED_NUMPY, COMPILED_ORT)
 PAIRS = ((COMPILED_NUMPY, HAND_NUMPY), (COMPILED_ORT, HAND_ONNX))
 SETUP, COLD = "mnist trace+export+session", "mnist trace+export+session, first in process"
+K = 10  # steps per call of the "K steps per call" cases: compile(step, steps_per_call=K) on K stacked batches
+KSTEPS = f", {K} steps per call"
 BENCH = [Case("xor 2-4-4-1 b200", VARIANTS, unit="us/step", numpy=HAND_NUMPY, pairs=PAIRS),
          Case("mnist 784-32-16-10 b64", VARIANTS, unit="us/step", numpy=HAND_NUMPY, pairs=PAIRS),
          Case("wide 1024-4096-4096-10 b256", VARIANTS, unit="ms/step", calls=8, numpy=HAND_NUMPY, pairs=PAIRS),
+         Case("xor 2-4-4-1 b200" + KSTEPS, (TORCH, COMPILED_ORT), unit="us/step", per_call=K, calls=40),
+         Case("mnist 784-32-16-10 b64" + KSTEPS, (TORCH, COMPILED_ORT), unit="us/step", per_call=K, calls=40),
          Case(SETUP, ("tracegrad",), unit="ms", once=True),
          Case(COLD, ("tracegrad",), unit="ms", once=True)]
 
@@ -132,8 +136,10 @@ def setup_ms(first_in_process: bool) -> float:
     return (time.perf_counter() - t0) * 1e3 / 2
 
 
-def variant_step(variant: str, sizes, batch, kind):
-    """The step function of ``variant``, importing only what it needs."""
+def variant_step(variant: str, sizes, batch, kind, k: int = 1):
+    """The step function of ``variant``, importing only what it needs; with ``k`` > 1, a
+    function taking ``k`` steps per call (torch: a loop; compiled: ``steps_per_call=k`` on the
+    batch stacked ``k`` times)."""
     weights = init_weights(sizes)
     x, y = data(sizes, batch, kind)
     if variant == HAND_NUMPY:
@@ -144,18 +150,24 @@ def variant_step(variant: str, sizes, batch, kind):
     if variant == TORCH:
         import torch
         torch.set_num_threads(cores())
-        return build(torch, sizes, kind, weights), (torch.tensor(x), torch.tensor(y))
+        step = build(torch, sizes, kind, weights)
+        if k == 1:
+            return step, (torch.tensor(x), torch.tensor(y))
+        return (lambda x, y: [step(x, y) for _ in range(k)]), (torch.tensor(x), torch.tensor(y))
     import tracer
     step = build(tracer, sizes, kind, weights)
     if variant != EAGER:
-        step = tracer.compile(step, backend="numpy" if variant == COMPILED_NUMPY else "onnxruntime")
+        step = tracer.compile(step, backend="numpy" if variant == COMPILED_NUMPY else "onnxruntime", steps_per_call=k)
+    if k > 1:
+        x, y = np.stack([x] * k), np.stack([y] * k)
     return step, (tracer.tensor(x), tracer.tensor(y))
 
 
 def build_variant(variant: str, case: Case, quick: bool):
     if case.name in (SETUP, COLD):
         return setup_ms(case.name == COLD)
-    step, args = variant_step(variant, *CASES[case.name])
+    k = K if case.name.endswith(KSTEPS) else 1
+    step, args = variant_step(variant, *CASES[case.name.removesuffix(KSTEPS)], k)
     return lambda: step(*args)
 
 

@@ -30,12 +30,13 @@ from tracer.optim.optimizer import FED_DTYPE, Optimizer, fed_value
 from tracer.ops.random import default_generator
 from tracer.core.tensor import Tensor
 from tracer.jit.record import is_tensor_like, record, unflatten_like
+from tracer.jit.steps import check_steps, unrolled
 
 BACKENDS = ("onnxruntime", "numpy")
 
 
 def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, opset: int = 18,
-            cache_size_limit: int = 8):
+            cache_size_limit: int = 8, steps_per_call: int = 1):
     """Compile ``fn`` (also usable as ``@tracer.compile`` or ``@tracer.compile(backend=...)``).
 
     Args:
@@ -48,6 +49,10 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
         cache_size_limit: how many input signatures get a trace of their own (torch.compile's
             default, 8); past it, new signatures run eagerly with a warning. Python arguments
             (numbers, bools, strings) are part of the signature, as torch.compile guards on them.
+        steps_per_call: run ``fn`` this many times per call, in one graph (tracer/jit/steps.py):
+            each tensor argument holds the steps' values stacked on dim 0, step ``i`` gets slice
+            ``i``, and tensor results come back stacked on a new dim 0 (K losses). For small
+            models, where an onnxruntime call's fixed cost dominates a step.
 
     Returns:
         A ``CompiledFunction``: call it like ``fn``; ``.export(path)`` writes its graph;
@@ -55,12 +60,13 @@ def compile(fn=None, *, backend: str = "onnxruntime", dynamic: bool = False, ops
     """
     if fn is None:
         return functools.partial(compile, backend=backend, dynamic=dynamic, opset=opset,
-                                 cache_size_limit=cache_size_limit)
+                                 cache_size_limit=cache_size_limit, steps_per_call=steps_per_call)
     if backend not in BACKENDS:
         raise ValueError(f"compile: backend must be one of {BACKENDS}, got {backend!r}")
     if not isinstance(cache_size_limit, int) or cache_size_limit < 1:
         raise ValueError(f"compile: cache_size_limit must be a positive int, got {cache_size_limit!r}")
-    return CompiledFunction(fn, backend, dynamic, opset, cache_size_limit)
+    check_steps(steps_per_call, dynamic)
+    return CompiledFunction(fn, backend, dynamic, opset, cache_size_limit, steps_per_call)
 
 
 class _Watched:
@@ -295,8 +301,11 @@ _VALUE = operator.attrgetter("_value")  # a tensor's array, without a Python fra
 class CompiledFunction:
     """A function traced once per signature and then run on a backend."""
 
-    def __init__(self, fn, backend: str, dynamic: bool, opset: int, cache_size_limit: int = 8):
+    def __init__(self, fn, backend: str, dynamic: bool, opset: int, cache_size_limit: int = 8,
+                 steps_per_call: int = 1):
         self.fn = fn
+        self.steps_per_call = steps_per_call
+        self._body = fn if steps_per_call == 1 else unrolled(fn, steps_per_call)  # what a trace runs
         self.backend = backend
         self.dynamic = dynamic and backend == "onnxruntime"
         self.opset = opset
@@ -341,14 +350,14 @@ class CompiledFunction:
                           f"(cache_size_limit={self.cache_size_limit}); new signatures now run eagerly. If the "
                           "batch size varies, compile with dynamic=True; or raise cache_size_limit.",
                           RuntimeWarning, stacklevel=3)
-        return self.fn(*args)
+        return self._body(*args)
 
     def _trace(self, key, args):
         """Trace (which also runs ``fn`` eagerly, so this call's results are real) and cache."""
         grads_before = [(p, id(p._grad) if p._grad is not None else None) for p in self._watched.parameters()]
         rates = self._watched.lift_rates()
         try:
-            rec = record(self.fn, args, lift_all=True, strict=True, python_constants=True)
+            rec = record(self._body, args, lift_all=True, strict=True, python_constants=True)
         finally:
             self._watched.drop_rates()
         self.trace_count += 1
