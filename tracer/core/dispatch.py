@@ -43,8 +43,8 @@ def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
 #: input types, the kernel, result type, result NumPy dtype). A result's type
 #: is the shape rule's cached object, so the next op of a chain meets the same type object and
 #: skips hashing types; a plan holds its types, so their ids stay theirs while it lives.
-_PLANS: dict = {}
-_PLANS_LIMIT = 1 << 12
+_EAGER_PLANS: dict = {}
+_EAGER_PLANS_LIMIT = 1 << 12
 
 
 def _eager(op, inputs, attrs) -> Tensor:
@@ -55,7 +55,7 @@ def _eager(op, inputs, attrs) -> Tensor:
         if n == 2:
             a, b = inputs
             ta, tb = a._type, b._type
-            plan = _PLANS.get((op, id(ta), id(tb)))
+            plan = _EAGER_PLANS.get((op, id(ta), id(tb)))
             if plan is not None and plan[0] is ta and plan[1] is tb:
                 try:
                     value = plan[2](a._value, b._value)
@@ -69,7 +69,7 @@ def _eager(op, inputs, attrs) -> Tensor:
         if n == 1:
             a = inputs[0]
             ta = a._type
-            plan = _PLANS.get((op, id(ta)))
+            plan = _EAGER_PLANS.get((op, id(ta)))
             if plan is not None and plan[0] is ta:
                 try:
                     value = plan[2](a._value)
@@ -89,9 +89,9 @@ def _plan(op, inputs, key, types) -> Tensor:
     warnings stay silenced as backends.numpy silences them)."""
     out = _eager_planless(op, inputs, NO_ATTRS)
     kernel = KERNELS[op]
-    if len(_PLANS) >= _PLANS_LIMIT:
-        _PLANS.clear()
-    _PLANS[key] = (*types, functools.partial(kernel, NO_ATTRS), out._type, out._type.dtype.np)
+    if len(_EAGER_PLANS) >= _EAGER_PLANS_LIMIT:
+        _EAGER_PLANS.clear()
+    _EAGER_PLANS[key] = (*types, functools.partial(kernel, NO_ATTRS), out._type, out._type.dtype.np)
     return out
 
 

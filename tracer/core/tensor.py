@@ -185,6 +185,9 @@ class Tensor:
         self._init(value, TensorType(value.shape, dtypes.float32))
 
     def _init(self, value, type_) -> None:
+        self._fill(value, type_, _trace_id())
+
+    def _fill(self, value, type_, born) -> None:
         self._value = value
         self._type = type_
         self._own_node = None
@@ -192,7 +195,7 @@ class Tensor:
         self._grad = None
         self._vc = [0]
         self._retains_grad = False
-        self._born = _trace_id()  # which trace (if any) created it: such tensors are constants there
+        self._born = born  # which trace (if any) created it: such tensors are constants there
         self._const_node = None  # the constant node standing for it in eager graphs (dispatch.eager_node)
 
     @classmethod
@@ -205,15 +208,7 @@ class Tensor:
     def _make_eager(cls, value: np.ndarray, type_: TensorType) -> "Tensor":
         """``_make`` for a result computed outside any trace (dispatch's eager path)."""
         t = object.__new__(cls)
-        t._value = value
-        t._type = type_
-        t._own_node = None
-        t._requires_grad = False
-        t._grad = None
-        t._vc = [0]
-        t._retains_grad = False
-        t._born = None
-        t._const_node = None
+        t._fill(value, type_, None)
         return t
 
     @staticmethod

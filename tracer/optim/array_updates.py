@@ -4,7 +4,7 @@ then one in-place write per tensor, instead of a tensor op (and its dispatch) pe
 This is torch's ``foreach`` idea for eager steps, where per-op overhead dominates a small
 model's update. The expressions are the tensor path's own, term for term and in its order (a
 Python float becomes a 0-d array of the parameter's dtype, as ``scalar`` makes it; lerp takes
-its kernel's branch), so both paths give the same bits; tests/tracer/optim checks that. A
+its kernel's branch), so both paths give the same bits (tests/tracer/test_optim_array_updates.py). A
 trace, a hyperparameter held in a tensor, or mixed dtypes take the tensor path, which records.
 """
 from __future__ import annotations
