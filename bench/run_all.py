@@ -41,11 +41,21 @@ HEADLINE = [
      "tracegrad compiled onnxruntime", "speedup", ">= 8x faster"),
     ("MNIST MLP 784-32-16-10 b64 SGD step, compiled (onnxruntime)", "train_step.py", "mnist 784-32-16-10 b64",
      "tracegrad compiled onnxruntime", "speedup", ">= 4x faster"),
+    ("XOR step, compiled (onnxruntime), steps_per_call=10", "train_step.py", "xor 2-4-4-1 b200, 10 steps per call",
+     "tracegrad compiled onnxruntime", "speedup", ">= 8x faster"),
+    ("MNIST step, compiled (onnxruntime), steps_per_call=10", "train_step.py",
+     "mnist 784-32-16-10 b64, 10 steps per call", "tracegrad compiled onnxruntime", "speedup", ">= 4x faster"),
     ("wide MLP 1024-4096-4096-10 b256 SGD step, compiled (onnxruntime)", "train_step.py",
      "wide 1024-4096-4096-10 b256", "tracegrad compiled onnxruntime", "speedup", ">= 0.95x faster"),
     ("MNIST step trace + grad + export + session", "train_step.py", "mnist trace+export+session", "tracegrad",
      None, "<= 15 ms"),
     ("10,000-node graph end to end", "onnx_mlp.py", "graph end to end, 10k ONNX nodes", "tracegrad", None, "<= 2000 ms"),
+    ("LeNet-5 b64 SGD step, compiled (onnxruntime)", "lenet_step.py", "lenet-5 b64 SGD step",
+     "tracegrad compiled onnxruntime", "speedup", ">= 1.5x faster"),
+    ("char GPT b16x32 AdamW step, compiled (onnxruntime)", "gpt_step.py", "char GPT b16x32 AdamW step",
+     "tracegrad compiled onnxruntime", "speedup", ">= 1.5x faster"),
+    ("char GPT b16x32 AdamW step, eager", "gpt_step.py", "char GPT b16x32 AdamW step", "tracegrad eager", "time",
+     "<= 1.5x"),
 ]
 
 
