@@ -354,3 +354,33 @@ def test_lowerings_keep_the_interpreters_edge_values_at_every_optimisation_level
     for g, e in zip(got, bnp.run(graph, *arrays)):
         assert g.dtype == e.dtype and g.shape == e.shape
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=0)
+
+
+def _undefined_softmax_rows(n, dtype, rng):
+    """Rows whose softmax torch makes NaN throughout (a NaN, a +inf, only -inf, only NaN at
+    several positions) and defined rows with -inf entries or large spreads."""
+    rows = []
+    for pos in sorted({0, n // 2, n - 1}):
+        for special in (np.nan, np.inf, -np.inf):
+            r = rng.standard_normal(n).astype(dtype)
+            r[pos] = special
+            rows.append(r)
+    rows += [np.full(n, -np.inf, dtype), np.full(n, np.nan, dtype), rng.standard_normal(n).astype(dtype) * 30]
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 3, 17, 64, 1000])
+def test_softmax_family_is_nan_over_undefined_slices_on_onnxruntime(n, dtype, level):
+    """Lowerings skip the NaN guard where onnxruntime's kernel already gives torch's NaN (float32
+    Softmax and LogSoftmax, float64 Softmax) and keep it for float64 LogSoftmax, at every axis
+    length (vectorised and scalar paths) and optimisation level."""
+    x = _undefined_softmax_rows(n, dtype, np.random.default_rng(n))
+    graph = torch.trace(lambda t: torch.stack([torch.softmax(t, 1), torch.log_softmax(t, 1)]), torch.tensor(x))
+    session = _session_at(export(graph), level)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    want = bnp.run(graph, x)[0]
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got, want, **tol)
