@@ -67,7 +67,7 @@ def _eager(op, inputs, attrs) -> Tensor:
                 if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
                     return Tensor._make_eager(value, type_)
                 return _eager_planless(op, inputs, attrs)
-            return _plan(op, inputs, (op, id(ta), id(tb)), (ta, tb))
+            return _plan(op, inputs)
         if n == 1:
             a = inputs[0]
             ta = a._type
@@ -81,20 +81,40 @@ def _eager(op, inputs, attrs) -> Tensor:
                 if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
                     return Tensor._make_eager(value, type_)
                 return _eager_planless(op, inputs, attrs)
-            return _plan(op, inputs, (op, id(ta)), (ta, ta))
+            return _plan(op, inputs)
     return _eager_planless(op, inputs, attrs)
 
 
-def _plan(op, inputs, key, types) -> Tensor:
-    """The op run the general way, and its plan kept: the kernel with its empty attrs bound (the
-    kernel's own frame, not NumPy's function called from here, so NumPy's floating-point
-    warnings stay silenced as backends.numpy silences them)."""
+def _plan(op, inputs) -> Tensor:
+    """The op run the general way, and its plan kept."""
     out = _eager_planless(op, inputs, NO_ATTRS)
-    kernel = KERNELS[op]
+    _keep_plan(op, [t._type for t in inputs], KERNELS[op], out._type)
+    return out
+
+
+def _keep_plan(op, types, kernel, type_) -> None:
+    """Remember ``op``'s plan for these input types: the kernel with its empty attrs bound (its
+    own frame, not NumPy's function called from here, so NumPy's floating-point warnings stay
+    silenced as backends.numpy silences them). A unary plan holds its one type twice."""
     if len(_EAGER_PLANS) >= _EAGER_PLANS_LIMIT:
         _EAGER_PLANS.clear()
-    _EAGER_PLANS[key] = (*types, functools.partial(kernel, NO_ATTRS), out._type, out._type.dtype.np)
-    return out
+    if len(types) == 1:
+        key, held = (op, id(types[0])), (types[0], types[0])
+    else:
+        key, held = (op, id(types[0]), id(types[1])), tuple(types)
+    _EAGER_PLANS[key] = (*held, functools.partial(kernel, NO_ATTRS), type_, type_.dtype.np)
+
+
+def _planned_type(op, inputs):
+    """The result type an eager plan holds for ``op`` on these inputs' types, if it has one."""
+    if len(inputs) == 2:
+        a, b = inputs
+        plan = _EAGER_PLANS.get((op, id(a._type), id(b._type)))
+        return plan[3] if plan is not None and plan[0] is a._type and plan[1] is b._type else None
+    if len(inputs) == 1:
+        plan = _EAGER_PLANS.get((op, id(inputs[0]._type)))
+        return plan[3] if plan is not None and plan[0] is inputs[0]._type else None
+    return None
 
 
 def _eager_planless(op, inputs, attrs) -> Tensor:
@@ -159,12 +179,16 @@ def _record(op, inputs, attrs, state, requires) -> Tensor:
             nodes.append(node if node is not None else eager_node(t))
     else:
         nodes = [state.node_of(t) for t in inputs]
-    try:
-        type_ = infer_cached(op, tuple([t._type for t in inputs]), attrs)
-    except IRError as error:
-        raise with_source(error, src) from None
-    node = Node(op, nodes, attrs, type_, src)
+    type_ = _planned_type(op, inputs) if attrs is NO_ATTRS else None
     kernel = KERNELS.get(op)
+    if type_ is None:
+        try:
+            type_ = infer_cached(op, tuple([t._type for t in inputs]), attrs)
+        except IRError as error:
+            raise with_source(error, src) from None
+        if attrs is NO_ATTRS and kernel is not None and 0 < len(inputs) <= 2:
+            _keep_plan(op, [t._type for t in inputs], kernel, type_)
+    node = Node(op, nodes, attrs, type_, src)
     values = [t._value for t in inputs]
     if kernel is None:
         value = run_node(node, values)  # a draw, or no kernel: the interpreter says so
