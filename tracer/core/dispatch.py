@@ -5,6 +5,7 @@ one implementation of every op.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from tracer.core import tensor_state, tracing
 from tracer.core.source import user_source
 from tracer.core.grad_mode import _ENABLED
 from tracer.core.tensor import Tensor
+
+# Planned ops call a kernel's plain NumPy function from here: its floating-point warnings (log(0),
+# 0/0, overflow) stay silent as the kernels' own are (backends/numpy/__init__.py), as torch's.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tracer\.core\.dispatch$")
 
 
 def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
@@ -93,16 +98,17 @@ def _plan(op, inputs) -> Tensor:
 
 
 def _keep_plan(op, types, kernel, type_) -> None:
-    """Remember ``op``'s plan for these input types: the kernel with its empty attrs bound (its
-    own frame, not NumPy's function called from here, so NumPy's floating-point warnings stay
-    silenced as backends.numpy silences them). A unary plan holds its one type twice."""
+    """Remember ``op``'s plan for these input types: the kernel's plain NumPy function where it
+    has one (one Python frame less per op), else the kernel with its empty attrs bound. A unary
+    plan holds its one type twice."""
     if len(_EAGER_PLANS) >= _EAGER_PLANS_LIMIT:
         _EAGER_PLANS.clear()
     if len(types) == 1:
         key, held = (op, id(types[0])), (types[0], types[0])
     else:
         key, held = (op, id(types[0]), id(types[1])), tuple(types)
-    _EAGER_PLANS[key] = (*held, functools.partial(kernel, NO_ATTRS), type_, type_.dtype.np)
+    run = getattr(kernel, "plain", None) or functools.partial(kernel, NO_ATTRS)
+    _EAGER_PLANS[key] = (*held, run, type_, type_.dtype.np)
 
 
 def _planned_type(op, inputs):

@@ -18,6 +18,8 @@ from tracer.core.tensor import Tensor
 
 
 def _binary(op, x, y) -> Tensor:
+    if x.__class__ is Tensor and y.__class__ is Tensor and x._type.dtype is y._type.dtype:
+        return apply(op, [x, y])  # two tensors of one dtype: nothing to promote
     return apply(op, promote(x, y))
 
 
