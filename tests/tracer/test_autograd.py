@@ -1,11 +1,14 @@
 """Eager autograd: the textbook example, accumulation, torch's errors, grad modes,
 higher-order gradients against torch, backward inside a trace."""
+import random
+
 import numpy as np
 import pytest
 
 import ir
 import backends.numpy as bnp
 import tracer
+from tracer.autograd.engine import _collect
 
 torch = pytest.importorskip("torch")
 
@@ -243,3 +246,33 @@ def test_cached_backward_plans_keep_results_and_checks():
     w = tracer.ones(4, requires_grad=True)  # another shape: another plan
     (w.sigmoid() * w).sum().backward()
     assert set(_PLANS._plans) - known  # a new plan (the cache may be full and drop an old one)
+
+
+def test_the_backward_collects_each_node_once_after_its_inputs():
+    """engine._collect over random multi-root DAGs (repeated inputs, shared subgraphs) and a
+    20,000-op chain (no recursion): every reachable node once, each after all its inputs."""
+    def reachable(roots):
+        seen, stack = set(), list(roots)
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(n.inputs)
+        return seen
+
+    rng = random.Random(0)
+    for _ in range(50):
+        ts = [tracer.tensor(np.ones(3), requires_grad=True) for _ in range(3)]
+        for _ in range(25):
+            a, b = rng.choice(ts), rng.choice(ts)
+            ts.append(rng.choice([a * b, a + a, (a - b).exp()]))
+        roots = [rng.choice(ts[3:])._own_node for _ in range(3)]
+        order = _collect(roots)
+        position = {n: k for k, n in enumerate(order)}
+        assert len(position) == len(order) and set(order) == reachable(roots)
+        assert all(position[i] < position[n] for n in order for i in n.inputs)
+    x = tracer.ones(2, requires_grad=True)
+    y = x
+    for _ in range(20000):
+        y = y * 1.0
+    assert len(_collect([y._own_node])) > 20000

@@ -30,18 +30,25 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 
 
 def _collect(roots) -> list:
-    """The DAG behind ``roots`` in topological order (iterative post-order DFS)."""
-    order, seen, stack = [], set(), [(r, False) for r in roots]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
+    """The DAG behind ``roots`` in topological order: an iterative post-order DFS taking the
+    last root and the last input first, each node entered once (an iterator over its inputs on
+    the stack, so a node costs one tuple, not one per edge)."""
+    order, seen = [], set()
+    for root in reversed(roots):
+        if root in seen:
             continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((i, False) for i in node.inputs if i not in seen)
+        seen.add(root)
+        stack = [(root, reversed(root.inputs))]
+        while stack:
+            node, inputs = stack[-1]
+            for i in inputs:
+                if i not in seen:
+                    seen.add(i)
+                    stack.append((i, reversed(i.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 

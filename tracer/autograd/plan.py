@@ -18,6 +18,7 @@ from collections import OrderedDict
 from backends.numpy import KERNELS
 from backends.numpy.policy import WRAPPED, error, error_type
 from ir.ops import source
+from ir.ops.base import NO_ATTRS
 
 LIMIT = 256  # plans kept (least recently used dropped); each is a few kB
 
@@ -85,9 +86,10 @@ def structure_key(nodes, wrt, seeds) -> tuple:
     are read from the nodes, never baked into a plan)."""
     index = {n: i for i, n in enumerate(nodes)}
     parts = []
-    for n in nodes:
-        attrs = None if n.op is source.constant else n.attrs
-        parts.append((n.op, attrs, n.type, tuple(index[i] for i in n.inputs)))
+    for n in nodes:  # types as (shape, dtype) and no attrs as None: hashed in C, not by dataclass methods
+        attrs = None if n.op is source.constant or n.attrs is NO_ATTRS else n.attrs
+        t = n.type
+        parts.append((n.op, attrs, t.shape, t.dtype, tuple([index[i] for i in n.inputs])))
     return (tuple(parts), tuple(index.get(w, -1) for w in wrt), tuple(index.get(s, -1) if s is not None else None
                                                                        for s in seeds))
 
