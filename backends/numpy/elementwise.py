@@ -76,8 +76,12 @@ def _power(x, y):
 
 
 def _lerp(x, y, w):
-    """torch's lerp: the form that is exact at its nearer end (weight 0 or 1)."""
+    """torch's lerp: the form that is exact at its nearer end (weight 0 or 1); one form for a
+    0-d weight (an optimizer's ``1 - beta``), chosen once rather than computing both."""
     diff = y - x
+    if np.ndim(w) == 0:
+        out = x + w * diff if abs(w) < 0.5 else y - diff * (1 - w)
+        return np.asarray(out).astype(np.result_type(x, y, w), copy=False)
     with np.errstate(invalid="ignore"):
         near_start = np.abs(w) < 0.5
         return np.where(near_start, x + w * diff, y - diff * (1 - w)).astype(np.result_type(x, y, w), copy=False)

@@ -44,83 +44,58 @@ def apply(op, inputs, attrs=NO_ATTRS) -> Tensor:
     return _record(op, inputs, attrs, state, requires)
 
 
-#: Eager plans of attribute-free unary and binary ops: (op, id of each input's type) -> (the
-#: input types, the kernel, result type, result NumPy dtype). A result's type
-#: is the shape rule's cached object, so the next op of a chain meets the same type object and
-#: skips hashing types; a plan holds its types, so their ids stay theirs while it lives.
+#: Eager plans of attribute-free unary and binary ops: (op, id of the first input's type, id of
+#: the last's) -> (those two types, the kernel, result type, result NumPy dtype); a unary op's
+#: one input is both. A result's type is the shape rule's cached object, so the next op of a
+#: chain meets the same type object and skips hashing types; a plan holds its types, so their
+#: ids stay theirs while it lives.
 _EAGER_PLANS: dict = {}
 _EAGER_PLANS_LIMIT = 1 << 12
 
 
 def _eager(op, inputs, attrs) -> Tensor:
     """The fast path: shape rule, kernel, result check; no node, no source lookup until an
-    error needs them (then the run policy's error, as the interpreter raises it). The binary and
-    unary plan lookups are spelled out apiece: a shared helper would cost a call and a tuple on
-    every eager op, a third of what a planned op costs in all."""
-    if attrs is NO_ATTRS:
-        n = len(inputs)
-        if n == 2:
-            a, b = inputs
-            ta, tb = a._type, b._type
-            plan = _EAGER_PLANS.get((op, id(ta), id(tb)))
-            if plan is not None and plan[0] is ta and plan[1] is tb:
-                try:
-                    value = plan[2](a._value, b._value)
-                except WRAPPED:
-                    return _eager_planless(op, inputs, attrs)
-                type_ = plan[3]
-                if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
-                    return Tensor._make_eager(value, type_)
-                return _eager_planless(op, inputs, attrs)
+    error needs them (then the run policy's error, as the interpreter raises it). The plan
+    lookup is inline: a helper would cost a call on every eager op."""
+    n = len(inputs)
+    if attrs is NO_ATTRS and 0 < n <= 2:
+        a, b = inputs[0], inputs[-1]
+        ta, tb = a._type, b._type
+        plan = _EAGER_PLANS.get((op, id(ta), id(tb)))
+        if plan is None or plan[0] is not ta or plan[1] is not tb:
             return _plan(op, inputs)
-        if n == 1:
-            a = inputs[0]
-            ta = a._type
-            plan = _EAGER_PLANS.get((op, id(ta)))
-            if plan is not None and plan[0] is ta:
-                try:
-                    value = plan[2](a._value)
-                except WRAPPED:
-                    return _eager_planless(op, inputs, attrs)
-                type_ = plan[3]
-                if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
-                    return Tensor._make_eager(value, type_)
-                return _eager_planless(op, inputs, attrs)
-            return _plan(op, inputs)
+        try:
+            value = plan[2](a._value, b._value) if n == 2 else plan[2](a._value)
+        except WRAPPED:
+            return _eager_planless(op, inputs, attrs)  # raises the policy's error
+        type_ = plan[3]
+        if value.__class__ is np.ndarray and value.dtype is plan[4] and value.shape == type_.shape:
+            return Tensor._make_eager(value, type_)
     return _eager_planless(op, inputs, attrs)
 
 
 def _plan(op, inputs) -> Tensor:
     """The op run the general way, and its plan kept."""
     out = _eager_planless(op, inputs, NO_ATTRS)
-    _keep_plan(op, [t._type for t in inputs], KERNELS[op], out._type)
+    _keep_plan(op, inputs, KERNELS[op], out._type)
     return out
 
 
-def _keep_plan(op, types, kernel, type_) -> None:
-    """Remember ``op``'s plan for these input types: the kernel's plain NumPy function where it
-    has one (one Python frame less per op), else the kernel with its empty attrs bound. A unary
-    plan holds its one type twice."""
+def _keep_plan(op, inputs, kernel, type_) -> None:
+    """Remember ``op``'s plan for these inputs' types: the kernel's plain NumPy function where it
+    has one (one Python frame less per op), else the kernel with its empty attrs bound."""
     if len(_EAGER_PLANS) >= _EAGER_PLANS_LIMIT:
         _EAGER_PLANS.clear()
-    if len(types) == 1:
-        key, held = (op, id(types[0])), (types[0], types[0])
-    else:
-        key, held = (op, id(types[0]), id(types[1])), tuple(types)
+    ta, tb = inputs[0]._type, inputs[-1]._type
     run = getattr(kernel, "plain", None) or functools.partial(kernel, NO_ATTRS)
-    _EAGER_PLANS[key] = (*held, run, type_, type_.dtype.np)
+    _EAGER_PLANS[(op, id(ta), id(tb))] = (ta, tb, run, type_, type_.dtype.np)
 
 
 def _planned_type(op, inputs):
     """The result type an eager plan holds for ``op`` on these inputs' types, if it has one."""
-    if len(inputs) == 2:
-        a, b = inputs
-        plan = _EAGER_PLANS.get((op, id(a._type), id(b._type)))
-        return plan[3] if plan is not None and plan[0] is a._type and plan[1] is b._type else None
-    if len(inputs) == 1:
-        plan = _EAGER_PLANS.get((op, id(inputs[0]._type)))
-        return plan[3] if plan is not None and plan[0] is inputs[0]._type else None
-    return None
+    ta, tb = inputs[0]._type, inputs[-1]._type
+    plan = _EAGER_PLANS.get((op, id(ta), id(tb)))
+    return plan[3] if plan is not None and plan[0] is ta and plan[1] is tb else None
 
 
 def _eager_planless(op, inputs, attrs) -> Tensor:
@@ -185,15 +160,16 @@ def _record(op, inputs, attrs, state, requires) -> Tensor:
             nodes.append(node if node is not None else eager_node(t))
     else:
         nodes = [state.node_of(t) for t in inputs]
-    type_ = _planned_type(op, inputs) if attrs is NO_ATTRS else None
+    plannable = attrs is NO_ATTRS and 0 < len(inputs) <= 2
+    type_ = _planned_type(op, inputs) if plannable else None
     kernel = KERNELS.get(op)
     if type_ is None:
         try:
             type_ = infer_cached(op, tuple([t._type for t in inputs]), attrs)
         except IRError as error:
             raise with_source(error, src) from None
-        if attrs is NO_ATTRS and kernel is not None and 0 < len(inputs) <= 2:
-            _keep_plan(op, [t._type for t in inputs], kernel, type_)
+        if plannable and kernel is not None:
+            _keep_plan(op, inputs, kernel, type_)
     node = Node(op, nodes, attrs, type_, src)
     values = [t._value for t in inputs]
     if kernel is None:

@@ -14,6 +14,7 @@ import functools
 
 from tracer.core.errors import err
 from tracer.core.tensor import Tensor
+from tracer.jit.record import is_tensor_like
 from tracer.ops.shape import stack
 
 
@@ -30,7 +31,7 @@ def unrolled(fn, k: int):
     (other arguments passed to every call as they are); the results stacked on a new dim 0."""
     @functools.wraps(fn)
     def run(*args):
-        stacked = [i for i, a in enumerate(args) if _sliceable(a)]
+        stacked = [i for i, a in enumerate(args) if is_tensor_like(a)]
         if not stacked:
             raise err(ValueError, f"compile(steps_per_call={k}): the arguments hold no tensor to take the "
                       f"{k} steps' slices from")
@@ -44,10 +45,6 @@ def unrolled(fn, k: int):
             results.append(fn(*[a[step] if j in stacked else a for j, a in enumerate(args)]))
         return _stacked(results)
     return run
-
-
-def _sliceable(a) -> bool:
-    return isinstance(a, Tensor) or (hasattr(a, "shape") and hasattr(a, "__getitem__") and hasattr(a, "dtype"))
 
 
 def _stacked(results):

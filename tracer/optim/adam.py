@@ -50,8 +50,8 @@ class Adam(Optimizer):
         if not state:
             self._init_state(group, p, state)
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if (group.get("foreach") is not False and self._lr_inputs is None
-                and array_updates.usable(p, lr, beta1, beta2, eps, wd) and matches_state(p, state)):
+        if (group.get("foreach") is not False and array_updates.usable(p, lr, beta1, beta2, eps, wd)
+                and matches_state(p, state)):
             array_updates.adam(p, state, lr, beta1, beta2, eps, wd, group["amsgrad"], group["maximize"], self._decoupled)
             return
         grad = -p._grad if group["maximize"] else p._grad

@@ -3,19 +3,22 @@ then one in-place write per tensor, instead of a tensor op (and its dispatch) pe
 
 This is torch's ``foreach`` idea for eager steps, where per-op overhead dominates a small
 model's update. The expressions are the tensor path's own, term for term and in its order (a
-Python float becomes a 0-d array of the parameter's dtype, as ``scalar`` makes it; lerp takes
-its kernel's branch), so both paths give the same bits (tests/tracer/test_optim_array_updates.py). A
+Python float becomes a 0-d array of the parameter's dtype, as ``scalar`` makes it; lerp is
+its kernel), so both paths give the same bits (tests/tracer/test_optim_array_updates.py). A
 trace, a hyperparameter held in a tensor, or mixed dtypes take the tensor path, which records.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from backends.numpy import KERNELS
+from ir.ops import elementwise as E
 from tracer.core import tracing
 from tracer.core.tensor import Tensor
 from tracer.ops.inplace import assign
 
 _NUMBERS = (int, float)
+_LERP = KERNELS[E.lerp].plain  # the lerp kernel's own formula (one form for a 0-d weight)
 
 
 def usable(p, *hyper) -> bool:
@@ -46,12 +49,6 @@ def gradient(p, maximize: bool, weight_decay: float) -> np.ndarray:
     return grad
 
 
-def lerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """The lerp kernel's formula for one scalar weight: its branch chosen once."""
-    diff = end - start
-    return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-
-
 def _scalar(value, p) -> np.ndarray:
     return np.asarray(value, dtype=p._value.dtype)
 
@@ -68,7 +65,7 @@ def adam(p, state, lr: float, beta1: float, beta2: float, eps: float, weight_dec
             grad = gradient(p, maximize, 0.0)
         else:
             grad = gradient(p, maximize, weight_decay)
-        exp_avg = lerp(state["exp_avg"]._value, grad, _scalar(1 - beta1, p))
+        exp_avg = _LERP(state["exp_avg"]._value, grad, _scalar(1 - beta1, p))
         exp_avg_sq = state["exp_avg_sq"]._value * _scalar(beta2, p) + grad * _scalar(1 - beta2, p) * grad
         n = float(count)
         step_size = lr / (1 - beta1 ** n)

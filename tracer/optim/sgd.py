@@ -37,8 +37,8 @@ class SGD(Optimizer):
     def _update(self, group, p, state) -> None:
         lr, momentum, dampening, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         buf = state.get("momentum_buffer")
-        if (group.get("foreach") is not False and self._lr_inputs is None
-                and array_updates.usable(p, lr, momentum, dampening, wd) and (buf is None or array_updates.matches(p, buf))):
+        if (group.get("foreach") is not False and array_updates.usable(p, lr, momentum, dampening, wd)
+                and (buf is None or array_updates.matches(p, buf))):
             array_updates.sgd(p, state, lr, momentum, dampening, wd, group["nesterov"], group["maximize"])
             return
         d_p = self._gradient(group, p)
