@@ -61,6 +61,7 @@ class OnnxBuilder:
         self._next: dict[str, int] = {}  # per base name, the next suffix to try (keeps fresh O(1))
         self._consts: dict = {}
         self._emitted: dict = {}  # (op, inputs, attrs) -> output: identical nodes are emitted once
+        self.pooled: dict = {}  # max_pool_indices ir node -> its input's ONNX name (backends/onnx/pool.py)
 
     def fresh(self, base: str) -> str:
         k = self._next.get(base, 0)

@@ -1,12 +1,13 @@
 """ONNX lowerings for ir/ops/indexing.py: Gather, GatherElements and the scatter-adds
-(ScatterND / ScatterElements with reduction="add", opset 16+). Negative indices are
-normalised first, since torch accepts them."""
+(ScatterND / ScatterElements with reduction="add", opset 16+). torch accepts negative indices;
+so do ONNX's Gather, GatherElements and ScatterElements, while ScatterND's are normalised first."""
 from __future__ import annotations
 
 import numpy as np
 
 from backends.onnx.builder import ONNX_TYPE
 from backends.onnx.importing import normalize_axes, unsupported
+from backends.onnx.pool import pooled_values
 from ir import dtypes
 from ir.ops import elementwise as E
 from ir.ops import indexing as I
@@ -47,13 +48,15 @@ def _index_add(b, node, xs):
 
 
 def _gather_elements(b, node, xs):
+    pooled = pooled_values(b, node)
+    if pooled is not None:
+        return pooled
     return b.op("GatherElements", [xs[0], _as_int64(b, node, xs[1])], axis=node.attrs.axis)
 
 
 def _scatter_add(b, node, xs):
     base, idx, src = xs
-    idx = _nonnegative(b, _as_int64(b, node, idx), base, node.attrs.axis)
-    return b.op("ScatterElements", [base, idx, src], axis=node.attrs.axis, reduction="add")
+    return b.op("ScatterElements", [base, _as_int64(b, node, idx), src], axis=node.attrs.axis, reduction="add")
 
 
 def _nll(b, node, xs):

@@ -1,5 +1,5 @@
 """ONNX lowering for ir/ops/pool.py: MaxPool's second output holds the argmax as a flat index
-over the whole tensor ((n C + c) H W + ...); its remainder by the plane size is torch's index.
+over the whole tensor ((n C + c) H W + ...); less its plane's first index, it is torch's index.
 onnxruntime's MaxPool lets a NaN win only where it comes first in its window (torch: any NaN
 wins), a difference docs/onnx.md records."""
 from __future__ import annotations
@@ -20,14 +20,77 @@ from ir.ops import reduce as R
 from ir.ops import shape as S
 
 
+def _tiles(a) -> bool:
+    """Whether the windows tile the input: stride = kernel, no padding, no dilation."""
+    return tuple(a.stride) == tuple(a.kernel) and not any(a.pads) and all(d == 1 for d in a.dilation)
+
+
+def _tiled_argmax(b, shape, kernel, x_name):
+    """Windows that tile the input, as a last axis (reshape, transpose), and ArgMax over it:
+    3x faster than MaxPool's Indices in onnxruntime (0.23 vs 0.65 ms for a LeNet's first pool),
+    with the same choice on ties and NaN (the first maximum; a NaN only where it comes first).
+    The window position k and the output pixel map to the flat index by two constant tables."""
+    spatial = shape[2:]
+    outs = [size // k for size, k in zip(spatial, kernel)]
+    n = len(kernel)
+    if any(o * k != size for o, k, size in zip(outs, kernel, spatial)):  # floor mode drops the rest
+        x_name = b.op("Slice", [x_name, b.int64s([0] * n), b.int64s([o * k for o, k in zip(outs, kernel)]),
+                                b.int64s(range(2, 2 + n))])
+    split = [0, 0] + [v for pair in zip(outs, kernel) for v in pair]  # 0: N and C as they are
+    windows = b.op("Reshape", [x_name, b.int64s(split)])
+    perm = [0, 1] + [2 + 2 * d for d in range(n)] + [3 + 2 * d for d in range(n)]
+    last = b.op("Reshape", [b.op("Transpose", [windows], perm=perm), b.int64s([0, 0] + outs + [-1])])
+    k = b.op("ArgMax", [last], axis=-1, keepdims=0, select_last_index=0)
+    # flat index = corner of the window + its k-th position's offset; the offset is
+    # k + sum_d floor(k / K_d) (stride_d - kernel_{d+1} stride_{d+1}) over the leading dims
+    # (K_d: the window's size past dim d), in floats exact for these integers: onnxruntime's
+    # int64 Gather and Div take 2-5x longer.
+    strides = [math.prod(spatial[d + 1:]) for d in range(n)]  # of the input plane, row-major
+    corner = sum(np.arange(o).reshape([-1 if e == d else 1 for e in range(n)]) * kk * st
+                 for d, (o, kk, st) in enumerate(zip(outs, kernel, strides)))
+    real = dtypes.float32 if math.prod(spatial) < 2 ** 24 else dtypes.float64
+    position = b.op("Cast", [k], to=ONNX_TYPE[real])
+    flat = b.op("Add", [position, b.const(np.asarray(corner, dtype=real.np))])
+    for d in range(n - 1):
+        step = strides[d] - kernel[d + 1] * strides[d + 1]
+        lead = b.op("Floor", [b.op("Div", [position, b.scalar_like(math.prod(kernel[d + 1:]), real)])])
+        flat = b.op("Add", [flat, b.op("Mul", [lead, b.scalar_like(step, real)])])
+    return b.op("Cast", [flat], to=ONNX_TYPE[dtypes.int64])
+
+
+def pooled_values(b, node):
+    """The ONNX name of ``MaxPool``'s values when ``node`` is the ``gather_elements`` that
+    tracer's max_pool reads them with (the flattened input at the flattened argmax), else
+    None: one MaxPool output instead of a gather at the indices (which go when only the
+    values are read, as in a forward-only export), the same numbers."""
+    data, index = node.inputs
+    if node.attrs.axis != 2 or data.op is not S.reshape or index.op is not S.reshape:
+        return None
+    pool = index.inputs[0]
+    x = data.inputs[0]
+    if pool not in b.pooled or pool.inputs[0] is not x or x.dtype not in (dtypes.float32, dtypes.float64):
+        return None
+    a = pool.attrs
+    values = b.op("MaxPool", [b.pooled[pool]], kernel_shape=list(a.kernel), strides=list(a.stride),
+                  pads=list(a.pads), dilations=list(a.dilation))
+    return b.op("Reshape", [values, b.int64s([0, 0, -1])])
+
+
 def _max_pool_indices(b, node, xs):
     a, x = node.attrs, node.inputs[0]
+    b.pooled[node] = xs[0]
     if x.dtype.kind != "f":  # onnxruntime's MaxPool has no int32/int64 kernel; only the indices are used
         xs = [b.op("Cast", xs, to=ONNX_TYPE[dtypes.float64])]
+    if _tiles(a) and x.dtype in (dtypes.float32, dtypes.float64):
+        return _tiled_argmax(b, x.shape, a.kernel, xs[0])
     _, indices = b.op_outputs("MaxPool", xs, 2, kernel_shape=list(a.kernel), strides=list(a.stride),
                               pads=list(a.pads), dilations=list(a.dilation), storage_order=0)
-    plane = b.const(math.prod(x.shape[2:]), dtype="int64")
-    return b.op("Mod", [indices, plane], fmod=0)
+    plane = math.prod(x.shape[2:])
+    if b.dynamic.get(x):  # a batch size known only at run time
+        return b.op("Mod", [indices, b.const(plane, dtype="int64")], fmod=0)
+    # Each (n, c) plane's first flat index, subtracted: 4x cheaper than Mod in onnxruntime.
+    starts = np.arange(math.prod(x.shape[:2]), dtype=np.int64).reshape(x.shape[:2] + (1,) * (len(x.shape) - 2)) * plane
+    return b.op("Sub", [indices, b.const(starts)])
 
 
 LOWERINGS = {P.max_pool_indices: _max_pool_indices}

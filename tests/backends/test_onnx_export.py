@@ -384,3 +384,70 @@ def test_softmax_family_is_nan_over_undefined_slices_on_onnxruntime(n, dtype, le
     assert np.array_equal(np.isnan(got), np.isnan(want))
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(got, want, **tol)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("batch", [None, 3])
+def test_max_pool_gradient_takes_each_planes_offset_off_the_flat_argmax(batch, level):
+    """A static batch subtracts each (n, c) plane's first index from MaxPool's flat argmax (no
+    Mod), a dynamic one takes the remainder; neither normalises the scatter's indices (they are
+    never negative), and both give the interpreter's numbers, overlapping windows included."""
+    torch.manual_seed(0)
+    x = torch.randn(3, 2, 9, 9, requires_grad=True)
+    graph = torch.trace(lambda x: (nn.functional.max_pool2d(torch.relu(x), 3, stride=2) * 2).sum(), x)
+    combined = ir.grad(graph, wrt=["x"])
+    model = export(combined, params_as="inputs", dynamic_axes=None if batch is None else {"x": {0: "batch"}})
+    ops = [n.op_type for n in model.graph.node]
+    assert ("Mod" in ops) == (batch is not None) and "Less" not in ops and ops.count("ScatterElements") == 1
+    options = ort.SessionOptions()
+    options.graph_optimization_level = level
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": x.detach().numpy()})
+    for g, e in zip(got, bnp.run(combined, x.detach().numpy())):
+        np.testing.assert_array_equal(g, e)
+
+
+def _pool_session(fn, x, level, dynamic):
+    graph = torch.trace(fn, x)
+    combined = ir.grad(graph, wrt=["x"])
+    model = export(combined, params_as="inputs", dynamic_axes={"x": {0: "batch"}} if dynamic else None)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = level
+    return combined, model, ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dynamic", [False, True])
+@pytest.mark.parametrize("dims,size", [(1, 9), (2, 9), (2, 8), (3, 5)], ids=["1d odd", "2d odd", "2d even", "3d odd"])
+def test_tiling_max_pool_windows_take_an_argmax_with_max_pools_ties(dims, size, dynamic, level):
+    """Windows that tile the input (stride = kernel, no padding) lower to an ArgMax over them, not
+    MaxPool's Indices: the same first maximum on ties (values drawn from a few integers) as the
+    interpreter, -inf windows included, at a static or dynamic batch and a size the windows
+    do not divide."""
+    pool = {1: nn.functional.max_pool1d, 2: nn.functional.max_pool2d, 3: nn.functional.max_pool3d}[dims]
+    rng = np.random.default_rng(0)
+    values = rng.integers(-2, 3, (3, 2) + (size,) * dims).astype(np.float32)
+    values.reshape(-1)[:8] = -np.inf
+    x = torch.tensor(values, requires_grad=True)
+    combined, model, session = _pool_session(lambda x: (pool(x, 2, return_indices=True)[1].float() + pool(x, 2) * 2).sum(),
+                                             x, level, dynamic)
+    ops = [n.op_type for n in model.graph.node]
+    assert "ArgMax" in ops and "Mod" not in ops
+    assert all(len(n.output) == 1 for n in model.graph.node if n.op_type == "MaxPool")  # values only, no Indices
+    for g, e in zip(session.run(None, {"x": values}), bnp.run(combined, values)):
+        np.testing.assert_array_equal(g, e)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("kernel,stride", [(2, 2), (3, 2)], ids=["tiling", "overlapping"])
+def test_a_forward_max_pool_exports_as_one_maxpool_reading_no_indices(kernel, stride, level):
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 9)
+    graph = torch.trace(lambda x: nn.functional.max_pool2d(x, kernel, stride=stride, ceil_mode=True) * 2, x)
+    model = export(graph)
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("MaxPool") == 1 and not {"ArgMax", "GatherElements", "Sub", "Mod"} & set(ops)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = level
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(None, {"x": x.numpy()})[0], bnp.run(graph, x.numpy())[0])

@@ -12,7 +12,8 @@ import ir
 import tracer as torch
 from backends.onnx import export
 from backends.onnx.passes import (FUSIONS, drop_unused, fuse, gemm_bias, matmul_transpose_to_gemm,
-                                  summed_bce_with_logits, value_types)
+                                  summed_bce_with_logits, value_types, zero_select_as_product)
+from backends.onnx.passes.select import MIN_ELEMENTS
 from tracer import nn
 
 F = TensorProto.FLOAT
@@ -223,6 +224,84 @@ def test_unused_nodes_and_initializers_are_dropped_but_inputs_stay():
     assert _ops(model) == ["Add"]
     assert [i.name for i in model.graph.initializer] == ["one"]
     assert [i.name for i in model.graph.input] == ["x", "unused"]
+
+
+# -- zero_select_as_product -------------------------------------------------------------------
+
+D = TensorProto.DOUBLE
+BIG = (4, MIN_ELEMENTS // 4)
+
+
+def _select_model(x_first=True, zero=0.0, shape=BIG, cond_shape=None, elem=F):
+    dtype = np.float32 if elem == F else np.float64
+    ins = ["c", "x", "zero"] if x_first else ["c", "zero", "x"]
+    return _model([("Where", ins, ["y"], {})],
+                  {"c": (TensorProto.BOOL, list(cond_shape or shape)), "x": (elem, list(shape))},
+                  {"y": (elem, list(shape))}, {"zero": np.asarray(zero, dtype)})
+
+
+def _select_feeds(shape=BIG, cond_shape=None, dtype=np.float32, specials=False):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    c = rng.random(cond_shape or shape) < 0.5
+    if specials:  # inf and NaN both where they are kept and where they are masked out
+        x.flat[:8] = [np.inf, -np.inf, np.nan, np.inf, -np.inf, np.nan, 1.0, -1.0]
+        c.flat[:8] = [False, False, False, True, True, True, False, True]
+    return {"c": c, "x": x}
+
+
+@pytest.mark.parametrize("x_first", [True, False])
+def test_a_large_zero_select_becomes_a_product_guarded_by_an_if(x_first):
+    model = _select_model(x_first)
+    ops = _apply(model, zero_select_as_product)
+    assert "Where" not in ops and ops[-1] == "If" and "Mul" in ops and ("Not" in ops) != x_first
+
+
+@pytest.mark.parametrize("case", ["small", "negative zero", "nonzero", "broadcast x"])
+def test_a_zero_select_stays_where_the_product_is_not_exact_or_not_worth_it(case):
+    model = {"small": lambda: _select_model(shape=(3, 5)),
+             "negative zero": lambda: _select_model(zero=-0.0),
+             "nonzero": lambda: _select_model(zero=1.0),
+             "broadcast x": lambda: _model([("Where", ["c", "x", "zero"], ["y"], {})],
+                                           {"c": (TensorProto.BOOL, list(BIG)), "x": (F, [1, BIG[1]])},
+                                           {"y": (F, list(BIG))}, {"zero": np.float32(0)})}[case]()
+    assert _apply(model, zero_select_as_product) == ["Where"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("x_first", [True, False])
+@pytest.mark.parametrize("specials", [False, True])
+@pytest.mark.parametrize("elem", [F, D])
+def test_the_guarded_product_gives_the_selects_numbers_with_inf_and_nan_anywhere(level, x_first, specials, elem):
+    dtype = np.float32 if elem == F else np.float64
+    feeds = _select_feeds(dtype=dtype, specials=specials)
+    model = _select_model(x_first, elem=elem)
+    want = _ort(model, feeds, level)[0]
+    _apply(model, zero_select_as_product)
+    got = _ort(model, feeds, level)[0]
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)  # NaN where the select has NaN; 0 (of either sign) where it has 0
+    assert np.array_equal(np.where(feeds["c"] if x_first else ~feeds["c"], feeds["x"], 0), got, equal_nan=True)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_broadcast_condition_is_kept_by_the_product(level):
+    feeds = _select_feeds(cond_shape=(4, 1))
+    model = _select_model(cond_shape=(4, 1))
+    want = _ort(model, feeds, level)[0]
+    assert _apply(model, zero_select_as_product)[-1] == "If"
+    np.testing.assert_array_equal(_ort(model, feeds, level)[0], want)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_relu_gradient_exports_as_a_product_and_matches_the_interpreter(level):
+    torch.manual_seed(0)
+    x = torch.randn(*BIG, requires_grad=True)
+    graph = torch.trace(lambda x: (torch.relu(x) * 3).sum(), x)
+    combined = ir.grad(graph, wrt=["x"])
+    model = export(combined, params_as="inputs")
+    assert "If" in _ops(model) and "Where" not in _ops(model)
+    _agrees_with_interpreter(combined, [x.detach().numpy()], model, level, rtol=0, atol=0)
 
 
 # -- the passes together, as export runs them ------------------------------------------------
